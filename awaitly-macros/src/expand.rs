@@ -1,0 +1,210 @@
+//! Code generation: the rewritten fn, its static description, and the glue of each site.
+//!
+//! Everything generated reaches the runtime through `#krate::__private` and std through
+//! `::core`; generated locals use `Span::mixed_site()` so they can neither capture nor shadow the
+//! user's names.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, quote_spanned};
+
+use crate::errors::Errors;
+use crate::scan::{self, Site, SiteKind};
+use crate::site::{HookArgs, HookTarget, StepArgs};
+use crate::{args, item};
+
+/// The whole expansion of `#[workflow]`. Never drops the user's fn: on any mistake it still emits
+/// the fn (rewritten as far as possible) next to the errors.
+pub(crate) fn workflow(args: TokenStream, input: &TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let (args, args_error) = args::parse(args);
+    if let Some(error) = args_error {
+        errors.push(error);
+    }
+    let mut function = match item::parse(input.clone()) {
+        Ok(function) => function,
+        Err(error) => {
+            let error = error.to_compile_error();
+            return quote!(#input #error);
+        }
+    };
+    if !item::check(&function, &mut errors) {
+        scan::replace_with_placeholders(&mut function.block);
+        let errors = errors.to_compile_errors();
+        return quote!(#function #errors);
+    }
+    let sites = scan::rewrite(&mut function.block, &args.krate, &mut errors);
+    report_duplicate_keys(&sites, &mut errors);
+    let generated = rewrite_fn(function, &sites, &args.krate);
+    let errors = errors.to_compile_errors();
+    quote!(#generated #errors)
+}
+
+fn context_ident() -> Ident {
+    Ident::new("__awaitly_ctx", Span::mixed_site())
+}
+
+fn local(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+/// `async fn f(args) -> R { body }` becomes
+/// `fn f(args) -> Workflow<impl Future<Output = R>> { … async move { body } … }`.
+fn rewrite_fn(function: syn::ItemFn, sites: &[Site], krate: &syn::Path) -> TokenStream {
+    let syn::ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+        ..
+    } = function;
+    let syn::ReturnType::Type(_, output) = &sig.output else {
+        unreachable!("item::check rejects fns without a return type")
+    };
+    let output = output.as_ref();
+    let context = context_ident();
+    let description = local("__AWAITLY_WORKFLOW");
+    let result = local("__awaitly_result");
+    let name = sig.ident.to_string();
+    let name = name.strip_prefix("r#").unwrap_or(&name);
+    let site_descriptions = sites.iter().map(|site| describe_site(krate, site));
+    let ident = &sig.ident;
+    let generics = &sig.generics;
+    let where_clause = &sig.generics.where_clause;
+    let inputs = &sig.inputs;
+    let safety = &sig.safety;
+    let abi = &sig.abi;
+    let fn_token = &sig.fn_token;
+    // The body only captures the context when a site needs it, so site-less workflows raise no
+    // unused-variable lint.
+    let capture = (!sites.is_empty()).then(|| quote!(let #context = #context;));
+    let output_span = syn::spanned::Spanned::span(output);
+    let future = quote_spanned! {output_span=>
+        #krate::__private::Workflow<impl ::core::future::Future<Output = #output>>
+    };
+    quote! {
+        #(#attrs)*
+        #vis #safety #abi #fn_token #ident #generics (#inputs) -> #future #where_clause {
+            const #description: #krate::__private::WorkflowDescription =
+                #krate::__private::WorkflowDescription::new(#name, &[#(#site_descriptions),*]);
+            let #context = #krate::__private::Context::new(&#description);
+            #krate::__private::Workflow::new(::core::clone::Clone::clone(&#context), async move {
+                #capture
+                let #result: #output = #block;
+                #[allow(unreachable_code)]
+                #result
+            })
+        }
+    }
+}
+
+fn describe_site(krate: &syn::Path, site: &Site) -> TokenStream {
+    let kind = match site.kind {
+        SiteKind::Step => quote!(Step),
+        SiteKind::HookById => quote!(HookById),
+        SiteKind::CreatedHook => quote!(CreatedHook),
+    };
+    let key = &site.key;
+    let per_item = site.per_item;
+    quote!(#krate::__private::Site::new(#krate::__private::SiteKind::#kind, #key, #per_item))
+}
+
+/// The per-item part of a site's key, as the runtime wants it.
+fn item_argument(item: Option<&syn::Expr>, span: Span) -> TokenStream {
+    if let Some(item) = item {
+        quote_spanned! {span=> ::core::option::Option::Some(&(#item) as &dyn ::core::fmt::Display) }
+    } else {
+        quote_spanned! {span=> ::core::option::Option::None }
+    }
+}
+
+/// Glue of one `step!`: replay the recorded outcome, or execute the expression and record it.
+pub(crate) fn step_glue(
+    krate: &syn::Path,
+    index: usize,
+    span: Span,
+    args: &StepArgs,
+) -> TokenStream {
+    let context = context_ident();
+    let outcome = local("__awaitly_outcome");
+    let ticket = local("__awaitly_ticket");
+    let body = &args.body;
+    let item = item_argument(args.item.as_ref(), span);
+    quote_spanned! {span=>
+        match #context.begin_step(#index, #item) {
+            #krate::__private::StepStart::Replayed(#outcome) => #outcome,
+            #krate::__private::StepStart::Execute(#ticket) => {
+                let #outcome = #body;
+                if #context.finish_step(#ticket, &#outcome) {
+                    #outcome
+                } else {
+                    match #krate::__private::halt().await {}
+                }
+            }
+            #krate::__private::StepStart::Halt => match #krate::__private::halt().await {},
+        }
+    }
+}
+
+/// Glue of one `await_hook!`: the injected payload, or a halt that suspends the run.
+pub(crate) fn hook_glue(
+    krate: &syn::Path,
+    index: usize,
+    span: Span,
+    args: &HookArgs,
+) -> TokenStream {
+    let context = context_ident();
+    let payload = local("__awaitly_payload");
+    let target = match &args.target {
+        HookTarget::Id(id) => quote_spanned! {span=>
+            #krate::__private::HookTarget::ById(#krate::__private::HookId::from(
+                ::core::convert::AsRef::<str>::as_ref(&(#id))
+            ))
+        },
+        HookTarget::Label(_) => {
+            let item = if let Some(item) = &args.item {
+                quote_spanned! {span=> ::core::option::Option::Some(::std::string::ToString::to_string(&(#item))) }
+            } else {
+                quote_spanned! {span=> ::core::option::Option::None }
+            };
+            quote_spanned! {span=> #krate::__private::HookTarget::Created { item: #item } }
+        }
+    };
+    let metadata = if let Some(metadata) = &args.metadata {
+        quote_spanned! {span=> || #krate::__private::encode_metadata(&(#metadata)) }
+    } else {
+        quote_spanned! {span=> || ::core::result::Result::Ok(::core::option::Option::None) }
+    };
+    quote_spanned! {span=>
+        match #context.await_hook(#index, #target, #metadata) {
+            ::core::option::Option::Some(#payload) => #payload,
+            ::core::option::Option::None => match #krate::__private::halt().await {},
+        }
+    }
+}
+
+/// Two sites with one key would replay each other's outcomes: an error at each of them.
+fn report_duplicate_keys(sites: &[Site], errors: &mut Errors) {
+    let keyed: Vec<&Site> = sites
+        .iter()
+        .filter(|site| site.kind != SiteKind::HookById)
+        .collect();
+    for (position, site) in keyed.iter().enumerate() {
+        if let Some(first) = keyed[..position]
+            .iter()
+            .find(|earlier| earlier.key == site.key)
+        {
+            let mut error = syn::Error::new(
+                site.span,
+                format_args!(
+                    "duplicate key `{}`: another site of this workflow already uses it, so they would replay each other's outcomes; give one of them a distinct label",
+                    site.key
+                ),
+            );
+            error.combine(syn::Error::new(
+                first.span,
+                format_args!("key `{}` first used here", site.key),
+            ));
+            errors.push(error);
+        }
+    }
+}

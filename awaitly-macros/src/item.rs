@@ -1,0 +1,59 @@
+//! Accepts or rejects the annotated item: it must be an `async fn` (not `const`) with a return type.
+
+use proc_macro2::TokenStream;
+use syn::spanned::Spanned;
+
+use crate::errors::Errors;
+
+/// Parses the item as a fn. `Err` carries the error for an item that is not a fn at all.
+pub(crate) fn parse(tokens: TokenStream) -> syn::Result<syn::ItemFn> {
+    syn::parse2::<syn::ItemFn>(tokens.clone()).map_err(|_| {
+        syn::Error::new_spanned(
+            first_tokens(tokens),
+            "`#[workflow]` can only be applied to an `async fn` returning `Result<T, E>`",
+        )
+    })
+}
+
+/// Records every problem with the fn's signature; returns whether it can be expanded.
+pub(crate) fn check(function: &syn::ItemFn, errors: &mut Errors) -> bool {
+    let signature = &function.sig;
+    let mut acceptable = true;
+    if let Some(constness) = &signature.constness {
+        errors.push(syn::Error::new(
+            constness.span(),
+            "`#[workflow]` fn cannot be `const`; remove `const`",
+        ));
+        acceptable = false;
+    }
+    if signature.asyncness.is_none() {
+        errors.push(syn::Error::new(
+            signature.fn_token.span(),
+            "`#[workflow]` needs an `async fn`; add `async` before `fn`",
+        ));
+        acceptable = false;
+    }
+    if matches!(signature.output, syn::ReturnType::Default) {
+        errors.push(syn::Error::new(
+            signature.paren_token.span.close(),
+            "`#[workflow]` fn must return `Result<T, E>`; add a return type such as `-> Result<T, E>`",
+        ));
+        acceptable = false;
+    }
+    if let Some(variadic) = &signature.variadic {
+        errors.push(syn::Error::new_spanned(
+            variadic,
+            "`#[workflow]` fn cannot be variadic",
+        ));
+        acceptable = false;
+    }
+    acceptable
+}
+
+/// Spans a "not a fn" error over the item's first tokens (its keyword and name), not its body.
+fn first_tokens(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .take_while(|token| !matches!(token, proc_macro2::TokenTree::Group(group) if group.delimiter() == proc_macro2::Delimiter::Brace))
+        .collect()
+}

@@ -1,0 +1,332 @@
+//! The per-run context generated code talks to: it decides, site by site, whether to replay a
+//! recorded outcome, execute and record, or halt the run (suspended at a hook, or stopped because
+//! the state does not fit the code).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::entry::StepEntry;
+use crate::error::RunError;
+use crate::hook::{HookId, MaybePendingHook, PendingHook, hook_step_key};
+use crate::key::{item_key, with_occurrence};
+use crate::site::{SiteKind, WorkflowDescription};
+use crate::state::ResumeState;
+use crate::workflow::Suspension;
+
+/// Shared between a [`Workflow`](crate::Workflow) and its body; cloned into the body future.
+#[derive(Clone, Debug)]
+pub struct Context {
+    description: &'static WorkflowDescription,
+    run: Arc<Mutex<RunProgress>>,
+}
+
+#[derive(Debug, Default)]
+struct RunProgress {
+    state: ResumeState,
+    site_occurrences: Vec<u32>,
+    item_occurrences: HashMap<String, u32>,
+    halt: Option<Halt>,
+}
+
+/// Why the body stopped making progress.
+#[derive(Debug)]
+pub(crate) enum Halt {
+    Suspended(Suspension),
+    Stopped(RunError),
+}
+
+/// What generated code does at a `step!` site.
+#[derive(Debug)]
+pub enum StepStart<T, E> {
+    /// The outcome is recorded: use it, do not run the step.
+    Replayed(Result<T, E>),
+    /// Nothing is recorded: run the step, then hand its outcome to [`Context::finish_step`].
+    Execute(StepTicket),
+    /// The run cannot go on; await [`halt`].
+    Halt,
+}
+
+/// The key a step about to execute will be recorded under.
+#[derive(Debug)]
+pub struct StepTicket {
+    key: Cow<'static, str>,
+}
+
+/// Which hook an `await_hook!` site waits for.
+#[derive(Debug)]
+pub enum HookTarget {
+    /// A hook made before the run; its id came in as an argument.
+    ById(HookId),
+    /// A hook created by this site on first execution; its id is recorded and reused by replays.
+    Created {
+        /// The per-item part of the site's key, if the site takes one.
+        item: Option<String>,
+    },
+}
+
+/// A future that never completes: what the body awaits once the context has recorded a halt, so
+/// the [`Workflow`](crate::Workflow) runner can drop it and report the halt.
+pub async fn halt() -> Infallible {
+    std::future::pending().await
+}
+
+/// Serialises `await_hook!`'s `metadata = …`.
+///
+/// # Errors
+///
+/// When the metadata cannot be written as JSON.
+pub fn encode_metadata<M: Serialize + ?Sized>(
+    metadata: &M,
+) -> Result<Option<Value>, serde_json::Error> {
+    serde_json::to_value(metadata).map(Some)
+}
+
+impl Context {
+    /// A context for one run of the workflow described by `description`.
+    #[must_use]
+    pub fn new(description: &'static WorkflowDescription) -> Self {
+        Self {
+            description,
+            run: Arc::new(Mutex::new(RunProgress {
+                site_occurrences: vec![0; description.sites.len()],
+                ..RunProgress::default()
+            })),
+        }
+    }
+
+    pub(crate) fn description(&self) -> &'static WorkflowDescription {
+        self.description
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RunProgress> {
+        // The lock is never held across user code that could leave the progress half-written.
+        self.run.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn install(&self, state: ResumeState) {
+        let mut run = self.lock();
+        run.state = state;
+        run.site_occurrences.fill(0);
+        run.item_occurrences.clear();
+        run.halt = None;
+    }
+
+    pub(crate) fn take_halt(&self) -> Option<Halt> {
+        self.lock().halt.take()
+    }
+
+    pub(crate) fn take_state(&self) -> ResumeState {
+        std::mem::take(&mut self.lock().state)
+    }
+
+    /// Starts the step at site `site`: replay it, or hand out the ticket to execute it.
+    pub fn begin_step<T: DeserializeOwned, E: DeserializeOwned>(
+        &self,
+        site: usize,
+        item: Option<&dyn std::fmt::Display>,
+    ) -> StepStart<T, E> {
+        let mut run = self.lock();
+        let key = run.next_key(self.description, site, item);
+        let Some(entry) = run.state.get(&key) else {
+            return StepStart::Execute(StepTicket { key });
+        };
+        let replayed = if let Some(value) = entry.value_json() {
+            serde_json::from_str(value)
+                .map(Ok)
+                .map_err(|error| RunError::DecodeValue {
+                    key: key.to_string(),
+                    expected: std::any::type_name::<T>(),
+                    message: error.to_string(),
+                })
+        } else if entry.created_hook_id().is_some() {
+            Err(mismatch(&key, SiteKind::CreatedHook, SiteKind::Step))
+        } else if entry.pending_hook().is_some() {
+            Err(mismatch(&key, SiteKind::HookById, SiteKind::Step))
+        } else {
+            let error = entry.error().unwrap_or(&Value::Null);
+            E::deserialize(error)
+                .map(Err)
+                .map_err(|error| RunError::DecodeError {
+                    key: key.to_string(),
+                    expected: std::any::type_name::<E>(),
+                    message: error.to_string(),
+                })
+        };
+        match replayed {
+            Ok(outcome) => StepStart::Replayed(outcome),
+            Err(error) => {
+                run.halt = Some(Halt::Stopped(error));
+                StepStart::Halt
+            }
+        }
+    }
+
+    /// Records the outcome of an executed step. `false` means it could not be recorded and the
+    /// body must await [`halt`].
+    #[must_use]
+    pub fn finish_step<T: Serialize, E: Serialize>(
+        &self,
+        ticket: StepTicket,
+        outcome: &Result<T, E>,
+    ) -> bool {
+        let entry = match outcome {
+            Ok(value) => StepEntry::ok(value),
+            Err(error) => StepEntry::err(error),
+        };
+        let mut run = self.lock();
+        match entry {
+            Ok(entry) => {
+                run.state.insert(ticket.key, entry);
+                true
+            }
+            Err(error) => {
+                run.halt = Some(Halt::Stopped(RunError::Encode {
+                    key: ticket.key.into_owned(),
+                    message: error.to_string(),
+                }));
+                false
+            }
+        }
+    }
+
+    /// Waits for a hook's payload: `Some` when it was injected, `None` when the run halts (the
+    /// body must then await [`halt`]).
+    pub fn await_hook<T: DeserializeOwned>(
+        &self,
+        site: usize,
+        target: HookTarget,
+        metadata: impl FnOnce() -> Result<Option<Value>, serde_json::Error>,
+    ) -> Option<T> {
+        let mut run = self.lock();
+        let hook_id = match target {
+            HookTarget::ById(hook_id) => hook_id,
+            HookTarget::Created { item } => {
+                let item = item.as_ref().map(|item| item as &dyn std::fmt::Display);
+                let key = run.next_key(self.description, site, item);
+                match run.created_hook(&key) {
+                    Ok(hook_id) => hook_id,
+                    Err(error) => {
+                        run.halt = Some(Halt::Stopped(error));
+                        return None;
+                    }
+                }
+            }
+        };
+        let key = hook_step_key(&hook_id);
+        let entry = run.state.get(&key);
+        let halt = match entry {
+            None => match metadata() {
+                Ok(metadata) => {
+                    let pending = PendingHook {
+                        hook_id,
+                        step_key: key.clone(),
+                        metadata,
+                    };
+                    run.state.insert(key, StepEntry::pending(&pending));
+                    Halt::Suspended(Suspension::Hook(pending))
+                }
+                Err(error) => Halt::Stopped(RunError::Encode {
+                    key,
+                    message: error.to_string(),
+                }),
+            },
+            Some(entry) => {
+                if let Some(pending) = entry.pending_hook() {
+                    Halt::Suspended(Suspension::Hook(pending))
+                } else if let Some(payload) = entry.value_json() {
+                    match serde_json::from_str(payload) {
+                        Ok(payload) => return Some(payload),
+                        Err(error) => {
+                            // Put the hook back to pending, so a corrected delivery can still
+                            // resolve it and a persisted state holds no payload of the wrong shape.
+                            let pending = PendingHook {
+                                hook_id: hook_id.clone(),
+                                step_key: key.clone(),
+                                metadata: metadata().ok().flatten(),
+                            };
+                            run.state.insert(key, StepEntry::pending(&pending));
+                            Halt::Stopped(RunError::DecodePayload {
+                                hook_id,
+                                expected: std::any::type_name::<T>(),
+                                message: error.to_string(),
+                            })
+                        }
+                    }
+                } else {
+                    Halt::Stopped(RunError::HookFailed { hook_id })
+                }
+            }
+        };
+        run.halt = Some(halt);
+        None
+    }
+}
+
+impl RunProgress {
+    /// The key of the next execution of `site`: its static key or `label[item]`, plus an
+    /// occurrence suffix from the second execution in this run on.
+    fn next_key(
+        &mut self,
+        description: &WorkflowDescription,
+        site: usize,
+        item: Option<&dyn std::fmt::Display>,
+    ) -> Cow<'static, str> {
+        let label = description.sites[site].key;
+        match item {
+            None => {
+                let occurrence = &mut self.site_occurrences[site];
+                *occurrence += 1;
+                if *occurrence == 1 {
+                    Cow::Borrowed(label)
+                } else {
+                    Cow::Owned(with_occurrence(label, *occurrence))
+                }
+            }
+            Some(item) => {
+                let base = item_key(label, item);
+                let occurrence = if let Some(occurrence) = self.item_occurrences.get_mut(&base) {
+                    *occurrence += 1;
+                    *occurrence
+                } else {
+                    self.item_occurrences.insert(base.clone(), 1);
+                    1
+                };
+                if occurrence == 1 {
+                    Cow::Owned(base)
+                } else {
+                    Cow::Owned(with_occurrence(&base, occurrence))
+                }
+            }
+        }
+    }
+
+    /// The id of the hook created at `key`, minting and recording one on first execution.
+    fn created_hook(&mut self, key: &str) -> Result<HookId, RunError> {
+        match self.state.get(key) {
+            None => {
+                let hook_id = HookId::random();
+                self.state
+                    .insert(key, StepEntry::created_hook(hook_id.clone()));
+                Ok(hook_id)
+            }
+            Some(entry) => match entry.created_hook_id() {
+                Some(hook_id) => Ok(hook_id.clone()),
+                None => Err(mismatch(key, SiteKind::Step, SiteKind::CreatedHook)),
+            },
+        }
+    }
+}
+
+fn mismatch(key: &str, recorded: SiteKind, reached: SiteKind) -> RunError {
+    RunError::KindMismatch {
+        key: key.to_owned(),
+        recorded,
+        reached,
+    }
+}

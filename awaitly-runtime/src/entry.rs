@@ -1,0 +1,323 @@
+//! One recorded step outcome and its JSON form (awaitly's `StepResult`).
+
+use std::fmt;
+
+use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::hook::{HookId, PendingHook};
+
+/// What one step (or hook) recorded: a success with its JSON value, a failure with its error, or
+/// the id of a hook created inside a workflow.
+///
+/// JSON form, compatible with awaitly: `{"ok":true,"value":…}` or
+/// `{"ok":false,"error":…,"cause":…,"meta":{"origin":…}}`. A hook id minted inside a workflow is
+/// `{"ok":true,"value":"<id>","createdHook":true}` (awaitly ignores the extra field).
+///
+/// ```
+/// use awaitly::StepEntry;
+/// let entry = StepEntry::ok(&serde_json::json!({ "id": "ord_1" })).unwrap();
+/// assert!(entry.is_ok());
+/// assert_eq!(entry.value_json(), Some(r#"{"id":"ord_1"}"#));
+/// assert_eq!(serde_json::to_string(&entry).unwrap(), r#"{"ok":true,"value":{"id":"ord_1"}}"#);
+/// ```
+#[derive(Clone, Debug)]
+pub struct StepEntry {
+    outcome: Recorded,
+}
+
+#[derive(Clone, Debug)]
+enum Recorded {
+    Ok(Box<RawValue>),
+    CreatedHook(HookId),
+    Err(Box<ErrorRecord>),
+}
+
+#[derive(Clone, Debug)]
+struct ErrorRecord {
+    error: Value,
+    cause: Option<Value>,
+    meta: Option<Value>,
+}
+
+impl StepEntry {
+    /// A successful outcome holding `value`.
+    ///
+    /// ```
+    /// assert_eq!(awaitly::StepEntry::ok(&7).unwrap().value_json(), Some("7"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `value` cannot be serialised to JSON (for instance a map with non-string keys).
+    pub fn ok<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            outcome: Recorded::Ok(serde_json::value::to_raw_value(value)?),
+        })
+    }
+
+    /// A failed outcome holding `error`, recorded as awaitly records a returned error
+    /// (`meta.origin = "result"`, no cause).
+    ///
+    /// ```
+    /// let entry = awaitly::StepEntry::err(&"GATEWAY_DOWN").unwrap();
+    /// assert!(!entry.is_ok());
+    /// assert_eq!(entry.error().unwrap(), "GATEWAY_DOWN");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `error` cannot be serialised to JSON.
+    pub fn err<E: Serialize + ?Sized>(error: &E) -> Result<Self, serde_json::Error> {
+        Ok(Self::failure(serde_json::to_value(error)?))
+    }
+
+    /// The entry of a hook that waits for its payload.
+    ///
+    /// ```
+    /// let pending = awaitly::pending_hook("h1".into(), Default::default());
+    /// let entry = awaitly::StepEntry::pending(&pending);
+    /// assert!(awaitly::is_pending_hook(&entry));
+    /// ```
+    #[must_use]
+    pub fn pending(hook: &PendingHook) -> Self {
+        // A PendingHook is plain strings and JSON values: serialising it cannot fail.
+        Self::failure(serde_json::to_value(hook).unwrap_or(Value::Null))
+    }
+
+    pub(crate) fn created_hook(hook_id: HookId) -> Self {
+        Self {
+            outcome: Recorded::CreatedHook(hook_id),
+        }
+    }
+
+    fn failure(error: Value) -> Self {
+        Self {
+            outcome: Recorded::Err(Box::new(ErrorRecord {
+                error,
+                cause: Some(undefined_cause()),
+                meta: Some(serde_json::json!({ "origin": "result" })),
+            })),
+        }
+    }
+
+    /// Did the step succeed (or is this a created hook's id)?
+    ///
+    /// ```
+    /// assert!(awaitly::StepEntry::ok(&1).unwrap().is_ok());
+    /// assert!(!awaitly::StepEntry::err(&1).unwrap().is_ok());
+    /// ```
+    #[must_use]
+    pub fn is_ok(&self) -> bool {
+        !matches!(self.outcome, Recorded::Err(_))
+    }
+
+    /// The recorded success value as JSON text; `None` for a failure or a created hook.
+    ///
+    /// ```
+    /// assert_eq!(awaitly::StepEntry::ok("x").unwrap().value_json(), Some(r#""x""#));
+    /// ```
+    #[must_use]
+    pub fn value_json(&self) -> Option<&str> {
+        match &self.outcome {
+            Recorded::Ok(raw) => Some(raw.get()),
+            _ => None,
+        }
+    }
+
+    /// The recorded error value; `None` for a success.
+    ///
+    /// ```
+    /// let entry = awaitly::StepEntry::err(&serde_json::json!({ "code": 7 })).unwrap();
+    /// assert_eq!(entry.error().unwrap()["code"], 7);
+    /// ```
+    #[must_use]
+    pub fn error(&self) -> Option<&Value> {
+        match &self.outcome {
+            Recorded::Err(record) => Some(&record.error),
+            _ => None,
+        }
+    }
+
+    /// The recorded cause of a failure (awaitly's `SerializedCause`), if any.
+    ///
+    /// ```
+    /// let entry = awaitly::StepEntry::err(&"E").unwrap();
+    /// assert_eq!(entry.cause().unwrap()["type"], "thrown");
+    /// ```
+    #[must_use]
+    pub fn cause(&self) -> Option<&Value> {
+        match &self.outcome {
+            Recorded::Err(record) => record.cause.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The id of the hook whose creation this entry records (hooks made inside a workflow).
+    ///
+    /// ```
+    /// assert_eq!(awaitly::StepEntry::ok(&1).unwrap().created_hook_id(), None);
+    /// ```
+    #[must_use]
+    pub fn created_hook_id(&self) -> Option<&HookId> {
+        match &self.outcome {
+            Recorded::CreatedHook(hook_id) => Some(hook_id),
+            _ => None,
+        }
+    }
+
+    /// Decodes the recorded success value as `T`; `None` for a failure or a created hook.
+    ///
+    /// ```
+    /// let entry = awaitly::StepEntry::ok(&41).unwrap();
+    /// assert_eq!(entry.decode_value::<u32>().unwrap().unwrap(), 41);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the JSON does not decode as `T`.
+    pub fn decode_value<T: DeserializeOwned>(&self) -> Option<Result<T, serde_json::Error>> {
+        self.value_json().map(serde_json::from_str)
+    }
+
+    pub(crate) fn value_equals(&self, other: &Value) -> bool {
+        match &self.outcome {
+            Recorded::Ok(raw) => {
+                serde_json::from_str::<Value>(raw.get()).is_ok_and(|v| v == *other)
+            }
+            Recorded::CreatedHook(hook_id) => other.as_str() == Some(hook_id.as_str()),
+            Recorded::Err(_) => false,
+        }
+    }
+}
+
+/// How awaitly writes "no cause": `String(undefined)`.
+fn undefined_cause() -> Value {
+    serde_json::json!({
+        "type": "thrown",
+        "originalType": "undefined",
+        "stringRepresentation": "undefined"
+    })
+}
+
+impl Serialize for StepEntry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.outcome {
+            Recorded::Ok(raw) => {
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry("ok", &true)?;
+                map.serialize_entry("value", raw)?;
+                map.end()
+            }
+            Recorded::CreatedHook(hook_id) => {
+                let mut map = serializer.serialize_map(Some(3))?;
+                map.serialize_entry("ok", &true)?;
+                map.serialize_entry("value", hook_id)?;
+                map.serialize_entry("createdHook", &true)?;
+                map.end()
+            }
+            Recorded::Err(record) => {
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("ok", &false)?;
+                map.serialize_entry("error", &record.error)?;
+                // awaitly's reader needs a cause object on every failure.
+                match &record.cause {
+                    Some(cause) => map.serialize_entry("cause", cause)?,
+                    None => map.serialize_entry("cause", &undefined_cause())?,
+                }
+                if let Some(meta) = &record.meta {
+                    map.serialize_entry("meta", meta)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StepEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EntryVisitor)
+    }
+}
+
+struct EntryVisitor;
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum EntryField {
+    Ok,
+    Value,
+    Error,
+    Cause,
+    Meta,
+    CreatedHook,
+    #[serde(other)]
+    Unknown,
+}
+
+impl<'de> Visitor<'de> for EntryVisitor {
+    type Value = StepEntry;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .write_str(r#"a step result object: {"ok":true,"value":…} or {"ok":false,"error":…}"#)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StepEntry, A::Error> {
+        let mut ok: Option<bool> = None;
+        let mut value: Option<Box<RawValue>> = None;
+        let mut error: Option<Value> = None;
+        let mut cause: Option<Value> = None;
+        let mut meta: Option<Value> = None;
+        let mut created_hook = false;
+        while let Some(field) = map.next_key::<EntryField>()? {
+            match field {
+                EntryField::Ok => set_once(&mut ok, "ok", map.next_value()?)?,
+                EntryField::Value => set_once(&mut value, "value", map.next_value()?)?,
+                EntryField::Error => set_once(&mut error, "error", map.next_value()?)?,
+                EntryField::Cause => set_once(&mut cause, "cause", map.next_value()?)?,
+                EntryField::Meta => set_once(&mut meta, "meta", map.next_value()?)?,
+                EntryField::CreatedHook => created_hook = map.next_value()?,
+                EntryField::Unknown => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        let ok = ok.ok_or_else(|| de::Error::missing_field("ok"))?;
+        if !ok {
+            return Ok(StepEntry {
+                outcome: Recorded::Err(Box::new(ErrorRecord {
+                    // JSON.stringify drops an `undefined` error; it replays as null.
+                    error: error.unwrap_or(Value::Null),
+                    cause,
+                    meta,
+                })),
+            });
+        }
+        // JSON.stringify drops `value: undefined`; the step's value was then `undefined`, i.e. null.
+        let value = match value {
+            Some(value) => value,
+            None => RawValue::from_string("null".to_owned()).map_err(de::Error::custom)?,
+        };
+        if created_hook {
+            let hook_id: String = serde_json::from_str(value.get()).map_err(|_| {
+                de::Error::custom("a `createdHook` entry must hold the hook id as a string")
+            })?;
+            return Ok(StepEntry::created_hook(HookId::from(hook_id)));
+        }
+        Ok(StepEntry {
+            outcome: Recorded::Ok(value),
+        })
+    }
+}
+
+fn set_once<T, E: de::Error>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    *slot = Some(value);
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Error types of the runtime. Each says what went wrong and what to do about it.
+
+use crate::hook::HookId;
+use crate::site::SiteKind;
+
+/// Why [`inject_hook`](crate::inject_hook) refused a payload.
+///
+/// ```
+/// let error = awaitly::inject_hook(&awaitly::ResumeState::new(), &"h1".into(), &1).unwrap_err();
+/// assert_eq!(
+///     error.to_string(),
+///     "no hook `h1` is waiting in this resume state; check the hook id, or load the state of the run that created it"
+/// );
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InjectError {
+    /// The state has no entry for this hook.
+    #[error(
+        "no hook `{hook_id}` is waiting in this resume state; check the hook id, or load the state of the run that created it"
+    )]
+    UnknownHook {
+        /// The hook that was asked for.
+        hook_id: HookId,
+    },
+    /// The hook already holds a different payload.
+    #[error(
+        "hook `{hook_id}` was already resolved with a different payload; a hook takes one payload, deliver to a new hook instead"
+    )]
+    AlreadyResolved {
+        /// The resolved hook.
+        hook_id: HookId,
+    },
+    /// The entry under the hook's key is a recorded failure, not a pending hook.
+    #[error(
+        "hook `{hook_id}` is recorded as failed, not pending; clear its step (`clear_step`) before delivering to it"
+    )]
+    NotPending {
+        /// The hook that was asked for.
+        hook_id: HookId,
+    },
+    /// The payload could not be serialised to JSON.
+    #[error("the payload for hook `{hook_id}` cannot be written as JSON: {source}")]
+    Encode {
+        /// The hook that was asked for.
+        hook_id: HookId,
+        /// What `serde_json` reported.
+        source: serde_json::Error,
+    },
+}
+
+/// Why a run stopped without an outcome of the workflow's own: the resume state does not fit the
+/// code, or a value could not be written. The state is left as it was before the run (plus the
+/// steps that completed before the stop).
+///
+/// ```
+/// let error = awaitly::RunError::DecodeValue {
+///     key: "load".into(),
+///     expected: "u32",
+///     message: "invalid type: string \"x\"".into(),
+/// };
+/// assert!(error.to_string().starts_with("the value recorded for step `load` no longer decodes as `u32`"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The state recorded one kind of site under this key and the code reached another.
+    #[error(
+        "the resume state recorded a {recorded} under `{key}` but the workflow reached a {reached} there; \
+         the code changed since the state was written: migrate the state or clear that key"
+    )]
+    KindMismatch {
+        /// The key both share.
+        key: String,
+        /// What the state holds.
+        recorded: SiteKind,
+        /// What the code reached.
+        reached: SiteKind,
+    },
+    /// A recorded success value does not decode into the step's output type.
+    #[error(
+        "the value recorded for step `{key}` no longer decodes as `{expected}` ({message}); \
+         the step's type changed since the state was written: migrate the state or clear the step"
+    )]
+    DecodeValue {
+        /// The step.
+        key: String,
+        /// The Rust type the step returns now.
+        expected: &'static str,
+        /// What `serde_json` reported.
+        message: String,
+    },
+    /// A recorded failure does not decode into the step's error type.
+    #[error(
+        "the error recorded for step `{key}` no longer decodes as `{expected}` ({message}); \
+         the step's error type changed since the state was written: clear the step to run it again"
+    )]
+    DecodeError {
+        /// The step.
+        key: String,
+        /// The Rust error type the step returns now.
+        expected: &'static str,
+        /// What `serde_json` reported.
+        message: String,
+    },
+    /// An injected hook payload does not decode into the type the workflow awaits.
+    #[error(
+        "the payload delivered to hook `{hook_id}` does not decode as `{expected}` ({message}); \
+         the hook is pending again: deliver a payload of the expected shape"
+    )]
+    DecodePayload {
+        /// The hook.
+        hook_id: HookId,
+        /// The Rust type `await_hook!` expects.
+        expected: &'static str,
+        /// What `serde_json` reported.
+        message: String,
+    },
+    /// The entry under a hook's key is a recorded failure, not a payload or a pending hook.
+    #[error(
+        "hook `{hook_id}` is recorded as failed; clear its step (`clear_step`) to wait for it again"
+    )]
+    HookFailed {
+        /// The hook.
+        hook_id: HookId,
+    },
+    /// A step's output or error, or a hook's metadata, could not be serialised to JSON.
+    #[error(
+        "the outcome of `{key}` cannot be written as JSON ({message}); make its `Serialize` \
+         produce JSON (for instance, maps need string keys)"
+    )]
+    Encode {
+        /// The step or hook key.
+        key: String,
+        /// What `serde_json` reported.
+        message: String,
+    },
+}
+
+/// A text that is not a resume state (or not one this build can read).
+///
+/// ```
+/// let error = awaitly::ResumeState::from_json("not json").unwrap_err();
+/// assert!(error.to_string().starts_with("invalid resume state JSON"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("invalid resume state JSON: {source}")]
+pub struct StateFormatError {
+    #[source]
+    source: serde_json::Error,
+}
+
+impl StateFormatError {
+    pub(crate) fn from_json(source: serde_json::Error) -> Self {
+        Self { source }
+    }
+
+    /// Line of the input where reading stopped.
+    ///
+    /// ```
+    /// let error = awaitly::ResumeState::from_json("{\n  oops").unwrap_err();
+    /// assert_eq!(error.line(), 2);
+    /// ```
+    #[must_use]
+    pub fn line(&self) -> usize {
+        self.source.line()
+    }
+}

@@ -1,0 +1,379 @@
+//! Callback hooks: ids, pending hooks, and injecting a callback's payload into a resume state.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::entry::StepEntry;
+use crate::error::InjectError;
+use crate::key::HOOK_KEY_PREFIX;
+use crate::state::ResumeState;
+use crate::workflow::{Outcome, Suspension};
+
+/// The id of a callback hook: the part of the callback URL that says which suspended run to resume.
+///
+/// Ids made by [`create_hook`] (or minted by `await_hook!` inside a workflow) are random v4 UUIDs from
+/// the operating system's random source.
+///
+/// ```
+/// let id = awaitly::HookId::from("pay_123");
+/// assert_eq!(id.as_str(), "pay_123");
+/// assert_eq!(id.to_string(), "pay_123");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HookId(String);
+
+impl HookId {
+    /// A fresh random hook id.
+    ///
+    /// ```
+    /// assert_ne!(awaitly::HookId::random(), awaitly::HookId::random());
+    /// ```
+    #[must_use]
+    pub fn random() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// The id as text, e.g. to build a callback URL.
+    ///
+    /// ```
+    /// let id = awaitly::HookId::from("h1");
+    /// assert_eq!(format!("/hooks/{}", id.as_str()), "/hooks/h1");
+    /// ```
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The step key this hook's payload is recorded under: `"hook:" + id`.
+    ///
+    /// ```
+    /// assert_eq!(awaitly::HookId::from("h1").step_key(), "hook:h1");
+    /// ```
+    #[must_use]
+    pub fn step_key(&self) -> String {
+        hook_step_key(self)
+    }
+}
+
+impl fmt::Display for HookId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl From<&str> for HookId {
+    fn from(id: &str) -> Self {
+        Self(id.to_owned())
+    }
+}
+
+impl From<String> for HookId {
+    fn from(id: String) -> Self {
+        Self(id)
+    }
+}
+
+impl AsRef<str> for HookId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The step key of a hook: [`HOOK_KEY_PREFIX`] followed by the id.
+///
+/// ```
+/// assert_eq!(awaitly::hook_step_key(&"h1".into()), "hook:h1");
+/// ```
+#[must_use]
+pub fn hook_step_key(hook_id: &HookId) -> String {
+    let mut key = String::with_capacity(HOOK_KEY_PREFIX.len() + hook_id.0.len());
+    key.push_str(HOOK_KEY_PREFIX);
+    key.push_str(&hook_id.0);
+    key
+}
+
+/// A hook made before a run, as returned by [`create_hook`]: its id and its step key.
+///
+/// ```
+/// let hook = awaitly::create_hook();
+/// assert_eq!(hook.step_key, format!("hook:{}", hook.hook_id));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedHook {
+    /// The id to put in the callback URL and to pass to the workflow's `await_hook!`.
+    pub hook_id: HookId,
+    /// `"hook:" + hook_id`, the key the hook's payload is recorded under.
+    pub step_key: String,
+}
+
+/// Makes a new hook id (and its step key) to pass into a workflow and into the callback URL.
+///
+/// ```
+/// let first = awaitly::create_hook();
+/// let second = awaitly::create_hook();
+/// assert_ne!(first.hook_id, second.hook_id);
+/// assert!(first.step_key.starts_with(awaitly::HOOK_KEY_PREFIX));
+/// ```
+#[must_use]
+pub fn create_hook() -> CreatedHook {
+    let hook_id = HookId::random();
+    let step_key = hook_step_key(&hook_id);
+    CreatedHook { hook_id, step_key }
+}
+
+/// A hook the run is waiting on: what suspends a run and what is recorded in the state until a
+/// payload is injected.
+///
+/// Its JSON form is awaitly's: `{"type":"PENDING_HOOK","hookId":…,"stepKey":…,"metadata":…}`.
+///
+/// ```
+/// let pending = awaitly::pending_hook("h1".into(), awaitly::PendingHookOptions::default());
+/// assert_eq!(
+///     serde_json::to_value(&pending).unwrap(),
+///     serde_json::json!({ "type": "PENDING_HOOK", "hookId": "h1", "stepKey": "hook:h1" })
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "PENDING_HOOK", rename_all = "camelCase")]
+pub struct PendingHook {
+    /// The hook to deliver the callback to.
+    pub hook_id: HookId,
+    /// `"hook:" + hook_id`.
+    pub step_key: String,
+    /// What the workflow attached when it suspended (order id, source, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+}
+
+/// Options of [`pending_hook`].
+///
+/// ```
+/// let options = awaitly::PendingHookOptions {
+///     metadata: Some(serde_json::json!({ "orderId": "ord_123" })),
+/// };
+/// let pending = awaitly::pending_hook("h1".into(), options);
+/// assert_eq!(pending.metadata.unwrap()["orderId"], "ord_123");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PendingHookOptions {
+    /// Metadata kept with the pending hook, for logging and for whoever lists pending hooks.
+    pub metadata: Option<Value>,
+}
+
+/// The pending-hook record for `hook_id`, as `await_hook!` stores it when a run suspends.
+///
+/// ```
+/// let pending = awaitly::pending_hook("X".into(), Default::default());
+/// assert_eq!(pending.hook_id.as_str(), "X");
+/// assert_eq!(pending.step_key, "hook:X");
+/// assert!(awaitly::is_pending_hook(&pending));
+/// ```
+#[must_use]
+pub fn pending_hook(hook_id: HookId, options: PendingHookOptions) -> PendingHook {
+    PendingHook {
+        step_key: hook_step_key(&hook_id),
+        hook_id,
+        metadata: options.metadata,
+    }
+}
+
+/// Things that may be, or may hold, a pending hook: see [`is_pending_hook`].
+pub trait MaybePendingHook {
+    /// The pending hook this value stands for, if any.
+    fn pending_hook(&self) -> Option<PendingHook>;
+}
+
+impl MaybePendingHook for PendingHook {
+    fn pending_hook(&self) -> Option<PendingHook> {
+        Some(self.clone())
+    }
+}
+
+impl MaybePendingHook for Value {
+    fn pending_hook(&self) -> Option<PendingHook> {
+        if self.get("type").and_then(Value::as_str) != Some("PENDING_HOOK") {
+            return None;
+        }
+        PendingHook::deserialize(self).ok()
+    }
+}
+
+impl MaybePendingHook for StepEntry {
+    fn pending_hook(&self) -> Option<PendingHook> {
+        self.error().and_then(MaybePendingHook::pending_hook)
+    }
+}
+
+impl MaybePendingHook for Suspension {
+    fn pending_hook(&self) -> Option<PendingHook> {
+        match self {
+            Suspension::Hook(pending) => Some(pending.clone()),
+        }
+    }
+}
+
+impl<T, E> MaybePendingHook for Outcome<T, E> {
+    fn pending_hook(&self) -> Option<PendingHook> {
+        match self {
+            Outcome::Suspended(suspension) => suspension.pending_hook(),
+            _ => None,
+        }
+    }
+}
+
+/// Is this a pending hook (or a suspension at one)?
+///
+/// Accepts a [`PendingHook`], a [`Suspension`], a run's [`Outcome`], a recorded [`StepEntry`] or a
+/// JSON error value such as awaitly's `{"type":"PENDING_HOOK",…}`.
+///
+/// ```
+/// use serde_json::json;
+/// assert!(awaitly::is_pending_hook(&json!({ "type": "PENDING_HOOK", "hookId": "h", "stepKey": "hook:h" })));
+/// assert!(!awaitly::is_pending_hook(&json!({ "type": "PENDING_APPROVAL", "stepKey": "a" })));
+/// assert!(!awaitly::is_pending_hook(&json!("a string")));
+/// ```
+#[must_use]
+pub fn is_pending_hook<V: MaybePendingHook + ?Sized>(value: &V) -> bool {
+    value.pending_hook().is_some()
+}
+
+/// Does `state` hold a pending hook for `hook_id`, waiting for its payload?
+///
+/// ```
+/// use awaitly::{ResumeState, StepEntry, has_pending_hook, pending_hook};
+/// let mut state = ResumeState::new();
+/// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), Default::default())));
+/// assert!(has_pending_hook(&state, &"h1".into()));
+/// assert!(!has_pending_hook(&state, &"h2".into()));
+/// ```
+#[must_use]
+pub fn has_pending_hook(state: &ResumeState, hook_id: &HookId) -> bool {
+    state
+        .get(&hook_step_key(hook_id))
+        .and_then(MaybePendingHook::pending_hook)
+        .is_some_and(|pending| pending.hook_id == *hook_id)
+}
+
+/// The hooks `state` is waiting on, in the order they were reached, with their metadata.
+///
+/// Only entries under their own `"hook:" + id` key count, so this list and [`has_pending_hook`]
+/// always agree (awaitly's two functions can disagree).
+///
+/// ```
+/// use awaitly::{ResumeState, StepEntry, get_pending_hooks, pending_hook};
+/// let mut state = ResumeState::new();
+/// state.insert("load", StepEntry::ok(&1).unwrap());
+/// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), Default::default())));
+/// let ids: Vec<_> = get_pending_hooks(&state).into_iter().map(|hook| hook.hook_id).collect();
+/// assert_eq!(ids, ["h1".into()]);
+/// ```
+#[must_use]
+pub fn get_pending_hooks(state: &ResumeState) -> Vec<PendingHook> {
+    state
+        .iter()
+        .filter(|(key, _)| key.starts_with(HOOK_KEY_PREFIX))
+        .filter_map(|(key, entry)| {
+            entry
+                .pending_hook()
+                .filter(|pending| pending.step_key == key)
+        })
+        .collect()
+}
+
+/// Returns a **new** state in which the pending hook `hook_id` holds `payload`; `state` is untouched.
+///
+/// Validated, unlike awaitly's: an id the state does not wait on is [`InjectError::UnknownHook`];
+/// injecting the payload already recorded is an idempotent success; a different payload into a
+/// resolved hook is [`InjectError::AlreadyResolved`].
+///
+/// ```
+/// use awaitly::{InjectError, ResumeState, StepEntry, inject_hook, pending_hook};
+/// use serde_json::json;
+///
+/// let mut state = ResumeState::new();
+/// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), Default::default())));
+///
+/// let resolved = inject_hook(&state, &"h1".into(), &json!({ "paid": true })).unwrap();
+/// assert!(awaitly::has_pending_hook(&state, &"h1".into()), "the input state is untouched");
+/// assert!(!awaitly::has_pending_hook(&resolved, &"h1".into()));
+///
+/// // The same payload again is fine; another one is refused.
+/// assert!(inject_hook(&resolved, &"h1".into(), &json!({ "paid": true })).is_ok());
+/// assert!(matches!(
+///     inject_hook(&resolved, &"h1".into(), &json!({ "paid": false })),
+///     Err(InjectError::AlreadyResolved { .. })
+/// ));
+/// assert!(matches!(
+///     inject_hook(&state, &"nope".into(), &json!(1)),
+///     Err(InjectError::UnknownHook { .. })
+/// ));
+/// ```
+///
+/// # Errors
+///
+/// [`InjectError`] when the hook is unknown, already resolved with another payload, recorded as
+/// failed, or when `payload` cannot be serialised to JSON.
+pub fn inject_hook<P: Serialize + ?Sized>(
+    state: &ResumeState,
+    hook_id: &HookId,
+    payload: &P,
+) -> Result<ResumeState, InjectError> {
+    let mut next = state.clone();
+    next.inject_hook(hook_id, payload)?;
+    Ok(next)
+}
+
+impl ResumeState {
+    /// [`inject_hook`] in place: resolves the pending hook `hook_id` in this state with `payload`.
+    ///
+    /// ```
+    /// use awaitly::{ResumeState, StepEntry, pending_hook};
+    /// let mut state = ResumeState::new();
+    /// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), Default::default())));
+    /// state.inject_hook(&"h1".into(), &42).unwrap();
+    /// assert_eq!(state.get("hook:h1").unwrap().value_json(), Some("42"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`inject_hook`]; on error the state is unchanged.
+    pub fn inject_hook<P: Serialize + ?Sized>(
+        &mut self,
+        hook_id: &HookId,
+        payload: &P,
+    ) -> Result<(), InjectError> {
+        let key = hook_step_key(hook_id);
+        let Some(entry) = self.get(&key) else {
+            return Err(InjectError::UnknownHook {
+                hook_id: hook_id.clone(),
+            });
+        };
+        if entry.pending_hook().is_some() {
+            let entry = StepEntry::ok(payload).map_err(|source| InjectError::Encode {
+                hook_id: hook_id.clone(),
+                source,
+            })?;
+            self.insert(key, entry);
+            return Ok(());
+        }
+        if entry.is_ok() {
+            let payload = serde_json::to_value(payload).map_err(|source| InjectError::Encode {
+                hook_id: hook_id.clone(),
+                source,
+            })?;
+            return if entry.value_equals(&payload) {
+                Ok(())
+            } else {
+                Err(InjectError::AlreadyResolved {
+                    hook_id: hook_id.clone(),
+                })
+            };
+        }
+        Err(InjectError::NotPending {
+            hook_id: hook_id.clone(),
+        })
+    }
+}

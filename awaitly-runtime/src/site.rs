@@ -1,0 +1,97 @@
+//! The static description `#[workflow]` emits for each workflow: its name and its sites.
+
+use std::fmt;
+
+/// What a site of a workflow does.
+///
+/// ```
+/// assert_eq!(awaitly::SiteKind::Step.to_string(), "step");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SiteKind {
+    /// `step!(…)`: runs once, its outcome is recorded and replayed.
+    Step,
+    /// `await_hook!(hook_id)`: waits for the payload of a hook whose id was made outside the run.
+    HookById,
+    /// `await_hook!("label")`: creates a hook inside the workflow (its id is recorded) and waits
+    /// for its payload.
+    CreatedHook,
+}
+
+impl fmt::Display for SiteKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Self::Step => "step",
+            Self::HookById => "hook",
+            Self::CreatedHook => "created hook",
+        })
+    }
+}
+
+/// One `step!` or `await_hook!` site, as written in the source.
+///
+/// ```
+/// #[awaitly::workflow]
+/// async fn flow() -> Result<u32, String> {
+///     awaitly::step!("load", Ok::<u32, String>(1))
+/// }
+///
+/// let site = &flow().description().sites[0];
+/// assert_eq!(site.kind, awaitly::SiteKind::Step);
+/// assert_eq!(site.key, "load");
+/// assert!(!site.per_item);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Site {
+    /// Step or hook.
+    pub kind: SiteKind,
+    /// The key (label or derived name); for a per-item site, the label before `[item]`; for a hook
+    /// awaited by id, the source text of the id expression (its runtime key is `"hook:" + id`).
+    pub key: &'static str,
+    /// Does the site take a per-item `key = …`?
+    pub per_item: bool,
+}
+
+impl Site {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn new(kind: SiteKind, key: &'static str, per_item: bool) -> Self {
+        Self {
+            kind,
+            key,
+            per_item,
+        }
+    }
+}
+
+/// The static description of one `#[workflow]` fn: its name and its sites in source order.
+///
+/// ```
+/// #[awaitly::workflow]
+/// async fn checkout(hook: awaitly::HookId) -> Result<u32, String> {
+///     let amount: u32 = awaitly::await_hook!(hook);
+///     awaitly::step!("charge", Ok::<u32, String>(amount))
+/// }
+///
+/// let description = checkout("h".into()).description();
+/// assert_eq!(description.name, "checkout");
+/// assert_eq!(description.sites.len(), 2);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkflowDescription {
+    /// The fn's name.
+    pub name: &'static str,
+    /// Every `step!` / `await_hook!` site in source order.
+    pub sites: &'static [Site],
+}
+
+impl WorkflowDescription {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn new(name: &'static str, sites: &'static [Site]) -> Self {
+        Self { name, sites }
+    }
+}

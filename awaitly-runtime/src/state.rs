@@ -1,0 +1,368 @@
+//! The resume state: every recorded step outcome of a run, by key, in the order they were recorded.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::entry::StepEntry;
+use crate::error::StateFormatError;
+use crate::key::KEY_RECIPE_VERSION;
+
+/// Recorded step outcomes by key, in recording order. What a suspended run needs to resume.
+///
+/// Its JSON form is awaitly's `{"kind":"ResumeState","steps":[[key, result], …]}` plus a
+/// `"version"` field (see [`KEY_RECIPE_VERSION`]), so states can be exchanged with the TypeScript
+/// library in both directions.
+///
+/// ```
+/// use awaitly::{ResumeState, StepEntry};
+/// let mut state = ResumeState::new();
+/// state.insert("create-order", StepEntry::ok(&serde_json::json!({ "id": "ord_1" })).unwrap());
+/// let json = state.to_json();
+/// assert_eq!(
+///     json,
+///     r#"{"kind":"ResumeState","version":1,"steps":[["create-order",{"ok":true,"value":{"id":"ord_1"}}]]}"#
+/// );
+/// let back = ResumeState::from_json(&json).unwrap();
+/// assert_eq!(back.len(), 1);
+/// ```
+#[derive(Clone, Default)]
+pub struct ResumeState {
+    entries: Vec<(Arc<str>, StepEntry)>,
+    positions: HashMap<Arc<str>, usize>,
+}
+
+impl ResumeState {
+    /// An empty state: a run from it executes every step.
+    ///
+    /// ```
+    /// assert!(awaitly::ResumeState::new().is_empty());
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of recorded entries.
+    ///
+    /// ```
+    /// assert_eq!(awaitly::ResumeState::new().len(), 0);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Is nothing recorded?
+    ///
+    /// ```
+    /// assert!(awaitly::ResumeState::new().is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry recorded under `key`.
+    ///
+    /// ```
+    /// let mut state = awaitly::ResumeState::new();
+    /// state.insert("a", awaitly::StepEntry::ok(&1).unwrap());
+    /// assert!(state.get("a").is_some());
+    /// assert!(state.get("b").is_none());
+    /// ```
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&StepEntry> {
+        self.positions
+            .get(key)
+            .map(|&position| &self.entries[position].1)
+    }
+
+    /// Is an entry recorded under `key`?
+    ///
+    /// ```
+    /// assert!(!awaitly::ResumeState::new().contains_key("a"));
+    /// ```
+    #[must_use]
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.positions.contains_key(key)
+    }
+
+    /// Records `entry` under `key`: an existing entry is replaced where it stands, a new one is
+    /// appended. Returns the entry it replaced.
+    ///
+    /// ```
+    /// let mut state = awaitly::ResumeState::new();
+    /// assert!(state.insert("a", awaitly::StepEntry::ok(&1).unwrap()).is_none());
+    /// assert!(state.insert("a", awaitly::StepEntry::ok(&2).unwrap()).is_some());
+    /// assert_eq!(state.len(), 1);
+    /// ```
+    pub fn insert(
+        &mut self,
+        key: impl AsRef<str> + Into<Arc<str>>,
+        entry: StepEntry,
+    ) -> Option<StepEntry> {
+        if let Some(&position) = self.positions.get(key.as_ref()) {
+            return Some(std::mem::replace(&mut self.entries[position].1, entry));
+        }
+        let key: Arc<str> = key.into();
+        self.positions.insert(Arc::clone(&key), self.entries.len());
+        self.entries.push((key, entry));
+        None
+    }
+
+    /// Removes the entry under `key` (the order of the others is kept) and returns it.
+    ///
+    /// ```
+    /// let mut state = awaitly::ResumeState::new();
+    /// state.insert("a", awaitly::StepEntry::ok(&1).unwrap());
+    /// assert!(state.remove("a").is_some());
+    /// assert!(state.is_empty());
+    /// ```
+    pub fn remove(&mut self, key: &str) -> Option<StepEntry> {
+        let position = self.positions.remove(key)?;
+        let (_, entry) = self.entries.remove(position);
+        for later in self.positions.values_mut() {
+            if *later > position {
+                *later -= 1;
+            }
+        }
+        Some(entry)
+    }
+
+    /// Entries in recording order.
+    ///
+    /// ```
+    /// let mut state = awaitly::ResumeState::new();
+    /// state.insert("b", awaitly::StepEntry::ok(&1).unwrap());
+    /// state.insert("a", awaitly::StepEntry::ok(&2).unwrap());
+    /// let keys: Vec<&str> = state.iter().map(|(key, _)| key).collect();
+    /// assert_eq!(keys, ["b", "a"]);
+    /// ```
+    #[must_use]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &StepEntry)> + '_ {
+        self.entries.iter().map(|(key, entry)| (&**key, entry))
+    }
+
+    /// The keys, in recording order.
+    ///
+    /// ```
+    /// let mut state = awaitly::ResumeState::new();
+    /// state.insert("a", awaitly::StepEntry::ok(&1).unwrap());
+    /// assert_eq!(state.keys().collect::<Vec<_>>(), ["a"]);
+    /// ```
+    #[must_use]
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.entries.iter().map(|(key, _)| &**key)
+    }
+
+    /// The JSON form (awaitly-compatible, plus `"version"`).
+    ///
+    /// ```
+    /// assert_eq!(
+    ///     awaitly::ResumeState::new().to_json(),
+    ///     r#"{"kind":"ResumeState","version":1,"steps":[]}"#
+    /// );
+    /// ```
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        // Every entry already holds valid JSON, so writing the state cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a state from its JSON form — ours or one written by awaitly's `serializeResumeState`.
+    ///
+    /// ```
+    /// let state = awaitly::ResumeState::from_json(
+    ///     r#"{"kind":"ResumeState","steps":[["op:1",{"ok":true,"value":999}]]}"#,
+    /// ).unwrap();
+    /// assert_eq!(state.get("op:1").unwrap().value_json(), Some("999"));
+    ///
+    /// let error = awaitly::ResumeState::from_json(r#"{"steps":{}}"#).unwrap_err();
+    /// assert!(error.to_string().contains("not a resume state"), "{error}");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StateFormatError`] when the text is not JSON, is not a resume state, repeats a key, or
+    /// comes from a newer key recipe.
+    pub fn from_json(json: &str) -> Result<Self, StateFormatError> {
+        serde_json::from_str(json).map_err(StateFormatError::from_json)
+    }
+}
+
+impl fmt::Debug for ResumeState {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// Returns a new state without the entry under `key`, so the step runs again on the next run (the
+/// way to retry a recorded failure).
+///
+/// ```
+/// let mut state = awaitly::ResumeState::new();
+/// state.insert("charge", awaitly::StepEntry::err(&"GATEWAY_DOWN").unwrap());
+/// let cleared = awaitly::clear_step(&state, "charge");
+/// assert!(cleared.is_empty());
+/// assert_eq!(state.len(), 1, "the input state is untouched");
+/// ```
+#[must_use]
+pub fn clear_step(state: &ResumeState, key: &str) -> ResumeState {
+    let mut next = state.clone();
+    next.remove(key);
+    next
+}
+
+/// Returns a new state without any recorded failure, so every failed step runs again; pending hooks
+/// stay (they are waiting, not failed).
+///
+/// ```
+/// use awaitly::{ResumeState, StepEntry, pending_hook};
+/// let mut state = ResumeState::new();
+/// state.insert("load", StepEntry::ok(&1).unwrap());
+/// state.insert("charge", StepEntry::err(&"GATEWAY_DOWN").unwrap());
+/// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), Default::default())));
+/// let retried = awaitly::clear_failed_steps(&state);
+/// assert_eq!(retried.keys().collect::<Vec<_>>(), ["load", "hook:h1"]);
+/// ```
+#[must_use]
+pub fn clear_failed_steps(state: &ResumeState) -> ResumeState {
+    let mut next = ResumeState::new();
+    for (key, entry) in &state.entries {
+        if entry.is_ok() || crate::is_pending_hook(entry) {
+            next.insert(Arc::clone(key), entry.clone());
+        }
+    }
+    next
+}
+
+impl Serialize for ResumeState {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("kind", "ResumeState")?;
+        map.serialize_entry("version", &KEY_RECIPE_VERSION)?;
+        map.serialize_entry("steps", &Steps(&self.entries))?;
+        map.end()
+    }
+}
+
+struct Steps<'a>(&'a [(Arc<str>, StepEntry)]);
+
+impl Serialize for Steps<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for (key, entry) in self.0 {
+            seq.serialize_element(&(&**key, entry))?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ResumeState {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(StateVisitor)
+    }
+}
+
+struct StateVisitor;
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum StateField {
+    Kind,
+    Version,
+    Steps,
+    #[serde(other)]
+    Unknown,
+}
+
+impl<'de> Visitor<'de> for StateVisitor {
+    type Value = ResumeState;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(r#"a resume state: {"kind":"ResumeState","steps":[[key, result], …]}"#)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ResumeState, A::Error> {
+        let mut kind_seen = false;
+        let mut state: Option<ResumeState> = None;
+        while let Some(field) = map.next_key::<StateField>()? {
+            match field {
+                StateField::Kind => {
+                    let kind: String = map.next_value()?;
+                    if kind != "ResumeState" {
+                        return Err(de::Error::custom(format_args!(
+                            "not a resume state: `kind` is {kind:?}, expected \"ResumeState\""
+                        )));
+                    }
+                    kind_seen = true;
+                }
+                StateField::Version => {
+                    let version: u32 = map.next_value()?;
+                    if version > KEY_RECIPE_VERSION {
+                        return Err(de::Error::custom(format_args!(
+                            "resume state version {version} is newer than this build understands \
+                             ({KEY_RECIPE_VERSION}); upgrade awaitly to read it"
+                        )));
+                    }
+                }
+                StateField::Steps => {
+                    if state.is_some() {
+                        return Err(de::Error::duplicate_field("steps"));
+                    }
+                    state = Some(map.next_value_seed(StepsSeed)?);
+                }
+                StateField::Unknown => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        if !kind_seen {
+            return Err(de::Error::custom(
+                "not a resume state: the `kind` field is missing (expected \"ResumeState\")",
+            ));
+        }
+        state.ok_or_else(|| de::Error::missing_field("steps"))
+    }
+}
+
+struct StepsSeed;
+
+impl<'de> de::DeserializeSeed<'de> for StepsSeed {
+    type Value = ResumeState;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ResumeState, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StepsSeed {
+    type Value = ResumeState;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("an array of [key, step result] pairs")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ResumeState, A::Error> {
+        // Cap the preallocation: a hostile size hint must not allocate unboundedly.
+        let capacity = seq.size_hint().unwrap_or(0).min(4096);
+        let mut state = ResumeState {
+            entries: Vec::with_capacity(capacity),
+            positions: HashMap::with_capacity(capacity),
+        };
+        while let Some((key, entry)) = seq.next_element::<(String, StepEntry)>()? {
+            if state.contains_key(&key) {
+                return Err(de::Error::custom(format_args!(
+                    "the step key {key:?} appears twice in the resume state"
+                )));
+            }
+            state.insert(key, entry);
+        }
+        Ok(state)
+    }
+}

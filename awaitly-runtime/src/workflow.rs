@@ -1,0 +1,214 @@
+//! Running a workflow: the handle `#[workflow]` returns, and what a run produces.
+
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
+
+use crate::context::{Context, Halt};
+use crate::error::RunError;
+use crate::hook::PendingHook;
+use crate::site::WorkflowDescription;
+use crate::state::ResumeState;
+
+/// A workflow call ready to run: what calling a `#[workflow]` fn returns.
+///
+/// Nothing runs until [`run`](Self::run) (or [`start`](Self::start)) is awaited, on any executor.
+///
+/// ```
+/// use awaitly::{Outcome, step, workflow};
+///
+/// #[workflow]
+/// async fn double(x: u32) -> Result<u32, String> {
+///     step!("double", Ok::<u32, String>(x * 2))
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let run = double(21).start().await;
+/// assert!(matches!(run.outcome, Outcome::Completed(42)));
+/// assert_eq!(run.state.keys().collect::<Vec<_>>(), ["double"]);
+/// # });
+/// ```
+pub struct Workflow<F> {
+    context: Context,
+    body: F,
+}
+
+impl<F> Workflow<F> {
+    #[doc(hidden)]
+    pub fn new(context: Context, body: F) -> Self {
+        Self { context, body }
+    }
+
+    /// The workflow's static description: name and sites.
+    ///
+    /// ```
+    /// #[awaitly::workflow]
+    /// async fn greet() -> Result<(), String> {
+    ///     Ok(())
+    /// }
+    /// assert_eq!(greet().description().name, "greet");
+    /// ```
+    #[must_use]
+    pub fn description(&self) -> &'static WorkflowDescription {
+        self.context.description()
+    }
+}
+
+impl<F, T, E> Workflow<F>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    /// Runs the workflow from `state`: recorded steps replay without executing, the rest execute and
+    /// are recorded, and the run ends completed, failed, suspended at a hook, or stopped.
+    ///
+    /// The returned state is complete: every entry of `state` plus those recorded by this run.
+    ///
+    /// ```
+    /// use awaitly::{Outcome, ResumeState, StepEntry, step, workflow};
+    ///
+    /// #[workflow]
+    /// async fn load() -> Result<u32, String> {
+    ///     step!("load", Err::<u32, String>("not replayed".into()))
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let mut state = ResumeState::new();
+    /// state.insert("load", StepEntry::ok(&7).unwrap());
+    /// let run = load().run(state).await;
+    /// assert!(matches!(run.outcome, Outcome::Completed(7)));
+    /// # });
+    /// ```
+    pub async fn run(self, state: ResumeState) -> Run<T, E> {
+        let Self { context, body } = self;
+        context.install(state);
+        let outcome = {
+            let mut body = pin!(body);
+            poll_fn(|task| {
+                let polled = body.as_mut().poll(task);
+                // A halt wins over anything the body did afterwards: the state says where it stopped.
+                if let Some(halt) = context.take_halt() {
+                    return Poll::Ready(match halt {
+                        Halt::Suspended(suspension) => Outcome::Suspended(suspension),
+                        Halt::Stopped(error) => Outcome::Stopped(error),
+                    });
+                }
+                polled.map(|result| match result {
+                    Ok(value) => Outcome::Completed(value),
+                    Err(error) => Outcome::Failed(error),
+                })
+            })
+            .await
+        };
+        Run {
+            outcome,
+            state: context.take_state(),
+        }
+    }
+
+    /// Runs the workflow from an empty state: [`run`](Self::run) with [`ResumeState::new`].
+    ///
+    /// ```
+    /// #[awaitly::workflow]
+    /// async fn one() -> Result<u8, String> {
+    ///     Ok(1)
+    /// }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// assert!(matches!(one().start().await.outcome, awaitly::Outcome::Completed(1)));
+    /// # });
+    /// ```
+    pub async fn start(self) -> Run<T, E> {
+        self.run(ResumeState::new()).await
+    }
+}
+
+impl<F> fmt::Debug for Workflow<F> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Workflow")
+            .field("name", &self.description().name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a run produced: its outcome and the complete resume state to persist.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// #[awaitly::workflow]
+/// async fn nothing() -> Result<(), String> {
+///     Ok(())
+/// }
+/// let awaitly::Run { outcome, state } = nothing().start().await;
+/// assert!(matches!(outcome, awaitly::Outcome::Completed(())));
+/// assert!(state.is_empty());
+/// # });
+/// ```
+#[derive(Debug)]
+#[must_use = "a run's state must be kept to resume it"]
+pub struct Run<T, E> {
+    /// How the run ended.
+    pub outcome: Outcome<T, E>,
+    /// Every recorded outcome: the input state's entries plus the new ones.
+    pub state: ResumeState,
+}
+
+/// How a run ended.
+///
+/// ```
+/// let outcome: awaitly::Outcome<u32, String> = awaitly::Outcome::Completed(1);
+/// assert!(outcome.is_completed());
+/// ```
+#[derive(Debug)]
+pub enum Outcome<T, E> {
+    /// The workflow returned `Ok`.
+    Completed(T),
+    /// The workflow returned `Err` (a step failed, or the code returned an error).
+    Failed(E),
+    /// The run waits for something outside it (a hook's payload); persist the state and run again
+    /// once it has arrived.
+    Suspended(Suspension),
+    /// The resume state does not fit the code (or a value could not be written as JSON); nothing
+    /// after the stop executed.
+    Stopped(RunError),
+}
+
+impl<T, E> Outcome<T, E> {
+    /// Did the workflow return `Ok`?
+    ///
+    /// ```
+    /// assert!(!awaitly::Outcome::<u8, u8>::Failed(1).is_completed());
+    /// ```
+    #[must_use]
+    pub fn is_completed(&self) -> bool {
+        matches!(self, Self::Completed(_))
+    }
+
+    /// The hook the run is suspended at, if it is.
+    ///
+    /// ```
+    /// let pending = awaitly::pending_hook("h".into(), Default::default());
+    /// let outcome = awaitly::Outcome::<u8, u8>::Suspended(awaitly::Suspension::Hook(pending));
+    /// assert_eq!(outcome.pending_hook().unwrap().hook_id.as_str(), "h");
+    /// ```
+    #[must_use]
+    pub fn pending_hook(&self) -> Option<&PendingHook> {
+        match self {
+            Self::Suspended(Suspension::Hook(pending)) => Some(pending),
+            _ => None,
+        }
+    }
+}
+
+/// What a suspended run waits for.
+///
+/// ```
+/// let pending = awaitly::pending_hook("h".into(), Default::default());
+/// assert!(awaitly::is_pending_hook(&awaitly::Suspension::Hook(pending)));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Suspension {
+    /// The payload of this hook.
+    Hook(PendingHook),
+}
