@@ -134,7 +134,7 @@ pub(crate) fn step_glue(
             #krate::__private::StepStart::Replayed(#outcome) => #outcome,
             #krate::__private::StepStart::Execute(#ticket) => {
                 let #outcome = #body;
-                if #context.finish_step(#ticket, &#outcome) {
+                if #context.finish_step(#ticket, &#outcome).await {
                     #outcome
                 } else {
                     match #krate::__private::halt().await {}

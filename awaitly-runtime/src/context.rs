@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::entry::StepEntry;
 use crate::error::RunError;
 use crate::hook::{HookId, MaybePendingHook, PendingHook, hook_step_key};
+use crate::journal::Journal;
 use crate::key::{item_key, with_occurrence};
 use crate::site::{SiteKind, WorkflowDescription};
 use crate::state::ResumeState;
@@ -26,9 +27,10 @@ pub struct Context {
     run: Arc<Mutex<RunProgress>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct RunProgress {
     state: ResumeState,
+    journal: Option<Arc<dyn Journal>>,
     site_occurrences: Vec<u32>,
     item_occurrences: HashMap<String, u32>,
     halt: Option<Halt>,
@@ -109,9 +111,10 @@ impl Context {
         self.run.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn install(&self, state: ResumeState) {
+    pub(crate) fn install(&self, state: ResumeState, journal: Option<Arc<dyn Journal>>) {
         let mut run = self.lock();
         run.state = state;
+        run.journal = journal;
         run.site_occurrences.fill(0);
         run.item_occurrences.clear();
         run.halt = None;
@@ -167,10 +170,9 @@ impl Context {
         }
     }
 
-    /// Records the outcome of an executed step. `false` means it could not be recorded and the
-    /// body must await [`halt`].
-    #[must_use]
-    pub fn finish_step<T: Serialize, E: Serialize>(
+    /// Records the outcome of an executed step (and hands it to the journal, if any). `false`
+    /// means it could not be recorded and the body must await [`halt`].
+    pub async fn finish_step<T: Serialize, E: Serialize>(
         &self,
         ticket: StepTicket,
         outcome: &Result<T, E>,
@@ -179,20 +181,33 @@ impl Context {
             Ok(value) => StepEntry::ok(value),
             Err(error) => StepEntry::err(error),
         };
-        let mut run = self.lock();
-        match entry {
-            Ok(entry) => {
+        let (journal, entry) = {
+            let mut run = self.lock();
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    run.halt = Some(Halt::Stopped(RunError::Encode {
+                        key: ticket.key.into_owned(),
+                        message: error.to_string(),
+                    }));
+                    return false;
+                }
+            };
+            let Some(journal) = run.journal.clone() else {
                 run.state.insert(ticket.key, entry);
-                true
-            }
-            Err(error) => {
-                run.halt = Some(Halt::Stopped(RunError::Encode {
-                    key: ticket.key.into_owned(),
-                    message: error.to_string(),
-                }));
-                false
-            }
+                return true;
+            };
+            run.state.insert(ticket.key.clone(), entry.clone());
+            (journal, entry)
+        };
+        if let Err(error) = journal.record(&ticket.key, &entry).await {
+            self.lock().halt = Some(Halt::Stopped(RunError::Journal {
+                key: ticket.key.into_owned(),
+                message: error.to_string(),
+            }));
+            return false;
         }
+        true
     }
 
     /// Waits for a hook's payload: `Some` when it was injected, `None` when the run halts (the
@@ -265,6 +280,16 @@ impl Context {
         };
         run.halt = Some(halt);
         None
+    }
+}
+
+impl std::fmt::Debug for RunProgress {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("RunProgress")
+            .field("state", &self.state)
+            .field("journaled", &self.journal.is_some())
+            .finish_non_exhaustive()
     }
 }
 

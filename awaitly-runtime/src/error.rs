@@ -124,6 +124,17 @@ pub enum RunError {
         /// The hook.
         hook_id: HookId,
     },
+    /// The run's [`Journal`](crate::Journal) could not persist a step; the step's outcome is in the
+    /// returned state but not in the journal's store.
+    #[error(
+        "the checkpoint of step `{key}` failed ({message}); the run stopped before its next step"
+    )]
+    Journal {
+        /// The step.
+        key: String,
+        /// What the journal reported.
+        message: String,
+    },
     /// A step's output or error, or a hook's metadata, could not be serialised to JSON.
     #[error(
         "the outcome of `{key}` cannot be written as JSON ({message}); make its `Serialize` \

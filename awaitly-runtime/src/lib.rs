@@ -14,6 +14,7 @@ mod context;
 mod entry;
 mod error;
 mod hook;
+mod journal;
 mod key;
 mod site;
 mod state;
@@ -25,6 +26,7 @@ pub use hook::{
     CreatedHook, HookId, MaybePendingHook, PendingHook, PendingHookOptions, create_hook,
     get_pending_hooks, has_pending_hook, hook_step_key, inject_hook, is_pending_hook, pending_hook,
 };
+pub use journal::{Journal, JournalError, JournalFuture};
 pub use key::{HOOK_KEY_PREFIX, KEY_RECIPE_VERSION, OCCURRENCE_SEPARATOR, item_key};
 pub use site::{Site, SiteKind, WorkflowDescription};
 pub use state::{ResumeState, clear_failed_steps, clear_step};

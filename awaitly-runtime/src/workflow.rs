@@ -3,11 +3,13 @@
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::Poll;
 
 use crate::context::{Context, Halt};
 use crate::error::RunError;
 use crate::hook::PendingHook;
+use crate::journal::Journal;
 use crate::site::WorkflowDescription;
 use crate::state::ResumeState;
 
@@ -80,8 +82,39 @@ where
     /// # });
     /// ```
     pub async fn run(self, state: ResumeState) -> Run<T, E> {
+        self.run_inner(state, None).await
+    }
+
+    /// [`run`](Self::run), handing every executed step's entry to `journal` before the next step
+    /// starts: how a durable run checkpoints incrementally.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// #[awaitly::workflow]
+    /// async fn one() -> Result<u8, String> {
+    ///     Ok(1)
+    /// }
+    /// struct Ignore;
+    /// impl awaitly::Journal for Ignore {
+    ///     fn record<'a>(&'a self, _: &'a str, _: &'a awaitly::StepEntry) -> awaitly::JournalFuture<'a> {
+    ///         Box::pin(async { Ok(()) })
+    ///     }
+    /// }
+    /// let run = one().run_with_journal(awaitly::ResumeState::new(), std::sync::Arc::new(Ignore)).await;
+    /// assert!(run.outcome.is_completed());
+    /// # });
+    /// ```
+    pub async fn run_with_journal(
+        self,
+        state: ResumeState,
+        journal: Arc<dyn Journal>,
+    ) -> Run<T, E> {
+        self.run_inner(state, Some(journal)).await
+    }
+
+    async fn run_inner(self, state: ResumeState, journal: Option<Arc<dyn Journal>>) -> Run<T, E> {
         let Self { context, body } = self;
-        context.install(state);
+        context.install(state, journal);
         let outcome = {
             let mut body = pin!(body);
             poll_fn(|task| {

@@ -1,0 +1,70 @@
+//! Checkpointing: a [`Journal`] hears of every executed step as soon as it is recorded, before the
+//! next step starts — what a durable run writes to its store.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::entry::StepEntry;
+
+/// The future a [`Journal`] returns.
+pub type JournalFuture<'a> = Pin<Box<dyn Future<Output = Result<(), JournalError>> + Send + 'a>>;
+
+/// Receives each executed step's entry right after it is recorded; the run waits for it before the
+/// next step, so a step is never lost once the following one has started.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use awaitly::{Journal, JournalFuture, StepEntry, step, workflow};
+///
+/// #[derive(Default)]
+/// struct Keys(Mutex<Vec<String>>);
+///
+/// impl Journal for Keys {
+///     fn record<'a>(&'a self, key: &'a str, _entry: &'a StepEntry) -> JournalFuture<'a> {
+///         self.0.lock().unwrap().push(key.to_owned());
+///         Box::pin(async { Ok(()) })
+///     }
+/// }
+///
+/// #[workflow]
+/// async fn two() -> Result<u8, String> {
+///     step!("a", Ok::<u8, String>(1))?;
+///     step!("b", Ok::<u8, String>(2))
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let keys = Arc::new(Keys::default());
+/// let _ = two().run_with_journal(awaitly::ResumeState::new(), keys.clone()).await;
+/// assert_eq!(*keys.0.lock().unwrap(), ["a", "b"]);
+/// # });
+/// ```
+pub trait Journal: Send + Sync {
+    /// Persists `entry`, just recorded under `key`.
+    fn record<'a>(&'a self, key: &'a str, entry: &'a StepEntry) -> JournalFuture<'a>;
+}
+
+/// A [`Journal`] could not persist an entry; the run stops with
+/// [`RunError::Journal`](crate::RunError::Journal).
+///
+/// ```
+/// let error = awaitly::JournalError::new("disk full");
+/// assert_eq!(error.to_string(), "disk full");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct JournalError {
+    message: String,
+}
+
+impl JournalError {
+    /// An error with this message (say what failed and what to do).
+    ///
+    /// ```
+    /// let _ = awaitly::JournalError::new("the lease was lost; another executor owns the run");
+    /// ```
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
