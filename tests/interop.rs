@@ -8,7 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use awaitly::{HookId, Outcome, ResumeState, await_hook, get_pending_hooks, has_pending_hook, inject_hook, step, workflow};
+use awaitly::{
+    HookId, Outcome, ResumeState, await_hook, get_pending_hooks, has_pending_hook, inject_hook,
+    step, workflow,
+};
 use serde::{Deserialize, Serialize};
 
 const HOOK_ID: &str = "hook-fixture-1";
@@ -90,14 +93,21 @@ async fn items(names: Vec<&'static str>) -> Result<Vec<Item>, String> {
     for (i, name) in (0..).zip(names) {
         out.push(step!("item", key = name, {
             ITEMS.fetch_add(1, Ordering::SeqCst);
-            Ok::<Item, String>(Item { i, v: "x".into(), done: true })
+            Ok::<Item, String>(Item {
+                i,
+                v: "x".into(),
+                done: true,
+            })
         })?);
     }
     Ok(out)
 }
 
 fn fixture(dir: &str, name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir).join(format!("{name}.json"))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir)
+        .join(format!("{name}.json"))
 }
 
 fn awaitly_state(name: &str) -> ResumeState {
@@ -113,7 +123,12 @@ fn check_rust_fixture(name: &str, state: &ResumeState) {
         std::fs::write(&path, &text).expect("fixture written");
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(committed, text, "{} differs; rerun with AWAITLY_BLESS=1 and review the diff", path.display());
+    assert_eq!(
+        committed,
+        text,
+        "{} differs; rerun with AWAITLY_BLESS=1 and review the diff",
+        path.display()
+    );
 }
 
 // The counters are process-wide, so the tests that read them run in one test, in order.
@@ -124,39 +139,86 @@ async fn awaitly_states_replay_in_rust_and_rust_states_match_their_fixtures() {
     assert!(has_pending_hook(&state, &HOOK_ID.into()));
     let pending = get_pending_hooks(&state);
     assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].metadata, Some(serde_json::json!({ "orderId": "ord_1" })));
+    assert_eq!(
+        pending[0].metadata,
+        Some(serde_json::json!({ "orderId": "ord_1" }))
+    );
     let run = payment(HOOK_ID.into()).run(state.clone()).await;
-    assert_eq!(run.outcome.pending_hook().map(|hook| hook.hook_id.as_str()), Some(HOOK_ID));
-    assert_eq!(ORDERS.load(Ordering::SeqCst), 0, "create-order replayed from awaitly's state");
+    assert_eq!(
+        run.outcome.pending_hook().map(|hook| hook.hook_id.as_str()),
+        Some(HOOK_ID)
+    );
+    assert_eq!(
+        ORDERS.load(Ordering::SeqCst),
+        0,
+        "create-order replayed from awaitly's state"
+    );
 
     // Inject in Rust into awaitly's state and finish.
     let payload = serde_json::json!({ "paymentId": "pay_1", "amount": 42 });
     let injected = inject_hook(&state, &HOOK_ID.into(), &payload).unwrap();
     let run = payment(HOOK_ID.into()).run(injected).await;
-    let Outcome::Completed(done) = run.outcome else { panic!("{:?}", run.outcome) };
+    let Outcome::Completed(done) = run.outcome else {
+        panic!("{:?}", run.outcome)
+    };
     assert_eq!(done.status, "fulfilled");
-    assert_eq!((ORDERS.load(Ordering::SeqCst), FULFILMENTS.load(Ordering::SeqCst)), (0, 1));
+    assert_eq!(
+        (
+            ORDERS.load(Ordering::SeqCst),
+            FULFILMENTS.load(Ordering::SeqCst)
+        ),
+        (0, 1)
+    );
 
     // payment-injected (awaitly's injectHook): completes in Rust.
-    let run = payment(HOOK_ID.into()).run(awaitly_state("payment-injected")).await;
+    let run = payment(HOOK_ID.into())
+        .run(awaitly_state("payment-injected"))
+        .await;
     assert!(run.outcome.is_completed());
-    assert_eq!((ORDERS.load(Ordering::SeqCst), FULFILMENTS.load(Ordering::SeqCst)), (0, 2));
+    assert_eq!(
+        (
+            ORDERS.load(Ordering::SeqCst),
+            FULFILMENTS.load(Ordering::SeqCst)
+        ),
+        (0, 2)
+    );
 
     // payment-completed: nothing executes.
-    let run = payment(HOOK_ID.into()).run(awaitly_state("payment-completed")).await;
-    let Outcome::Completed(done) = run.outcome else { panic!("{:?}", run.outcome) };
+    let run = payment(HOOK_ID.into())
+        .run(awaitly_state("payment-completed"))
+        .await;
+    let Outcome::Completed(done) = run.outcome else {
+        panic!("{:?}", run.outcome)
+    };
     assert_eq!(done.payment_id, "pay_1");
-    assert_eq!((ORDERS.load(Ordering::SeqCst), FULFILMENTS.load(Ordering::SeqCst)), (0, 2));
+    assert_eq!(
+        (
+            ORDERS.load(Ordering::SeqCst),
+            FULFILMENTS.load(Ordering::SeqCst)
+        ),
+        (0, 2)
+    );
 
     // failed-step: the recorded failure replays without calling charge.
     let run = failing().run(awaitly_state("failed-step")).await;
-    assert!(matches!(run.outcome, Outcome::Failed(ref error) if error == "GATEWAY_DOWN"), "{:?}", run.outcome);
+    assert!(
+        matches!(run.outcome, Outcome::Failed(ref error) if error == "GATEWAY_DOWN"),
+        "{:?}",
+        run.outcome
+    );
     assert_eq!(CHARGES.load(Ordering::SeqCst), 0);
 
     // loop-steps: per-item keys `item[a]` … replay.
-    let run = items(vec!["a", "b", "c"]).run(awaitly_state("loop-steps")).await;
-    let Outcome::Completed(list) = run.outcome else { panic!("{:?}", run.outcome) };
-    assert_eq!(list.iter().map(|item| item.i).collect::<Vec<_>>(), [0, 1, 2]);
+    let run = items(vec!["a", "b", "c"])
+        .run(awaitly_state("loop-steps"))
+        .await;
+    let Outcome::Completed(list) = run.outcome else {
+        panic!("{:?}", run.outcome)
+    };
+    assert_eq!(
+        list.iter().map(|item| item.i).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
     assert_eq!(ITEMS.load(Ordering::SeqCst), 0);
 
     // The other direction: states written by our runtime, replayed by awaitly in
@@ -192,11 +254,21 @@ fn an_error_thrown_in_awaitly_keeps_its_error_and_cause() {
 
 #[test]
 fn every_awaitly_fixture_round_trips_through_our_json() {
-    for name in ["payment-suspended", "payment-injected", "payment-completed", "failed-step", "thrown-step", "loop-steps"] {
+    for name in [
+        "payment-suspended",
+        "payment-injected",
+        "payment-completed",
+        "failed-step",
+        "thrown-step",
+        "loop-steps",
+    ] {
         let text = std::fs::read_to_string(fixture("awaitly", name)).unwrap();
         let original: serde_json::Value = serde_json::from_str(&text).unwrap();
         let ours: serde_json::Value = serde_json::from_str(&awaitly_state(name).to_json()).unwrap();
-        assert_eq!(ours["steps"], original["steps"], "{name}: steps differ after a round trip");
+        assert_eq!(
+            ours["steps"], original["steps"],
+            "{name}: steps differ after a round trip"
+        );
         assert_eq!(ours["kind"], "ResumeState");
     }
 }
