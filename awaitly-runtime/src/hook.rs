@@ -13,8 +13,9 @@ use crate::workflow::{Outcome, Suspension};
 
 /// The id of a callback hook: the part of the callback URL that says which suspended run to resume.
 ///
-/// Ids made by [`create_hook`] (or minted by `await_hook!` inside a workflow) are random v4 UUIDs from
-/// the operating system's random source.
+/// Ids made by [`create_hook`] (or minted by `await_hook!` inside a workflow) are 128 random bits
+/// from the operating system's random source, written as 32 lowercase hex digits: whoever knows
+/// the id can deliver to the hook, so it must not be guessable.
 ///
 /// ```
 /// let id = awaitly::HookId::from("pay_123");
@@ -26,14 +27,17 @@ use crate::workflow::{Outcome, Suspension};
 pub struct HookId(String);
 
 impl HookId {
-    /// A fresh random hook id.
+    /// A fresh random hook id: 128 bits from the OS random source, as 32 hex digits.
     ///
     /// ```
-    /// assert_ne!(awaitly::HookId::random(), awaitly::HookId::random());
+    /// let id = awaitly::HookId::random();
+    /// assert_eq!(id.as_str().len(), 32);
+    /// assert!(id.as_str().chars().all(|c| c.is_ascii_hexdigit()));
+    /// assert_ne!(id, awaitly::HookId::random());
     /// ```
     #[must_use]
     pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4().to_string())
+        Self(random_hex_128())
     }
 
     /// The id as text, e.g. to build a callback URL.
@@ -80,6 +84,21 @@ impl AsRef<str> for HookId {
     fn as_ref(&self) -> &str {
         &self.0
     }
+}
+
+/// 128 random bits as hex. A v4 UUID carries 122 random bits (6 are its version and variant), so
+/// the random bytes of two UUIDs — drawn by `uuid` from the OS source — are combined.
+fn random_hex_128() -> String {
+    use std::fmt::Write as _;
+    let (first, second) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let (first, second) = (first.as_bytes(), second.as_bytes());
+    // Bytes 6 and 8 hold the version and variant bits; every other byte is fully random.
+    let random = first[..6].iter().chain(&first[9..]).chain(&second[..3]);
+    let mut hex = String::with_capacity(32);
+    for byte in random {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
 }
 
 /// The step key of a hook: [`HOOK_KEY_PREFIX`] followed by the id.

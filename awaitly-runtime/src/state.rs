@@ -337,7 +337,7 @@ impl<'de> de::DeserializeSeed<'de> for StepsSeed {
     type Value = ResumeState;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ResumeState, D::Error> {
-        deserializer.deserialize_seq(self)
+        deserializer.deserialize_any(self)
     }
 }
 
@@ -346,6 +346,13 @@ impl<'de> Visitor<'de> for StepsSeed {
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str("an array of [key, step result] pairs")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<ResumeState, A::Error> {
+        Err(de::Error::custom(
+            "not a resume state: `steps` is an object, expected an array of [key, step result] pairs \
+             (a JavaScript Map written with JSON.stringify loses its entries; use serializeResumeState)",
+        ))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ResumeState, A::Error> {
