@@ -34,6 +34,7 @@ fn s2_pending_hook_carries_exactly_its_metadata() {
         "X".into(),
         PendingHookOptions {
             metadata: Some(metadata.clone()),
+            ..Default::default()
         },
     );
     assert_eq!(hook.metadata, Some(metadata));

@@ -176,6 +176,7 @@ async fn s42_a_resumed_run_returns_the_complete_state() {
 }
 
 async fn load_profile(calls: &AtomicU32) -> Result<String, String> {
+    tokio::task::yield_now().await; // stands in for a database read
     calls.fetch_add(1, Ordering::SeqCst);
     Ok("ada".into())
 }

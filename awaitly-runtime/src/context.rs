@@ -11,9 +11,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::clock::{Clock, SystemClock};
 use crate::entry::StepEntry;
 use crate::error::RunError;
-use crate::hook::{HookId, MaybePendingHook, PendingHook, hook_step_key};
+use crate::event::{Event, EventSink};
+use crate::hook::{HookId, MaybePendingHook};
 use crate::journal::Journal;
 use crate::key::{item_key, with_occurrence};
 use crate::site::{SiteKind, WorkflowDescription};
@@ -23,17 +25,17 @@ use crate::workflow::Suspension;
 /// Shared between a [`Workflow`](crate::Workflow) and its body; cloned into the body future.
 #[derive(Clone, Debug)]
 pub struct Context {
-    description: &'static WorkflowDescription,
+    pub(crate) description: &'static WorkflowDescription,
     run: Arc<Mutex<RunProgress>>,
 }
 
 #[derive(Default)]
-struct RunProgress {
-    state: ResumeState,
-    journal: Option<Arc<dyn Journal>>,
+pub(crate) struct RunProgress {
+    pub(crate) state: ResumeState,
+    pub(crate) options: RunOptions,
     site_occurrences: Vec<u32>,
     item_occurrences: HashMap<String, u32>,
-    halt: Option<Halt>,
+    pub(crate) halt: Option<Halt>,
 }
 
 /// Why the body stopped making progress.
@@ -58,35 +60,13 @@ pub enum StepStart<T, E> {
 #[derive(Debug)]
 pub struct StepTicket {
     key: Cow<'static, str>,
-}
-
-/// Which hook an `await_hook!` site waits for.
-#[derive(Debug)]
-pub enum HookTarget {
-    /// A hook made before the run; its id came in as an argument.
-    ById(HookId),
-    /// A hook created by this site on first execution; its id is recorded and reused by replays.
-    Created {
-        /// The per-item part of the site's key, if the site takes one.
-        item: Option<String>,
-    },
+    attempts: u32,
 }
 
 /// A future that never completes: what the body awaits once the context has recorded a halt, so
 /// the [`Workflow`](crate::Workflow) runner can drop it and report the halt.
 pub async fn halt() -> Infallible {
     std::future::pending().await
-}
-
-/// Serialises `await_hook!`'s `metadata = …`.
-///
-/// # Errors
-///
-/// When the metadata cannot be written as JSON.
-pub fn encode_metadata<M: Serialize + ?Sized>(
-    metadata: &M,
-) -> Result<Option<Value>, serde_json::Error> {
-    serde_json::to_value(metadata).map(Some)
 }
 
 impl Context {
@@ -106,15 +86,15 @@ impl Context {
         self.description
     }
 
-    fn lock(&self) -> MutexGuard<'_, RunProgress> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, RunProgress> {
         // The lock is never held across user code that could leave the progress half-written.
         self.run.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn install(&self, state: ResumeState, journal: Option<Arc<dyn Journal>>) {
+    pub(crate) fn install(&self, state: ResumeState, options: RunOptions) {
         let mut run = self.lock();
         run.state = state;
-        run.journal = journal;
+        run.options = options;
         run.site_occurrences.fill(0);
         run.item_occurrences.clear();
         run.halt = None;
@@ -137,7 +117,10 @@ impl Context {
         let mut run = self.lock();
         let key = run.next_key(self.description, site, item);
         let Some(entry) = run.state.get(&key) else {
-            return StepStart::Execute(StepTicket { key });
+            run.emit(|| Event::StepStarted {
+                key: key.to_string(),
+            });
+            return StepStart::Execute(StepTicket { key, attempts: 1 });
         };
         let replayed = if let Some(value) = entry.value_json() {
             serde_json::from_str(value)
@@ -162,7 +145,13 @@ impl Context {
                 })
         };
         match replayed {
-            Ok(outcome) => StepStart::Replayed(outcome),
+            Ok(outcome) => {
+                run.emit(|| Event::StepReplayed {
+                    key: key.to_string(),
+                    ok: outcome.is_ok(),
+                });
+                StepStart::Replayed(outcome)
+            }
             Err(error) => {
                 run.halt = Some(Halt::Stopped(error));
                 StepStart::Halt
@@ -193,7 +182,13 @@ impl Context {
                     return false;
                 }
             };
-            let Some(journal) = run.journal.clone() else {
+            let ok = entry.is_ok();
+            run.emit(|| Event::StepCompleted {
+                key: ticket.key.to_string(),
+                ok,
+                attempts: ticket.attempts,
+            });
+            let Some(journal) = run.options.journal.clone() else {
                 run.state.insert(ticket.key, entry);
                 return true;
             };
@@ -209,78 +204,6 @@ impl Context {
         }
         true
     }
-
-    /// Waits for a hook's payload: `Some` when it was injected, `None` when the run halts (the
-    /// body must then await [`halt`]).
-    pub fn await_hook<T: DeserializeOwned>(
-        &self,
-        site: usize,
-        target: HookTarget,
-        metadata: impl FnOnce() -> Result<Option<Value>, serde_json::Error>,
-    ) -> Option<T> {
-        let mut run = self.lock();
-        let hook_id = match target {
-            HookTarget::ById(hook_id) => hook_id,
-            HookTarget::Created { item } => {
-                let item = item.as_ref().map(|item| item as &dyn std::fmt::Display);
-                let key = run.next_key(self.description, site, item);
-                match run.created_hook(&key) {
-                    Ok(hook_id) => hook_id,
-                    Err(error) => {
-                        run.halt = Some(Halt::Stopped(error));
-                        return None;
-                    }
-                }
-            }
-        };
-        let key = hook_step_key(&hook_id);
-        let entry = run.state.get(&key);
-        let halt = match entry {
-            None => match metadata() {
-                Ok(metadata) => {
-                    let pending = PendingHook {
-                        hook_id,
-                        step_key: key.clone(),
-                        metadata,
-                    };
-                    run.state.insert(key, StepEntry::pending(&pending));
-                    Halt::Suspended(Suspension::Hook(pending))
-                }
-                Err(error) => Halt::Stopped(RunError::Encode {
-                    key,
-                    message: error.to_string(),
-                }),
-            },
-            Some(entry) => {
-                if let Some(pending) = entry.pending_hook() {
-                    Halt::Suspended(Suspension::Hook(pending))
-                } else if let Some(payload) = entry.value_json() {
-                    match serde_json::from_str(payload) {
-                        Ok(payload) => return Some(payload),
-                        Err(error) => {
-                            // Put the hook back to pending, so a corrected delivery can still
-                            // resolve it and a persisted state holds no payload of the wrong shape.
-                            let pending = PendingHook {
-                                hook_id: hook_id.clone(),
-                                step_key: key.clone(),
-                                metadata: metadata().ok().flatten(),
-                            };
-                            run.state.insert(key, StepEntry::pending(&pending));
-                            Halt::Stopped(RunError::DecodePayload {
-                                hook_id,
-                                expected: std::any::type_name::<T>(),
-                                message: error.to_string(),
-                            })
-                        }
-                    }
-                } else {
-                    Halt::Stopped(RunError::HookFailed { hook_id })
-                }
-            }
-        };
-        run.halt = Some(halt);
-        None
-    }
 }
 
 impl std::fmt::Debug for RunProgress {
@@ -288,15 +211,36 @@ impl std::fmt::Debug for RunProgress {
         formatter
             .debug_struct("RunProgress")
             .field("state", &self.state)
-            .field("journaled", &self.journal.is_some())
+            .field("journaled", &self.options.journal.is_some())
             .finish_non_exhaustive()
     }
 }
 
+/// What a run is given besides its state: where to checkpoint, where to report, what time it is.
+#[derive(Clone, Default)]
+pub(crate) struct RunOptions {
+    pub(crate) journal: Option<Arc<dyn Journal>>,
+    pub(crate) events: Option<Arc<dyn EventSink>>,
+    pub(crate) clock: Option<Arc<dyn Clock>>,
+}
+
+impl RunOptions {
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.clock.as_deref().unwrap_or(&SystemClock)
+    }
+}
+
 impl RunProgress {
+    /// Emits an event built only when someone listens.
+    pub(crate) fn emit(&self, event: impl FnOnce() -> Event) {
+        if let Some(events) = &self.options.events {
+            events.emit(&event());
+        }
+    }
+
     /// The key of the next execution of `site`: its static key or `label[item]`, plus an
     /// occurrence suffix from the second execution in this run on.
-    fn next_key(
+    pub(crate) fn next_key(
         &mut self,
         description: &WorkflowDescription,
         site: usize,
@@ -332,7 +276,7 @@ impl RunProgress {
     }
 
     /// The id of the hook created at `key`, minting and recording one on first execution.
-    fn created_hook(&mut self, key: &str) -> Result<HookId, RunError> {
+    pub(crate) fn created_hook(&mut self, key: &str) -> Result<HookId, RunError> {
         match self.state.get(key) {
             None => {
                 let hook_id = HookId::random();

@@ -31,6 +31,12 @@ pub enum InjectError {
         /// The resolved hook.
         hook_id: HookId,
     },
+    /// The hook's deadline has passed (or its timeout is already recorded).
+    #[error("hook `{hook_id}` has expired; it no longer accepts payloads")]
+    Expired {
+        /// The hook that was asked for.
+        hook_id: HookId,
+    },
     /// The entry under the hook's key is a recorded failure, not a pending hook.
     #[error(
         "hook `{hook_id}` is recorded as failed, not pending; clear its step (`clear_step`) before delivering to it"

@@ -5,8 +5,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::clock::{Clock, SystemClock};
 use crate::entry::StepEntry;
 use crate::error::InjectError;
+use crate::hook_site::HookTimeout;
 use crate::key::HOOK_KEY_PREFIX;
 use crate::state::ResumeState;
 use crate::workflow::{Outcome, Suspension};
@@ -165,6 +167,10 @@ pub struct PendingHook {
     /// What the workflow attached when it suspended (order id, source, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
+    /// When the hook stops accepting payloads, in milliseconds since the Unix epoch
+    /// (`await_hook!(…, timeout = …)`); JSON field `deadline`, which awaitly ignores.
+    #[serde(default, rename = "deadline", skip_serializing_if = "Option::is_none")]
+    pub deadline_millis: Option<u64>,
 }
 
 /// Options of [`pending_hook`].
@@ -172,6 +178,7 @@ pub struct PendingHook {
 /// ```
 /// let options = awaitly::PendingHookOptions {
 ///     metadata: Some(serde_json::json!({ "orderId": "ord_123" })),
+///     ..Default::default()
 /// };
 /// let pending = awaitly::pending_hook("h1".into(), options);
 /// assert_eq!(pending.metadata.unwrap()["orderId"], "ord_123");
@@ -180,6 +187,8 @@ pub struct PendingHook {
 pub struct PendingHookOptions {
     /// Metadata kept with the pending hook, for logging and for whoever lists pending hooks.
     pub metadata: Option<Value>,
+    /// When the hook stops accepting payloads, in milliseconds since the Unix epoch.
+    pub deadline_millis: Option<u64>,
 }
 
 /// The pending-hook record for `hook_id`, as `await_hook!` stores it when a run suspends.
@@ -196,6 +205,7 @@ pub fn pending_hook(hook_id: HookId, options: PendingHookOptions) -> PendingHook
         step_key: hook_step_key(&hook_id),
         hook_id,
         metadata: options.metadata,
+        deadline_millis: options.deadline_millis,
     }
 }
 
@@ -364,13 +374,45 @@ impl ResumeState {
         hook_id: &HookId,
         payload: &P,
     ) -> Result<(), InjectError> {
+        self.inject_hook_at(hook_id, payload, SystemClock.now_millis())
+    }
+
+    /// [`inject_hook`](Self::inject_hook) at the time `now_millis` (milliseconds since the Unix
+    /// epoch, e.g. from a [`Clock`]): a hook whose deadline is not after `now_millis` is expired.
+    ///
+    /// ```
+    /// use awaitly::{InjectError, PendingHookOptions, ResumeState, StepEntry, pending_hook};
+    /// let options = PendingHookOptions { deadline_millis: Some(1_000), ..Default::default() };
+    /// let mut state = ResumeState::new();
+    /// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), options)));
+    /// assert!(matches!(state.inject_hook_at(&"h1".into(), &1, 1_000), Err(InjectError::Expired { .. })));
+    /// assert!(state.inject_hook_at(&"h1".into(), &1, 999).is_ok());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`inject_hook`], plus [`InjectError::Expired`].
+    pub fn inject_hook_at<P: Serialize + ?Sized>(
+        &mut self,
+        hook_id: &HookId,
+        payload: &P,
+        now_millis: u64,
+    ) -> Result<(), InjectError> {
         let key = hook_step_key(hook_id);
         let Some(entry) = self.get(&key) else {
             return Err(InjectError::UnknownHook {
                 hook_id: hook_id.clone(),
             });
         };
-        if entry.pending_hook().is_some() {
+        if let Some(pending) = entry.pending_hook() {
+            if pending
+                .deadline_millis
+                .is_some_and(|deadline| deadline <= now_millis)
+            {
+                return Err(InjectError::Expired {
+                    hook_id: hook_id.clone(),
+                });
+            }
             let entry = StepEntry::ok(payload).map_err(|source| InjectError::Encode {
                 hook_id: hook_id.clone(),
                 source,
@@ -390,6 +432,15 @@ impl ResumeState {
                     hook_id: hook_id.clone(),
                 })
             };
+        }
+        if entry
+            .error()
+            .and_then(|error| HookTimeout::deserialize(error).ok())
+            .is_some()
+        {
+            return Err(InjectError::Expired {
+                hook_id: hook_id.clone(),
+            });
         }
         Err(InjectError::NotPending {
             hook_id: hook_id.clone(),

@@ -6,8 +6,10 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use crate::context::{Context, Halt};
+use crate::clock::Clock;
+use crate::context::{Context, Halt, RunOptions};
 use crate::error::RunError;
+use crate::event::{Event, EventSink};
 use crate::hook::PendingHook;
 use crate::journal::Journal;
 use crate::site::WorkflowDescription;
@@ -34,12 +36,81 @@ use crate::state::ResumeState;
 pub struct Workflow<F> {
     context: Context,
     body: F,
+    options: RunOptions,
 }
 
 impl<F> Workflow<F> {
     #[doc(hidden)]
     pub fn new(context: Context, body: F) -> Self {
-        Self { context, body }
+        Self {
+            context,
+            body,
+            options: RunOptions::default(),
+        }
+    }
+
+    /// Checkpoints through `journal`: every executed step's entry is handed to it before the next
+    /// step starts (how a durable run writes incrementally).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// #[awaitly::workflow]
+    /// async fn one() -> Result<u8, String> {
+    ///     awaitly::step!("one", Ok::<u8, String>(1))
+    /// }
+    /// struct Ignore;
+    /// impl awaitly::Journal for Ignore {
+    ///     fn record<'a>(&'a self, _: &'a str, _: &'a awaitly::StepEntry) -> awaitly::JournalFuture<'a> {
+    ///         Box::pin(async { Ok(()) })
+    ///     }
+    /// }
+    /// let run = one().journal(std::sync::Arc::new(Ignore)).start().await;
+    /// assert!(run.outcome.is_completed());
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn journal(mut self, journal: Arc<dyn Journal>) -> Self {
+        self.options.journal = Some(journal);
+        self
+    }
+
+    /// Reports the run's [`Event`](crate::Event)s to `events`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// #[awaitly::workflow]
+    /// async fn one() -> Result<u8, String> {
+    ///     Ok(1)
+    /// }
+    /// let count = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    /// let counter = count.clone();
+    /// let sink = move |_: &awaitly::Event| {
+    ///     counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    /// };
+    /// let _ = one().events(std::sync::Arc::new(sink)).start().await;
+    /// assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2); // started, completed
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn events(mut self, events: Arc<dyn EventSink>) -> Self {
+        self.options.events = Some(events);
+        self
+    }
+
+    /// Reads the time from `clock` (deadlines, wake-up times) and waits on it (retry delays);
+    /// [`SystemClock`](crate::SystemClock) by default.
+    ///
+    /// ```
+    /// #[awaitly::workflow]
+    /// async fn one() -> Result<u8, String> {
+    ///     Ok(1)
+    /// }
+    /// let _ = one().clock(std::sync::Arc::new(awaitly::ManualClock::new(0)));
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.options.clock = Some(clock);
+        self
     }
 
     /// The workflow's static description: name and sites.
@@ -82,39 +153,21 @@ where
     /// # });
     /// ```
     pub async fn run(self, state: ResumeState) -> Run<T, E> {
-        self.run_inner(state, None).await
-    }
-
-    /// [`run`](Self::run), handing every executed step's entry to `journal` before the next step
-    /// starts: how a durable run checkpoints incrementally.
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// #[awaitly::workflow]
-    /// async fn one() -> Result<u8, String> {
-    ///     Ok(1)
-    /// }
-    /// struct Ignore;
-    /// impl awaitly::Journal for Ignore {
-    ///     fn record<'a>(&'a self, _: &'a str, _: &'a awaitly::StepEntry) -> awaitly::JournalFuture<'a> {
-    ///         Box::pin(async { Ok(()) })
-    ///     }
-    /// }
-    /// let run = one().run_with_journal(awaitly::ResumeState::new(), std::sync::Arc::new(Ignore)).await;
-    /// assert!(run.outcome.is_completed());
-    /// # });
-    /// ```
-    pub async fn run_with_journal(
-        self,
-        state: ResumeState,
-        journal: Arc<dyn Journal>,
-    ) -> Run<T, E> {
-        self.run_inner(state, Some(journal)).await
-    }
-
-    async fn run_inner(self, state: ResumeState, journal: Option<Arc<dyn Journal>>) -> Run<T, E> {
-        let Self { context, body } = self;
-        context.install(state, journal);
+        let Self {
+            context,
+            body,
+            options,
+        } = self;
+        let events = options.events.clone();
+        let emit = |event: Event| {
+            if let Some(events) = &events {
+                events.emit(&event);
+            }
+        };
+        emit(Event::RunStarted {
+            workflow: context.description().name,
+        });
+        context.install(state, options);
         let outcome = {
             let mut body = pin!(body);
             poll_fn(|task| {
@@ -133,10 +186,28 @@ where
             })
             .await
         };
+        emit(match &outcome {
+            Outcome::Completed(_) => Event::RunCompleted,
+            Outcome::Failed(_) => Event::RunFailed,
+            Outcome::Suspended(_) => Event::RunSuspended,
+            Outcome::Stopped(error) => Event::RunStopped {
+                error: error.clone(),
+            },
+        });
         Run {
             outcome,
             state: context.take_state(),
         }
+    }
+
+    /// [`run`](Self::run) with a [`journal`](Self::journal).
+    #[doc(hidden)]
+    pub async fn run_with_journal(
+        self,
+        state: ResumeState,
+        journal: Arc<dyn Journal>,
+    ) -> Run<T, E> {
+        self.journal(journal).run(state).await
     }
 
     /// Runs the workflow from an empty state: [`run`](Self::run) with [`ResumeState::new`].
