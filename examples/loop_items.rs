@@ -29,7 +29,9 @@ async fn ship_all(items: Vec<String>) -> Result<Vec<String>, String> {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a tokio runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime");
     runtime.block_on(async {
         let items: Vec<String> = ["chair", "desk", "lamp", "rug"].map(String::from).into();
         println!("1. first run");
