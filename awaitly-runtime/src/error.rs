@@ -1,5 +1,6 @@
 //! Error types of the runtime. Each says what went wrong and what to do about it.
 
+use crate::compat::Incompatibility;
 use crate::hook::HookId;
 use crate::site::SiteKind;
 
@@ -141,6 +142,12 @@ pub enum RunError {
         /// What the journal reported.
         message: String,
     },
+    /// The stored state holds keys this build's workflow can never reach (checked before anything
+    /// ran).
+    #[error(
+        "{0}; migrate the state (rename or clear those keys) or run it with the build that wrote it"
+    )]
+    Incompatible(Incompatibility),
     /// A step's output or error, or a hook's metadata, could not be serialised to JSON.
     #[error(
         "the outcome of `{key}` cannot be written as JSON ({message}); make its `Serialize` \

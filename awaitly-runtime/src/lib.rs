@@ -11,6 +11,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod clock;
+mod compat;
 mod context;
 mod entry;
 mod error;
@@ -25,6 +26,7 @@ mod timer;
 mod workflow;
 
 pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
+pub use compat::{Incompatibility, WorkflowStamp, check_compatibility};
 pub use entry::StepEntry;
 pub use error::{InjectError, RunError, StateFormatError};
 pub use event::{Event, EventSink};

@@ -8,6 +8,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::compat::WorkflowStamp;
 use crate::entry::StepEntry;
 use crate::error::StateFormatError;
 use crate::key::KEY_RECIPE_VERSION;
@@ -34,6 +35,7 @@ use crate::key::KEY_RECIPE_VERSION;
 pub struct ResumeState {
     entries: Vec<(Arc<str>, StepEntry)>,
     positions: HashMap<Arc<str>, usize>,
+    workflow: Option<WorkflowStamp>,
 }
 
 impl ResumeState {
@@ -45,6 +47,21 @@ impl ResumeState {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Which workflow (and which shape of it) last ran this state; `None` for a state no run has
+    /// touched (or one written by awaitly).
+    ///
+    /// ```
+    /// assert!(awaitly::ResumeState::new().workflow().is_none());
+    /// ```
+    #[must_use]
+    pub fn workflow(&self) -> Option<&WorkflowStamp> {
+        self.workflow.as_ref()
+    }
+
+    pub(crate) fn set_workflow(&mut self, stamp: WorkflowStamp) {
+        self.workflow = Some(stamp);
     }
 
     /// The number of recorded entries.
@@ -233,6 +250,7 @@ pub fn clear_step(state: &ResumeState, key: &str) -> ResumeState {
 #[must_use]
 pub fn clear_failed_steps(state: &ResumeState) -> ResumeState {
     let mut next = ResumeState::new();
+    next.workflow.clone_from(&state.workflow);
     for (key, entry) in &state.entries {
         if entry.is_ok() || crate::is_pending_hook(entry) {
             next.insert(Arc::clone(key), entry.clone());
@@ -243,9 +261,12 @@ pub fn clear_failed_steps(state: &ResumeState) -> ResumeState {
 
 impl Serialize for ResumeState {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(3))?;
+        let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("kind", "ResumeState")?;
         map.serialize_entry("version", &KEY_RECIPE_VERSION)?;
+        if let Some(workflow) = &self.workflow {
+            map.serialize_entry("workflow", workflow)?;
+        }
         map.serialize_entry("steps", &Steps(&self.entries))?;
         map.end()
     }
@@ -276,6 +297,7 @@ struct StateVisitor;
 enum StateField {
     Kind,
     Version,
+    Workflow,
     Steps,
     #[serde(other)]
     Unknown,
@@ -291,6 +313,7 @@ impl<'de> Visitor<'de> for StateVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ResumeState, A::Error> {
         let mut kind_seen = false;
         let mut state: Option<ResumeState> = None;
+        let mut workflow: Option<WorkflowStamp> = None;
         while let Some(field) = map.next_key::<StateField>()? {
             match field {
                 StateField::Kind => {
@@ -311,6 +334,9 @@ impl<'de> Visitor<'de> for StateVisitor {
                         )));
                     }
                 }
+                StateField::Workflow => {
+                    workflow = map.next_value()?;
+                }
                 StateField::Steps => {
                     if state.is_some() {
                         return Err(de::Error::duplicate_field("steps"));
@@ -327,7 +353,9 @@ impl<'de> Visitor<'de> for StateVisitor {
                 "not a resume state: the `kind` field is missing (expected \"ResumeState\")",
             ));
         }
-        state.ok_or_else(|| de::Error::missing_field("steps"))
+        let mut state = state.ok_or_else(|| de::Error::missing_field("steps"))?;
+        state.workflow = workflow;
+        Ok(state)
     }
 }
 
@@ -361,6 +389,7 @@ impl<'de> Visitor<'de> for StepsSeed {
         let mut state = ResumeState {
             entries: Vec::with_capacity(capacity),
             positions: HashMap::with_capacity(capacity),
+            workflow: None,
         };
         while let Some((key, entry)) = seq.next_element::<(String, StepEntry)>()? {
             if state.contains_key(&key) {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use crate::clock::Clock;
+use crate::compat::{WorkflowStamp, check_compatibility};
 use crate::context::{Context, Halt, RunOptions};
 use crate::error::RunError;
 use crate::event::{Event, EventSink};
@@ -167,6 +168,18 @@ where
         emit(Event::RunStarted {
             workflow: context.description().name,
         });
+        let mut state = state;
+        if let Err(incompatibility) = check_compatibility(context.description(), &state) {
+            let error = RunError::Incompatible(incompatibility);
+            emit(Event::RunStopped {
+                error: error.clone(),
+            });
+            return Run {
+                outcome: Outcome::Stopped(error),
+                state,
+            };
+        }
+        state.set_workflow(WorkflowStamp::of(context.description()));
         context.install(state, options);
         let outcome = {
             let mut body = pin!(body);
