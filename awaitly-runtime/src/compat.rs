@@ -94,7 +94,6 @@ impl WorkflowDescription {
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Incompatibility {
     /// The workflow the state was checked against.
     pub workflow: String,
