@@ -2,10 +2,12 @@
 //!
 //! Everything generated reaches the runtime through `#krate::__private` and std through
 //! `::core`; generated locals use `Span::mixed_site()` so they can neither capture nor shadow the
-//! user's names.
+//! user's names. The glue of a site is *located* at the site's `step` / `await_hook` token (same
+//! resolution), so that type errors in it (a non-serialisable output, a step that is not a
+//! `Result`) point at the user's site rather than at `#[workflow]`.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 
 use crate::errors::Errors;
 use crate::scan::{self, Site, SiteKind};
@@ -40,11 +42,13 @@ pub(crate) fn workflow(args: TokenStream, input: &TokenStream) -> TokenStream {
 }
 
 fn context_ident() -> Ident {
-    Ident::new("__awaitly_ctx", Span::mixed_site())
+    local("__awaitly_ctx", Span::call_site())
 }
 
-fn local(name: &str) -> Ident {
-    Ident::new(name, Span::mixed_site())
+/// A generated local: resolved at the macro (`mixed_site`), so it cannot clash with the user's
+/// names, but located at `at`, so diagnostics about it point at the user's site, not the attribute.
+fn local(name: &str, at: Span) -> Ident {
+    Ident::new(name, Span::mixed_site().located_at(at))
 }
 
 /// `async fn f(args) -> R { body }` becomes
@@ -62,8 +66,8 @@ fn rewrite_fn(function: syn::ItemFn, sites: &[Site], krate: &syn::Path) -> Token
     };
     let output = output.as_ref();
     let context = context_ident();
-    let description = local("__AWAITLY_WORKFLOW");
-    let result = local("__awaitly_result");
+    let description = local("__AWAITLY_WORKFLOW", Span::call_site());
+    let result = local("__awaitly_result", Span::call_site());
     let name = sig.ident.to_string();
     let name = name.strip_prefix("r#").unwrap_or(&name);
     let site_descriptions = sites.iter().map(|site| describe_site(krate, site));
@@ -81,6 +85,11 @@ fn rewrite_fn(function: syn::ItemFn, sites: &[Site], krate: &syn::Path) -> Token
     let future = quote_spanned! {output_span=>
         #krate::__private::Workflow<impl ::core::future::Future<Output = #output>>
     };
+    // A return type that is not a `Result` is reported on the return type, not at every caller.
+    let checked = local("__awaitly_result", output_span);
+    let output_is_result = quote_spanned! {Span::mixed_site().located_at(output_span)=>
+        let _ = |#checked: #output| -> ::core::result::Result<_, _> { #checked };
+    };
     quote! {
         #(#attrs)*
         #vis #safety #abi #fn_token #ident #generics (#inputs) -> #future #where_clause {
@@ -90,6 +99,8 @@ fn rewrite_fn(function: syn::ItemFn, sites: &[Site], krate: &syn::Path) -> Token
             #krate::__private::Workflow::new(::core::clone::Clone::clone(&#context), async move {
                 #capture
                 let #result: #output = #block;
+                #[allow(unreachable_code)]
+                #output_is_result
                 #[allow(unreachable_code)]
                 #result
             })
@@ -124,16 +135,18 @@ pub(crate) fn step_glue(
     span: Span,
     args: &StepArgs,
 ) -> TokenStream {
-    let context = context_ident();
-    let outcome = local("__awaitly_outcome");
-    let ticket = local("__awaitly_ticket");
+    let span = Span::mixed_site().located_at(span);
+    let krate = &located(krate, span);
+    let context = local("__awaitly_ctx", span);
+    let outcome = local("__awaitly_outcome", span);
+    let ticket = local("__awaitly_ticket", span);
     let body = &args.body;
     let item = item_argument(args.item.as_ref(), span);
     quote_spanned! {span=>
-        match #context.begin_step(#index, #item) {
+        match #context.begin_step(#index, #item, #krate::__private::RecordedFailures::Replay) {
             #krate::__private::StepStart::Replayed(#outcome) => #outcome,
             #krate::__private::StepStart::Execute(#ticket) => {
-                let #outcome = #body;
+                let #outcome: ::core::result::Result<_, _> = #body;
                 if #context.finish_step(#ticket, &#outcome).await {
                     #outcome
                 } else {
@@ -152,8 +165,10 @@ pub(crate) fn hook_glue(
     span: Span,
     args: &HookArgs,
 ) -> TokenStream {
-    let context = context_ident();
-    let payload = local("__awaitly_payload");
+    let span = Span::mixed_site().located_at(span);
+    let krate = &located(krate, span);
+    let context = local("__awaitly_ctx", span);
+    let payload = local("__awaitly_payload", span);
     let target = match &args.target {
         HookTarget::Id(id) => quote_spanned! {span=>
             #krate::__private::HookTarget::ById(#krate::__private::HookId::from(
@@ -180,6 +195,18 @@ pub(crate) fn hook_glue(
             ::core::option::Option::None => match #krate::__private::halt().await {},
         }
     }
+}
+
+/// `path` with every token located at `span` (and resolved as before), so that diagnostics about
+/// the runtime items the glue calls point at the site, not at `#[workflow]`.
+fn located(path: &syn::Path, span: Span) -> TokenStream {
+    path.to_token_stream()
+        .into_iter()
+        .map(|mut tree| {
+            tree.set_span(tree.span().located_at(span));
+            tree
+        })
+        .collect()
 }
 
 /// Two sites with one key would replay each other's outcomes: an error at each of them.

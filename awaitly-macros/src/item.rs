@@ -15,39 +15,39 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<syn::ItemFn> {
     })
 }
 
-/// Records every problem with the fn's signature; returns whether it can be expanded.
+/// Records every problem with the fn's signature; returns whether it can still be expanded.
+///
+/// A fn that is only missing `async`, or is `const` or variadic, is expanded as if it were right
+/// (without `const` and `...`), so its callers and its body raise no errors of their own: the
+/// user sees the one error about the signature.
 pub(crate) fn check(function: &syn::ItemFn, errors: &mut Errors) -> bool {
     let signature = &function.sig;
-    let mut acceptable = true;
     if let Some(constness) = &signature.constness {
         errors.push(syn::Error::new(
             constness.span(),
             "`#[workflow]` fn cannot be `const`; remove `const`",
         ));
-        acceptable = false;
     }
     if signature.asyncness.is_none() {
         errors.push(syn::Error::new(
             signature.fn_token.span(),
             "`#[workflow]` needs an `async fn`; add `async` before `fn`",
         ));
-        acceptable = false;
-    }
-    if matches!(signature.output, syn::ReturnType::Default) {
-        errors.push(syn::Error::new(
-            signature.paren_token.span.close(),
-            "`#[workflow]` fn must return `Result<T, E>`; add a return type such as `-> Result<T, E>`",
-        ));
-        acceptable = false;
     }
     if let Some(variadic) = &signature.variadic {
         errors.push(syn::Error::new_spanned(
             variadic,
             "`#[workflow]` fn cannot be variadic",
         ));
-        acceptable = false;
     }
-    acceptable
+    if matches!(signature.output, syn::ReturnType::Default) {
+        errors.push(syn::Error::new(
+            signature.paren_token.span.close(),
+            "`#[workflow]` fn must return `Result<T, E>`; add a return type such as `-> Result<T, E>`",
+        ));
+        return false;
+    }
+    true
 }
 
 /// Spans a "not a fn" error over the item's first tokens (its keyword and name), not its body.

@@ -4,20 +4,22 @@
 //! Scope rules: sites may sit anywhere in the body's own statements and expressions, including
 //! loops and branches. They may not sit inside closures or `async` blocks (which may run zero or
 //! many times, or concurrently), inside another site's arguments, or inside other macros' arguments
-//! (which `#[workflow]` cannot parse); each such site is replaced by its own error. Nested items
+//! (which `#[workflow]` cannot parse); each such site gets its own error, and a well-typed hole in
+//! its place so that the error does not cascade. Nested items
 //! (`fn`, `impl`, `mod`, `macro_rules!` …) are not entered: a site there reaches the `step!` /
 //! `await_hook!` macro itself, whose error says it only works inside a `#[workflow]` fn.
 
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote_spanned};
+use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Expr, Macro, Stmt};
+use syn::{Expr, Macro, MacroDelimiter, Stmt, Token};
 
 use crate::errors::Errors;
 use crate::expand;
 use crate::key;
-use crate::site::{HookArgs, HookTarget, MacroKind, StepArgs};
+use crate::site::{self, HookArgs, HookTarget, MacroKind, StepArgs};
 
 /// Runtime kind of a site, as the description names it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -65,8 +67,8 @@ pub(crate) fn rewrite(block: &mut syn::Block, krate: &syn::Path, errors: &mut Er
     scanner.sites
 }
 
-/// Replaces every site of `block` with a diverging placeholder, for a fn that cannot be expanded: the
-/// user then sees the one error about the fn, not one more per site.
+/// Replaces every site of `block` with a hole, for a fn that cannot be expanded: the user then sees
+/// the one error about the fn, not one more per site.
 pub(crate) fn replace_with_placeholders(block: &mut syn::Block) {
     let mut errors = Errors::default();
     let mut scanner = Scanner {
@@ -87,17 +89,18 @@ struct Scanner<'a> {
 }
 
 impl Scanner<'_> {
-    /// The replacement expression for one site.
+    /// The replacement expression for one site: its glue, or a [`hole`](Self::hole) and its error.
     fn site(&mut self, mac: &Macro, kind: MacroKind) -> Expr {
         let span = mac.path.span();
         let Some(krate) = self.krate else {
-            return placeholder(span);
+            return self.hole(mac, kind);
         };
         if let Some(enclosing) = self.enclosing.last().copied() {
-            return self.error(syn::Error::new(
+            self.errors.push(syn::Error::new(
                 span,
                 format_args!("`{}!` cannot be used {}", kind.name(), enclosing.describe()),
             ));
+            return self.hole(mac, kind);
         }
         let index = self.sites.len();
         self.enclosing.push(Enclosing::Site(kind));
@@ -106,10 +109,88 @@ impl Scanner<'_> {
             MacroKind::AwaitHook => self.hook(mac, index, span, krate),
         };
         self.enclosing.pop();
-        match glue {
-            Ok(tokens) => syn::parse2(wrap(mac, &tokens)).unwrap_or_else(|error| self.error(error)),
-            Err(error) => self.error(error),
+        match glue.and_then(|tokens| syn::parse2(wrap(mac, &tokens))) {
+            Ok(expr) => expr,
+            Err(error) => {
+                self.errors.push(error);
+                self.hole(mac, kind)
+            }
         }
+    }
+
+    /// A stand-in for a site whose error is already recorded: it keeps the site's expressions and
+    /// type, so the code around it type-checks as if the site were right and the user sees that
+    /// one error, with no cascade (`?` on `!`, unused variables, unreachable code). Sites nested in
+    /// its arguments are silenced: they belong to the same mistake.
+    fn hole(&mut self, mac: &Macro, kind: MacroKind) -> Expr {
+        let span = Span::mixed_site().located_at(mac.path.span());
+        let krate = self.krate.take();
+        let tokens = match kind {
+            MacroKind::Step => self.step_hole(mac, span),
+            MacroKind::AwaitHook => self.hook_hole(mac, span),
+        };
+        self.krate = krate;
+        syn::parse2(wrap(mac, &tokens)).unwrap_or_else(|_| placeholder(span))
+    }
+
+    /// A step's hole has the type of its expression, which is kept but never run.
+    fn step_hole(&mut self, mac: &Macro, span: Span) -> TokenStream {
+        let (uses, body) = if let Ok(args) = mac.parse_body::<StepArgs>() {
+            (args.item.into_iter().collect(), Some(args.body))
+        } else {
+            let salvage = salvage(&mac.tokens);
+            (salvage.expressions, salvage.body)
+        };
+        let uses = self.uses(uses, span);
+        let Some(mut body) = body else {
+            let placeholder = placeholder(span);
+            return quote_spanned! {span=> { #(#uses)* #placeholder } };
+        };
+        self.visit_expr_mut(&mut body);
+        let hole = Ident::new("__awaitly_hole", span);
+        quote_spanned! {span=> {
+            fn #hole<F: ::core::future::IntoFuture>(_: F) -> F::Output {
+                ::core::unreachable!()
+            }
+            #hole(async { #(#uses)* #body })
+        }}
+    }
+
+    /// A hook's hole has the payload type the context infers; its expressions are kept.
+    fn hook_hole(&mut self, mac: &Macro, span: Span) -> TokenStream {
+        let expressions = match mac.parse_body::<HookArgs>() {
+            Ok(args) => {
+                let id = match args.target {
+                    HookTarget::Id(id) => Some(*id),
+                    HookTarget::Label(_) => None,
+                };
+                id.into_iter()
+                    .chain(args.item)
+                    .chain(args.metadata)
+                    .collect()
+            }
+            Err(_) => salvage(&mac.tokens).expressions,
+        };
+        let uses = self.uses(expressions, span);
+        let hole = Ident::new("__awaitly_hole", span);
+        quote_spanned! {span=> {
+            fn #hole<T>() -> T {
+                ::core::unreachable!()
+            }
+            #(#uses)*
+            #hole()
+        }}
+    }
+
+    /// `let _ = &(expression);` for each expression a hole keeps, so the variables it names are used.
+    fn uses(&mut self, expressions: Vec<Expr>, span: Span) -> Vec<TokenStream> {
+        expressions
+            .into_iter()
+            .map(|mut expression| {
+                self.visit_expr_mut(&mut expression);
+                quote_spanned! {span=> let _ = &(#expression); }
+            })
+            .collect()
     }
 
     fn step(
@@ -186,17 +267,8 @@ impl Scanner<'_> {
         Ok(expand::hook_glue(krate, index, span, &args))
     }
 
-    fn error(&mut self, error: syn::Error) -> Expr {
-        let span = error.span();
-        self.errors.push(error);
-        placeholder(span)
-    }
-
-    /// Finds sites inside another macro's tokens and replaces each with its error.
+    /// Finds sites inside another macro's tokens and replaces each with a hole and its error.
     fn foreign(&mut self, mac: &mut Macro) {
-        if self.krate.is_none() {
-            return;
-        }
         let outer = mac
             .path
             .segments
@@ -208,28 +280,39 @@ impl Scanner<'_> {
 
     fn foreign_tokens(&mut self, tokens: TokenStream, outer: &str) -> TokenStream {
         let mut output = Vec::new();
-        let mut trees = tokens.into_iter().peekable();
+        let mut trees = tokens.into_iter();
         while let Some(tree) = trees.next() {
             match tree {
                 TokenTree::Ident(ident) => {
                     let kind = MacroKind::of_name(&ident.to_string());
-                    let bang = matches!(trees.peek(), Some(TokenTree::Punct(punct)) if punct.as_char() == '!');
-                    match kind {
-                        Some(kind) if bang => {
-                            trees.next();
-                            // Drop the site's argument group too: it is replaced by the error.
-                            if matches!(trees.peek(), Some(TokenTree::Group(_))) {
-                                trees.next();
+                    let mut ahead = trees.clone();
+                    let invocation = match (ahead.next(), ahead.next()) {
+                        (Some(TokenTree::Punct(bang)), Some(TokenTree::Group(group)))
+                            if bang.as_char() == '!' =>
+                        {
+                            Some((bang.span(), group))
+                        }
+                        _ => None,
+                    };
+                    match (kind, invocation) {
+                        (Some(kind), Some((bang, group))) => {
+                            trees = ahead;
+                            if self.krate.is_some() {
+                                self.errors.push(syn::Error::new(
+                                    ident.span(),
+                                    format_args!(
+                                        "`{}!` cannot be used inside the arguments of `{outer}!`; bind its result to a variable before `{outer}!`",
+                                        kind.name()
+                                    ),
+                                ));
                             }
-                            let error = syn::Error::new(
-                                ident.span(),
-                                format_args!(
-                                    "`{}!` cannot be used inside the arguments of `{outer}!`; bind its result to a variable before `{outer}!`",
-                                    kind.name()
-                                ),
-                            );
-                            self.errors.push(error);
-                            output.extend(placeholder(ident.span()).into_token_stream());
+                            let mac = Macro {
+                                path: ident.into(),
+                                bang_token: Token![!](bang),
+                                delimiter: delimiter_of(&group),
+                                tokens: group.stream(),
+                            };
+                            output.extend(self.hole(&mac, kind).into_token_stream());
                         }
                         _ => output.push(TokenTree::Ident(ident)),
                     }
@@ -319,7 +402,103 @@ fn wrap(mac: &Macro, glue: &TokenStream) -> TokenStream {
     quote_spanned! {span=> #path! { @__awaitly_expanded { #glue } } }
 }
 
-/// A diverging expression standing in for a site that cannot be expanded.
+/// What can be recovered from a site whose arguments do not parse: every expression found in them
+/// (after an optional `name =`), and, for a `step!`, the expression it records: the last one, if it
+/// is neither an option's value nor a string literal (a label).
+struct Salvage {
+    expressions: Vec<Expr>,
+    body: Option<Expr>,
+}
+
+fn salvage(tokens: &TokenStream) -> Salvage {
+    let parser = |input: ParseStream<'_>| {
+        let mut found = Vec::new();
+        while !input.is_empty() {
+            let option = site::peek_option(input).is_some();
+            if option {
+                input.parse::<Ident>()?;
+                input.parse::<Token![=]>()?;
+            }
+            if let Ok(expr) = input.parse::<Expr>() {
+                found.push((option, expr));
+            } else if !input.is_empty() {
+                input.parse::<TokenTree>()?;
+            }
+            if input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(found)
+    };
+    let mut found = parser.parse2(tokens.clone()).unwrap_or_default();
+    let body = match found.last() {
+        Some((false, expr)) if !matches!(expr, Expr::Lit(literal) if matches!(literal.lit, syn::Lit::Str(_))) => {
+            found.pop().map(|(_, body)| body)
+        }
+        _ => None,
+    };
+    Salvage {
+        expressions: found.into_iter().map(|(_, expr)| expr).collect(),
+        body,
+    }
+}
+
+fn delimiter_of(group: &Group) -> MacroDelimiter {
+    let span = group.delim_span();
+    match group.delimiter() {
+        Delimiter::Brace => MacroDelimiter::Brace(syn::token::Brace(span)),
+        Delimiter::Bracket => MacroDelimiter::Bracket(syn::token::Bracket(span)),
+        _ => MacroDelimiter::Paren(syn::token::Paren(span)),
+    }
+}
+
+/// A diverging expression standing in for a site when nothing better can be built.
 fn placeholder(span: Span) -> Expr {
     syn::parse_quote_spanned! {span=> ::core::unreachable!() }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::{ToTokens, quote};
+
+    use super::salvage;
+
+    fn text(tokens: &impl ToTokens) -> String {
+        tokens.to_token_stream().to_string()
+    }
+
+    #[test]
+    fn salvage_recovers_the_expressions_of_arguments_that_do_not_parse() {
+        let cases: [(TokenStream, Option<&str>, &[&str]); 6] = [
+            (
+                quote!("load", retries = 3, load().await),
+                Some("load () . await"),
+                &["\"load\"", "3"],
+            ),
+            (
+                quote!(key = item, charge(item).await),
+                Some("charge (item) . await"),
+                &["item"],
+            ),
+            (
+                quote!("charge", key = item charge(item).await),
+                Some("charge (item) . await"),
+                &["\"charge\"", "item"],
+            ),
+            (
+                quote!(Ok::<u8, String>(1), extra),
+                Some("extra"),
+                &["Ok :: < u8 , String > (1)"],
+            ),
+            (quote!("charge", key = item), None, &["\"charge\"", "item"]),
+            (quote!("load",), None, &["\"load\""]),
+        ];
+        for (tokens, body, expressions) in cases {
+            let found = salvage(&tokens);
+            assert_eq!(found.body.as_ref().map(text).as_deref(), body, "{tokens}");
+            let found: Vec<String> = found.expressions.iter().map(text).collect();
+            assert_eq!(found, expressions, "{tokens}");
+        }
+    }
 }

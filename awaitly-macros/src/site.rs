@@ -75,7 +75,8 @@ pub(crate) struct HookArgs {
 impl Parse for StepArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         if input.is_empty() {
-            return Err(input.error(
+            return Err(syn::Error::new(
+                input.span(),
                 "`step!` needs an expression: `step!(call().await)` or `step!(\"label\", expression)`",
             ));
         }
@@ -101,14 +102,23 @@ impl Parse for StepArgs {
                 ));
             }
             let value = parse_option_value(input)?;
-            set_once(&mut item, value, &name)?;
+            set_once(&mut item, value, &name, "step!")?;
+            if input.is_empty() {
+                return Err(syn::Error::new(
+                    input.span(),
+                    "`step!` needs an expression after `key = …`: `step!(\"label\", key = item, expression)`",
+                ));
+            }
             if !input.peek(Token![,]) {
-                return Err(input.error("expected `,` and the step's expression after `key = …`"));
+                return Err(input.error("expected `,` after `key = …`"));
             }
             input.parse::<Token![,]>()?;
         }
         if input.is_empty() {
-            return Err(input.error("`step!` needs an expression after its label"));
+            return Err(syn::Error::new(
+                input.span(),
+                "`step!` needs an expression after its label: `step!(\"label\", expression)`",
+            ));
         }
         let body: Expr = input.parse()?;
         finish(input, "step!")?;
@@ -119,7 +129,8 @@ impl Parse for StepArgs {
 impl Parse for HookArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         if input.is_empty() {
-            return Err(input.error(
+            return Err(syn::Error::new(
+                input.span(),
                 "`await_hook!` needs a hook id or a label: `await_hook!(hook_id)` or `await_hook!(\"label\")`",
             ));
         }
@@ -146,10 +157,10 @@ impl Parse for HookArgs {
                     ));
                 }
                 let value = parse_option_value(input)?;
-                set_once(&mut item, value, &name)?;
+                set_once(&mut item, value, &name, "await_hook!")?;
             } else if name == METADATA {
                 let value = parse_option_value(input)?;
-                set_once(&mut metadata, value, &name)?;
+                set_once(&mut metadata, value, &name, "await_hook!")?;
             } else {
                 return Err(syn::Error::new(
                     name.span(),
@@ -171,7 +182,7 @@ impl Parse for HookArgs {
 }
 
 /// `name =` (but not `name ==`) ahead: the option's name, not yet consumed.
-fn peek_option(input: ParseStream<'_>) -> Option<Ident> {
+pub(crate) fn peek_option(input: ParseStream<'_>) -> Option<Ident> {
     let fork = input.fork();
     let name: Ident = fork.parse().ok()?;
     if fork.peek(Token![==]) || !fork.peek(Token![=]) {
@@ -187,11 +198,16 @@ fn parse_option_value(input: ParseStream<'_>) -> syn::Result<Expr> {
     input.parse()
 }
 
-fn set_once(slot: &mut Option<Expr>, value: Expr, name: &Ident) -> syn::Result<()> {
+fn set_once(
+    slot: &mut Option<Expr>,
+    value: Expr,
+    name: &Ident,
+    macro_name: &str,
+) -> syn::Result<()> {
     if slot.is_some() {
         return Err(syn::Error::new(
             name.span(),
-            format_args!("duplicate option `{name}`"),
+            format_args!("duplicate `{macro_name}` option `{name}`"),
         ));
     }
     *slot = Some(value);

@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::entry::StepEntry;
 use crate::hook::{HookId, MaybePendingHook};
 use crate::key::{HOOK_KEY_PREFIX, OCCURRENCE_SEPARATOR};
 use crate::site::{SiteKind, WorkflowDescription};
@@ -183,11 +184,18 @@ pub fn check_compatibility(
         if key.starts_with(HOOK_KEY_PREFIX) {
             continue;
         }
-        let kind = if entry.created_hook_id().is_some() {
-            SiteKind::CreatedHook
-        } else {
-            SiteKind::Step
-        };
+        let kind = entry_kind(entry);
+        if kind == SiteKind::Approval {
+            // Approval keys are chosen at run time: any approval site may have asked for it.
+            if !description
+                .sites
+                .iter()
+                .any(|site| site.kind == SiteKind::Approval)
+            {
+                unknown_keys.push(key.to_owned());
+            }
+            continue;
+        }
         let (label, per_item) = parse_key(key);
         let reachable = description
             .sites
@@ -222,6 +230,28 @@ pub fn check_compatibility(
             unknown_keys,
             undeliverable_hooks,
         })
+    }
+}
+
+/// Which kind of site recorded `entry`.
+fn entry_kind(entry: &StepEntry) -> SiteKind {
+    let error_type = entry
+        .error()
+        .and_then(|error| error.get("type"))
+        .and_then(serde_json::Value::as_str);
+    if entry.created_hook_id().is_some() {
+        SiteKind::CreatedHook
+    } else if entry.sleep_until().is_some() {
+        SiteKind::Sleep
+    } else if entry.approval().is_some()
+        || matches!(
+            error_type,
+            Some("PENDING_APPROVAL" | "APPROVAL_REJECTED" | "APPROVAL_EXPIRED")
+        )
+    {
+        SiteKind::Approval
+    } else {
+        SiteKind::Step
     }
 }
 

@@ -56,11 +56,27 @@ pub enum StepStart<T, E> {
     Halt,
 }
 
+/// What a step does with a failure recorded by an earlier run.
+///
+/// ```
+/// assert_eq!(awaitly::RecordedFailures::default(), awaitly::RecordedFailures::Replay);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecordedFailures {
+    /// Return the same error again without executing (awaitly's behaviour; the default). Clear the
+    /// step ([`clear_step`](crate::clear_step)) to run it again.
+    #[default]
+    Replay,
+    /// Execute the step again: for transient failures (`step!(…, rerun_failed = true, …)` or
+    /// `#[workflow(rerun_failed)]`).
+    Rerun,
+}
+
 /// The key a step about to execute will be recorded under.
 #[derive(Debug)]
 pub struct StepTicket {
-    key: Cow<'static, str>,
-    attempts: u32,
+    pub(crate) key: Cow<'static, str>,
+    pub(crate) attempts: u32,
 }
 
 /// A future that never completes: what the body awaits once the context has recorded a halt, so
@@ -113,10 +129,15 @@ impl Context {
         &self,
         site: usize,
         item: Option<&dyn std::fmt::Display>,
+        failures: RecordedFailures,
     ) -> StepStart<T, E> {
         let mut run = self.lock();
         let key = run.next_key(self.description, site, item);
-        let Some(entry) = run.state.get(&key) else {
+        let entry = run.state.get(&key).filter(|entry| {
+            // A failure recorded by an earlier run is executed again when the step asks for it.
+            failures == RecordedFailures::Replay || entry.is_ok() || entry.pending_hook().is_some()
+        });
+        let Some(entry) = entry else {
             run.emit(|| Event::StepStarted {
                 key: key.to_string(),
             });

@@ -32,7 +32,16 @@ pub struct StepEntry {
 #[derive(Clone, Debug)]
 enum Recorded {
     Ok(Box<RawValue>),
+    /// An approval's value, with who resolved it and how (`"approval": {…}`).
+    Approved {
+        value: Box<RawValue>,
+        approval: Box<Value>,
+    },
     CreatedHook(HookId),
+    /// A durable sleep and when it ends.
+    Sleep {
+        wake_at_millis: u64,
+    },
     Err(Box<ErrorRecord>),
 }
 
@@ -88,6 +97,52 @@ impl StepEntry {
         Self::failure(serde_json::to_value(hook).unwrap_or(Value::Null))
     }
 
+    pub(crate) fn approved(value: Box<RawValue>, approval: Value) -> Self {
+        Self {
+            outcome: Recorded::Approved {
+                value,
+                approval: Box::new(approval),
+            },
+        }
+    }
+
+    pub(crate) fn sleep(wake_at_millis: u64) -> Self {
+        Self {
+            outcome: Recorded::Sleep { wake_at_millis },
+        }
+    }
+
+    pub(crate) fn from_error_value(error: Value) -> Self {
+        Self::failure(error)
+    }
+
+    /// How an approval was resolved (`{"status": "approved" | "edited", "actor": …, "at": …}`),
+    /// for an approval's entry.
+    ///
+    /// ```
+    /// assert!(awaitly::StepEntry::ok(&1).unwrap().approval().is_none());
+    /// ```
+    #[must_use]
+    pub fn approval(&self) -> Option<&Value> {
+        match &self.outcome {
+            Recorded::Approved { approval, .. } => Some(approval),
+            _ => None,
+        }
+    }
+
+    /// When a durable sleep recorded here ends, in milliseconds since the Unix epoch.
+    ///
+    /// ```
+    /// assert!(awaitly::StepEntry::ok(&1).unwrap().sleep_until().is_none());
+    /// ```
+    #[must_use]
+    pub fn sleep_until(&self) -> Option<u64> {
+        match &self.outcome {
+            Recorded::Sleep { wake_at_millis } => Some(*wake_at_millis),
+            _ => None,
+        }
+    }
+
     pub(crate) fn created_hook(hook_id: HookId) -> Self {
         Self {
             outcome: Recorded::CreatedHook(hook_id),
@@ -123,7 +178,7 @@ impl StepEntry {
     #[must_use]
     pub fn value_json(&self) -> Option<&str> {
         match &self.outcome {
-            Recorded::Ok(raw) => Some(raw.get()),
+            Recorded::Ok(raw) | Recorded::Approved { value: raw, .. } => Some(raw.get()),
             _ => None,
         }
     }
@@ -185,11 +240,11 @@ impl StepEntry {
 
     pub(crate) fn value_equals(&self, other: &Value) -> bool {
         match &self.outcome {
-            Recorded::Ok(raw) => {
+            Recorded::Ok(raw) | Recorded::Approved { value: raw, .. } => {
                 serde_json::from_str::<Value>(raw.get()).is_ok_and(|v| v == *other)
             }
             Recorded::CreatedHook(hook_id) => other.as_str() == Some(hook_id.as_str()),
-            Recorded::Err(_) => false,
+            Recorded::Sleep { .. } | Recorded::Err(_) => false,
         }
     }
 }
@@ -210,6 +265,20 @@ impl Serialize for StepEntry {
                 let mut map = serializer.serialize_map(Some(2))?;
                 map.serialize_entry("ok", &true)?;
                 map.serialize_entry("value", raw)?;
+                map.end()
+            }
+            Recorded::Approved { value, approval } => {
+                let mut map = serializer.serialize_map(Some(3))?;
+                map.serialize_entry("ok", &true)?;
+                map.serialize_entry("value", value)?;
+                map.serialize_entry("approval", approval)?;
+                map.end()
+            }
+            Recorded::Sleep { wake_at_millis } => {
+                let mut map = serializer.serialize_map(Some(3))?;
+                map.serialize_entry("ok", &true)?;
+                map.serialize_entry("value", &serde_json::json!({ "wakeAt": wake_at_millis }))?;
+                map.serialize_entry("sleep", &true)?;
                 map.end()
             }
             Recorded::CreatedHook(hook_id) => {
@@ -254,6 +323,8 @@ enum EntryField {
     Cause,
     Meta,
     CreatedHook,
+    Approval,
+    Sleep,
     #[serde(other)]
     Unknown,
 }
@@ -273,6 +344,8 @@ impl<'de> Visitor<'de> for EntryVisitor {
         let mut cause: Option<Value> = None;
         let mut meta: Option<Value> = None;
         let mut created_hook = false;
+        let mut approval: Option<Value> = None;
+        let mut sleep = false;
         while let Some(field) = map.next_key::<EntryField>()? {
             match field {
                 EntryField::Ok => set_once(&mut ok, "ok", map.next_value()?)?,
@@ -281,6 +354,8 @@ impl<'de> Visitor<'de> for EntryVisitor {
                 EntryField::Cause => set_once(&mut cause, "cause", map.next_value()?)?,
                 EntryField::Meta => set_once(&mut meta, "meta", map.next_value()?)?,
                 EntryField::CreatedHook => created_hook = map.next_value()?,
+                EntryField::Approval => set_once(&mut approval, "approval", map.next_value()?)?,
+                EntryField::Sleep => sleep = map.next_value()?,
                 EntryField::Unknown => {
                     map.next_value::<de::IgnoredAny>()?;
                 }
@@ -302,6 +377,15 @@ impl<'de> Visitor<'de> for EntryVisitor {
             Some(value) => value,
             None => RawValue::from_string("null".to_owned()).map_err(de::Error::custom)?,
         };
+        if sleep {
+            let wake_at: WakeAt = serde_json::from_str(value.get()).map_err(|_| {
+                de::Error::custom(r#"a `sleep` entry must hold {"wakeAt": <milliseconds>}"#)
+            })?;
+            return Ok(StepEntry::sleep(wake_at.wake_at));
+        }
+        if let Some(approval) = approval {
+            return Ok(StepEntry::approved(value, approval));
+        }
         if created_hook {
             let hook_id: String = serde_json::from_str(value.get()).map_err(|_| {
                 de::Error::custom("a `createdHook` entry must hold the hook id as a string")
@@ -312,6 +396,12 @@ impl<'de> Visitor<'de> for EntryVisitor {
             outcome: Recorded::Ok(value),
         })
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WakeAt {
+    wake_at: u64,
 }
 
 fn set_once<T, E: de::Error>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), E> {

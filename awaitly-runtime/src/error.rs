@@ -32,6 +32,34 @@ pub enum InjectError {
         /// The resolved hook.
         hook_id: HookId,
     },
+    /// The state waits for no approval under this key.
+    #[error(
+        "no approval `{key}` is waiting in this resume state; check the key, or load the state of the run that requested it"
+    )]
+    UnknownApproval {
+        /// The key that was asked for.
+        key: String,
+    },
+    /// The approval was already decided differently.
+    #[error("approval `{key}` was already decided differently; a decision is final")]
+    ApprovalAlreadyDecided {
+        /// The approval.
+        key: String,
+    },
+    /// The approval's deadline has passed.
+    #[error("approval `{key}` has expired; it no longer accepts decisions")]
+    ApprovalExpired {
+        /// The approval.
+        key: String,
+    },
+    /// A decision's value could not be serialised to JSON.
+    #[error("the value for approval `{key}` cannot be written as JSON: {source}")]
+    EncodeApproval {
+        /// The approval.
+        key: String,
+        /// What `serde_json` reported.
+        source: serde_json::Error,
+    },
     /// The hook's deadline has passed (or its timeout is already recorded).
     #[error("hook `{hook_id}` has expired; it no longer accepts payloads")]
     Expired {

@@ -78,6 +78,18 @@ pub enum Event {
         /// The hook.
         hook_id: HookId,
     },
+    /// An approval was requested.
+    ApprovalRequested {
+        /// The request, with its reason, metadata and deadline.
+        approval: crate::approval::PendingApproval,
+    },
+    /// An approval's decision was handed to the workflow.
+    ApprovalResolved {
+        /// The approval's key.
+        key: String,
+        /// Approved (with a value) or not (rejected or expired).
+        approved: bool,
+    },
     /// The run suspended (waiting for a hook, an approval or a wake-up time).
     RunSuspended,
     /// The workflow returned `Ok`.

@@ -240,6 +240,7 @@ impl MaybePendingHook for Suspension {
     fn pending_hook(&self) -> Option<PendingHook> {
         match self {
             Suspension::Hook(pending) => Some(pending.clone()),
+            _ => None,
         }
     }
 }

@@ -78,7 +78,7 @@ impl Context {
         target: HookTarget,
         metadata: impl FnOnce() -> Result<Option<Value>, serde_json::Error>,
     ) -> Option<T> {
-        match self.wait(site, target, None, metadata) {
+        match self.wait_for_hook(site, target, None, metadata) {
             Wait::Payload(payload) => Some(payload),
             // Without a timeout at this site nothing can time out; a recorded timeout from code
             // that had one is a failed hook for this code.
@@ -101,14 +101,14 @@ impl Context {
         timeout: Duration,
         metadata: impl FnOnce() -> Result<Option<Value>, serde_json::Error>,
     ) -> Option<Result<T, HookTimeout>> {
-        match self.wait(site, target, Some(timeout), metadata) {
+        match self.wait_for_hook(site, target, Some(timeout), metadata) {
             Wait::Payload(payload) => Some(Ok(payload)),
             Wait::TimedOut(timeout) => Some(Err(timeout)),
             Wait::Halt => None,
         }
     }
 
-    fn wait<T: DeserializeOwned>(
+    fn wait_for_hook<T: DeserializeOwned>(
         &self,
         site: usize,
         target: HookTarget,

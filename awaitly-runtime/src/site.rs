@@ -17,6 +17,10 @@ pub enum SiteKind {
     /// `await_hook!("label")`: creates a hook inside the workflow (its id is recorded) and waits
     /// for its payload.
     CreatedHook,
+    /// `await_approval!(key, …)`: waits for a person's decision under a caller-chosen key.
+    Approval,
+    /// `sleep!("label", duration)`: a durable wait until a recorded wake-up time.
+    Sleep,
 }
 
 impl fmt::Display for SiteKind {
@@ -25,6 +29,8 @@ impl fmt::Display for SiteKind {
             Self::Step => "step",
             Self::HookById => "hook",
             Self::CreatedHook => "created hook",
+            Self::Approval => "approval",
+            Self::Sleep => "sleep",
         })
     }
 }

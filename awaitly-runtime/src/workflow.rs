@@ -6,6 +6,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 
+use crate::approval::PendingApproval;
 use crate::clock::Clock;
 use crate::compat::{WorkflowStamp, check_compatibility};
 use crate::context::{Context, Halt, RunOptions};
@@ -328,4 +329,13 @@ impl<T, E> Outcome<T, E> {
 pub enum Suspension {
     /// The payload of this hook.
     Hook(PendingHook),
+    /// A person's decision on this approval.
+    Approval(PendingApproval),
+    /// The end of a durable sleep: run again at (or after) `wake_at_millis`.
+    Sleep {
+        /// The sleep site's key.
+        key: String,
+        /// When the run is due, in milliseconds since the Unix epoch.
+        wake_at_millis: u64,
+    },
 }

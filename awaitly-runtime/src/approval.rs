@@ -1,0 +1,503 @@
+//! Human-in-the-loop approvals: a hook with a person on the other side, under a key the caller
+//! chooses (`approve:refund:42`), with a reason, and three outcomes — approved (possibly with an
+//! edited value), rejected with a reason, or expired.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::clock::{Clock, SystemClock};
+use crate::entry::StepEntry;
+use crate::error::InjectError;
+use crate::state::ResumeState;
+
+/// An approval the run waits for; recorded as awaitly's
+/// `{"type":"PENDING_APPROVAL","stepKey":…,"reason":…,"metadata":…}`.
+///
+/// ```
+/// let pending = awaitly::pending_approval("approve:refund:42", awaitly::PendingApprovalOptions {
+///     reason: Some("refund over 100 EUR".into()),
+///     ..Default::default()
+/// });
+/// assert_eq!(serde_json::to_value(&pending).unwrap()["type"], "PENDING_APPROVAL");
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "PENDING_APPROVAL", rename_all = "camelCase")]
+pub struct PendingApproval {
+    /// The approval's key (the caller's choice, e.g. `approve:refund:42`).
+    pub step_key: String,
+    /// Why approval is needed, for whoever decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Anything else the approver needs to see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    /// When the request expires, in milliseconds since the Unix epoch.
+    #[serde(default, rename = "deadline", skip_serializing_if = "Option::is_none")]
+    pub deadline_millis: Option<u64>,
+    /// When it was requested, in milliseconds since the Unix epoch (to show its age).
+    #[serde(
+        default,
+        rename = "requestedAt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub requested_at_millis: Option<u64>,
+}
+
+/// Options of [`pending_approval`].
+///
+/// ```
+/// let options = awaitly::PendingApprovalOptions { reason: Some("why".into()), ..Default::default() };
+/// assert_eq!(awaitly::pending_approval("k", options).reason.as_deref(), Some("why"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PendingApprovalOptions {
+    /// Why approval is needed.
+    pub reason: Option<String>,
+    /// Anything else the approver needs to see.
+    pub metadata: Option<Value>,
+    /// When the request expires, in milliseconds since the Unix epoch.
+    pub deadline_millis: Option<u64>,
+}
+
+/// The pending-approval record for `key`, as `await_approval!` stores it.
+///
+/// ```
+/// let pending = awaitly::pending_approval("approve:1", Default::default());
+/// assert_eq!(pending.step_key, "approve:1");
+/// ```
+#[must_use]
+pub fn pending_approval(
+    key: impl Into<String>,
+    options: PendingApprovalOptions,
+) -> PendingApproval {
+    PendingApproval {
+        step_key: key.into(),
+        reason: options.reason,
+        metadata: options.metadata,
+        deadline_millis: options.deadline_millis,
+        requested_at_millis: None,
+    }
+}
+
+/// Why an approval did not yield a value: what `await_approval!` returns in its `Err`.
+///
+/// ```
+/// let rejected = awaitly::ApprovalError::Rejected {
+///     key: "approve:1".into(),
+///     reason: "over budget".into(),
+///     actor: Some("grace".into()),
+/// };
+/// assert_eq!(rejected.to_string(), "approval `approve:1` was rejected by grace: over budget");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "type")]
+pub enum ApprovalError {
+    /// Someone said no.
+    #[serde(rename = "APPROVAL_REJECTED", rename_all = "camelCase")]
+    #[error("approval `{key}` was rejected{}: {reason}", by(actor.as_deref()))]
+    Rejected {
+        /// The approval.
+        #[serde(rename = "stepKey")]
+        key: String,
+        /// Why.
+        reason: String,
+        /// Who.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actor: Option<String>,
+    },
+    /// Nobody decided before the deadline.
+    #[serde(rename = "APPROVAL_EXPIRED", rename_all = "camelCase")]
+    #[error("approval `{key}` expired unanswered at {deadline_millis} ms after the Unix epoch")]
+    Expired {
+        /// The approval.
+        #[serde(rename = "stepKey")]
+        key: String,
+        /// When it expired.
+        #[serde(rename = "deadline")]
+        deadline_millis: u64,
+    },
+}
+
+fn by(actor: Option<&str>) -> String {
+    actor
+        .map(|actor| format!(" by {actor}"))
+        .unwrap_or_default()
+}
+
+/// Who resolved an approval and when; recorded next to the value.
+#[derive(Serialize)]
+struct Resolution<'a> {
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor: Option<&'a str>,
+    at: u64,
+}
+
+/// The pending approval under `key`, if the state waits for one there.
+fn pending_at(state: &ResumeState, key: &str) -> Option<PendingApproval> {
+    state
+        .get(key)?
+        .error()
+        .filter(|error| error.get("type").and_then(Value::as_str) == Some("PENDING_APPROVAL"))
+        .and_then(|error| PendingApproval::deserialize(error).ok())
+}
+
+/// Does `state` wait for an approval under `key`?
+///
+/// ```
+/// use awaitly::{ResumeState, has_pending_approval};
+/// assert!(!has_pending_approval(&ResumeState::new(), "approve:1"));
+/// ```
+#[must_use]
+pub fn has_pending_approval(state: &ResumeState, key: &str) -> bool {
+    pending_at(state, key).is_some()
+}
+
+/// Every approval `state` waits for, in the order requested, with reason, metadata and deadline.
+///
+/// ```
+/// assert!(awaitly::get_pending_approvals(&awaitly::ResumeState::new()).is_empty());
+/// ```
+#[must_use]
+pub fn get_pending_approvals(state: &ResumeState) -> Vec<PendingApproval> {
+    state
+        .keys()
+        .filter_map(|key| pending_at(state, key))
+        .collect()
+}
+
+/// Grants the approval under `key` with `value` (no actor recorded): awaitly's `injectApproval`.
+/// Returns a new state; the input is untouched.
+///
+/// ```
+/// use awaitly::{ResumeState, StepEntry, inject_approval, pending_approval};
+/// let mut state = ResumeState::new();
+/// state.insert("approve:1", StepEntry::pending_approval(&pending_approval("approve:1", Default::default())));
+/// let granted = inject_approval(&state, "approve:1", &true).unwrap();
+/// assert_eq!(granted.get("approve:1").unwrap().value_json(), Some("true"));
+/// ```
+///
+/// # Errors
+///
+/// As [`ResumeState::grant_approval`].
+pub fn inject_approval<V: Serialize + ?Sized>(
+    state: &ResumeState,
+    key: &str,
+    value: &V,
+) -> Result<ResumeState, InjectError> {
+    let mut next = state.clone();
+    next.resolve_approval(
+        key,
+        Decision::Grant {
+            value,
+            status: "approved",
+        },
+        None,
+        SystemClock.now_millis(),
+    )?;
+    Ok(next)
+}
+
+enum Decision<'a, V: ?Sized> {
+    Grant { value: &'a V, status: &'a str },
+    Reject { reason: &'a str },
+}
+
+// Only references inside: copyable whatever `V` is (a derive would demand `V: Copy`).
+impl<V: ?Sized> Clone for Decision<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V: ?Sized> Copy for Decision<'_, V> {}
+
+impl ResumeState {
+    /// Approves the request under `key` with `value`, recording who approved and when.
+    ///
+    /// ```
+    /// use awaitly::{ResumeState, StepEntry, pending_approval};
+    /// let mut state = ResumeState::new();
+    /// state.insert("approve:1", StepEntry::pending_approval(&pending_approval("approve:1", Default::default())));
+    /// state.grant_approval("approve:1", &"ok", "grace").unwrap();
+    /// assert_eq!(state.get("approve:1").unwrap().approval().unwrap()["actor"], "grace");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`InjectError::UnknownApproval`] when nothing waits under `key`,
+    /// [`InjectError::ApprovalExpired`] past its deadline, [`InjectError::ApprovalAlreadyDecided`]
+    /// when it was decided differently already (the same decision again succeeds),
+    /// [`InjectError::EncodeApproval`] for a value that is not JSON.
+    pub fn grant_approval<V: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &V,
+        actor: &str,
+    ) -> Result<(), InjectError> {
+        self.resolve_approval(
+            key,
+            Decision::Grant {
+                value,
+                status: "approved",
+            },
+            Some(actor),
+            SystemClock.now_millis(),
+        )
+    }
+
+    /// Approves with a value the approver changed (e.g. a lower refund amount); recorded as
+    /// `edited`.
+    ///
+    /// ```
+    /// use awaitly::{ResumeState, StepEntry, pending_approval};
+    /// let mut state = ResumeState::new();
+    /// state.insert("approve:1", StepEntry::pending_approval(&pending_approval("approve:1", Default::default())));
+    /// state.edit_approval("approve:1", &80, "grace").unwrap();
+    /// assert_eq!(state.get("approve:1").unwrap().approval().unwrap()["status"], "edited");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`grant_approval`](Self::grant_approval).
+    pub fn edit_approval<V: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        edited: &V,
+        actor: &str,
+    ) -> Result<(), InjectError> {
+        self.resolve_approval(
+            key,
+            Decision::Grant {
+                value: edited,
+                status: "edited",
+            },
+            Some(actor),
+            SystemClock.now_millis(),
+        )
+    }
+
+    /// Rejects the request under `key`: the workflow's `await_approval!` returns
+    /// [`ApprovalError::Rejected`] with this reason and actor.
+    ///
+    /// ```
+    /// use awaitly::{ResumeState, StepEntry, pending_approval};
+    /// let mut state = ResumeState::new();
+    /// state.insert("approve:1", StepEntry::pending_approval(&pending_approval("approve:1", Default::default())));
+    /// state.reject_approval("approve:1", "over budget", "grace").unwrap();
+    /// assert_eq!(state.get("approve:1").unwrap().error().unwrap()["reason"], "over budget");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`grant_approval`](Self::grant_approval).
+    pub fn reject_approval(
+        &mut self,
+        key: &str,
+        reason: &str,
+        actor: &str,
+    ) -> Result<(), InjectError> {
+        self.resolve_approval::<()>(
+            key,
+            Decision::Reject { reason },
+            Some(actor),
+            SystemClock.now_millis(),
+        )
+    }
+
+    fn resolve_approval<V: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        decision: Decision<'_, V>,
+        actor: Option<&str>,
+        now_millis: u64,
+    ) -> Result<(), InjectError> {
+        let Some(entry) = self.get(key) else {
+            return Err(InjectError::UnknownApproval {
+                key: key.to_owned(),
+            });
+        };
+        let encode = |source| InjectError::EncodeApproval {
+            key: key.to_owned(),
+            source,
+        };
+        let resolved = match &decision {
+            Decision::Grant { value, status } => {
+                let value = serde_json::value::to_raw_value(value).map_err(encode)?;
+                let resolution = serde_json::to_value(Resolution {
+                    status,
+                    actor,
+                    at: now_millis,
+                })
+                .map_err(encode)?;
+                StepEntry::approved(value, resolution)
+            }
+            Decision::Reject { reason } => {
+                let rejection = ApprovalError::Rejected {
+                    key: key.to_owned(),
+                    reason: (*reason).to_owned(),
+                    actor: actor.map(str::to_owned),
+                };
+                StepEntry::err(&rejection).map_err(encode)?
+            }
+        };
+        let Some(pending) = pending_at(self, key) else {
+            // Already decided: the same decision again is fine, another one is not.
+            let same = match &decision {
+                Decision::Grant { value, .. } => serde_json::to_value(value)
+                    .is_ok_and(|value| entry.is_ok() && entry.value_equals(&value)),
+                Decision::Reject { .. } => entry.error() == resolved.error(),
+            };
+            return if same {
+                Ok(())
+            } else if entry.approval().is_some()
+                || entry
+                    .error()
+                    .is_some_and(|error| error.get("type").is_some())
+            {
+                Err(InjectError::ApprovalAlreadyDecided {
+                    key: key.to_owned(),
+                })
+            } else {
+                Err(InjectError::UnknownApproval {
+                    key: key.to_owned(),
+                })
+            };
+        };
+        if pending
+            .deadline_millis
+            .is_some_and(|deadline| deadline <= now_millis)
+        {
+            return Err(InjectError::ApprovalExpired {
+                key: key.to_owned(),
+            });
+        }
+        self.insert(key, resolved);
+        Ok(())
+    }
+}
+
+impl StepEntry {
+    /// The entry of an approval that waits for a decision.
+    ///
+    /// ```
+    /// let entry = awaitly::StepEntry::pending_approval(&awaitly::pending_approval("k", Default::default()));
+    /// assert_eq!(entry.error().unwrap()["type"], "PENDING_APPROVAL");
+    /// ```
+    #[must_use]
+    pub fn pending_approval(approval: &PendingApproval) -> Self {
+        // Plain strings and JSON values: serialising cannot fail.
+        Self::from_error_value(serde_json::to_value(approval).unwrap_or(Value::Null))
+    }
+}
+
+impl crate::context::Context {
+    /// An `await_approval!` site: `Some(Ok(value))` once approved, `Some(Err(_))` once rejected or
+    /// expired, `None` when the run halts waiting for a decision (the body must then await
+    /// [`halt`](crate::__private::halt)).
+    pub fn await_approval<T: serde::de::DeserializeOwned>(
+        &self,
+        key: String,
+        reason: Option<String>,
+        timeout: Option<std::time::Duration>,
+        metadata: impl FnOnce() -> Result<Option<Value>, serde_json::Error>,
+    ) -> Option<Result<T, ApprovalError>> {
+        use crate::context::Halt;
+        use crate::error::RunError;
+        use crate::event::Event;
+        use crate::workflow::Suspension;
+
+        let mut run = self.lock();
+        let now = run.options.clock().now_millis();
+        let stop = |run: &mut crate::context::RunProgress, error: RunError| {
+            run.halt = Some(Halt::Stopped(error));
+            None
+        };
+        let Some(entry) = run.state.get(&key) else {
+            let metadata = match metadata() {
+                Ok(metadata) => metadata,
+                Err(error) => {
+                    return stop(
+                        &mut run,
+                        RunError::Encode {
+                            key,
+                            message: error.to_string(),
+                        },
+                    );
+                }
+            };
+            let pending = PendingApproval {
+                step_key: key.clone(),
+                reason,
+                metadata,
+                deadline_millis: timeout
+                    .map(|timeout| now.saturating_add(crate::clock::millis(timeout))),
+                requested_at_millis: Some(now),
+            };
+            run.state.insert(key, StepEntry::pending_approval(&pending));
+            run.emit(|| Event::ApprovalRequested {
+                approval: pending.clone(),
+            });
+            run.halt = Some(Halt::Suspended(Suspension::Approval(pending)));
+            return None;
+        };
+        if let Some(value) = entry.value_json() {
+            let decoded = serde_json::from_str(value);
+            return match decoded {
+                Ok(value) => {
+                    run.emit(|| Event::ApprovalResolved {
+                        key,
+                        approved: true,
+                    });
+                    Some(Ok(value))
+                }
+                Err(error) => stop(
+                    &mut run,
+                    RunError::DecodeValue {
+                        key,
+                        expected: std::any::type_name::<T>(),
+                        message: error.to_string(),
+                    },
+                ),
+            };
+        }
+        if let Some(pending) = pending_at(&run.state, &key) {
+            if let Some(deadline_millis) =
+                pending.deadline_millis.filter(|deadline| *deadline <= now)
+            {
+                let expired = ApprovalError::Expired {
+                    key: key.clone(),
+                    deadline_millis,
+                };
+                if let Ok(entry) = StepEntry::err(&expired) {
+                    run.state.insert(key.clone(), entry);
+                }
+                run.emit(|| Event::ApprovalResolved {
+                    key,
+                    approved: false,
+                });
+                return Some(Err(expired));
+            }
+            run.halt = Some(Halt::Suspended(Suspension::Approval(pending)));
+            return None;
+        }
+        if let Some(decided) = entry
+            .error()
+            .and_then(|error| ApprovalError::deserialize(error).ok())
+        {
+            run.emit(|| Event::ApprovalResolved {
+                key,
+                approved: false,
+            });
+            return Some(Err(decided));
+        }
+        stop(
+            &mut run,
+            RunError::KindMismatch {
+                key,
+                recorded: crate::site::SiteKind::Step,
+                reached: crate::site::SiteKind::Approval,
+            },
+        )
+    }
+}

@@ -1,0 +1,311 @@
+//! Step policies: how many times a failing step is tried, how long to wait in between, and how long
+//! one attempt may take. Only a step's final outcome is recorded.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::SleepFuture;
+
+/// How the wait between attempts grows.
+///
+/// ```
+/// use std::time::Duration;
+/// let policy = awaitly::RetryPolicy::<String>::attempts(4).backoff(awaitly::Backoff::Linear).jitter(false);
+/// assert_eq!(policy.delay_before_attempt(3), Duration::from_millis(200));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backoff {
+    /// The same delay every time.
+    Fixed,
+    /// `initial_delay × n` before attempt `n + 1`.
+    Linear,
+    /// `initial_delay × 2ⁿ⁻¹` before attempt `n + 1`.
+    Exponential,
+}
+
+/// Retry policy of one step: `step!("charge", retry = RetryPolicy::attempts(3), …)`.
+///
+/// Defaults (as awaitly's): exponential backoff from 100 ms, at most 30 s between attempts, with up
+/// to 25 % random jitter, retrying every error. Pending hooks and approvals are never retried: they
+/// are not step errors.
+///
+/// ```
+/// use std::time::Duration;
+/// use awaitly::{Backoff, RetryPolicy};
+///
+/// #[derive(Debug)]
+/// enum ChargeError { GatewayDown, Declined }
+///
+/// let policy = RetryPolicy::attempts(5)
+///     .backoff(Backoff::Exponential)
+///     .initial_delay(Duration::from_millis(50))
+///     .max_delay(Duration::from_millis(300))
+///     .jitter(false)
+///     .retry_if(|error: &ChargeError| matches!(error, ChargeError::GatewayDown));
+/// assert_eq!(policy.delay_before_attempt(2), Duration::from_millis(50));
+/// assert_eq!(policy.delay_before_attempt(4), Duration::from_millis(200));
+/// assert_eq!(policy.delay_before_attempt(5), Duration::from_millis(300));
+/// assert!(policy.should_retry(1, &ChargeError::GatewayDown));
+/// assert!(!policy.should_retry(1, &ChargeError::Declined));
+/// assert!(!policy.should_retry(5, &ChargeError::GatewayDown));
+/// ```
+pub struct RetryPolicy<E> {
+    attempts: u32,
+    backoff: Backoff,
+    initial_delay: Duration,
+    max_delay: Duration,
+    jitter: bool,
+    retry_if: Option<RetryPredicate<E>>,
+}
+
+/// Which errors a [`RetryPolicy`] retries.
+type RetryPredicate<E> = Arc<dyn Fn(&E) -> bool + Send + Sync>;
+
+impl<E> RetryPolicy<E> {
+    /// Up to `attempts` attempts in all (at least one).
+    ///
+    /// ```
+    /// let policy = awaitly::RetryPolicy::<()>::attempts(0);
+    /// assert!(!policy.should_retry(1, &()));
+    /// ```
+    #[must_use]
+    pub fn attempts(attempts: u32) -> Self {
+        Self {
+            attempts: attempts.max(1),
+            backoff: Backoff::Exponential,
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(30),
+            jitter: true,
+            retry_if: None,
+        }
+    }
+
+    /// How the delay grows.
+    ///
+    /// ```
+    /// let _ = awaitly::RetryPolicy::<()>::attempts(2).backoff(awaitly::Backoff::Fixed);
+    /// ```
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// The first delay.
+    ///
+    /// ```
+    /// let _ = awaitly::RetryPolicy::<()>::attempts(2).initial_delay(std::time::Duration::ZERO);
+    /// ```
+    #[must_use]
+    pub fn initial_delay(mut self, delay: Duration) -> Self {
+        self.initial_delay = delay;
+        self
+    }
+
+    /// The longest delay.
+    ///
+    /// ```
+    /// let _ = awaitly::RetryPolicy::<()>::attempts(2).max_delay(std::time::Duration::from_secs(1));
+    /// ```
+    #[must_use]
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Adds up to 25 % random extra delay, so many runs retrying together spread out.
+    ///
+    /// ```
+    /// let _ = awaitly::RetryPolicy::<()>::attempts(2).jitter(false);
+    /// ```
+    #[must_use]
+    pub fn jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Retries only errors for which `predicate` is true; others are final at once.
+    ///
+    /// ```
+    /// let policy = awaitly::RetryPolicy::attempts(3).retry_if(|code: &u16| *code >= 500);
+    /// assert!(policy.should_retry(1, &503));
+    /// assert!(!policy.should_retry(1, &404));
+    /// ```
+    #[must_use]
+    pub fn retry_if(mut self, predicate: impl Fn(&E) -> bool + Send + Sync + 'static) -> Self {
+        self.retry_if = Some(Arc::new(predicate));
+        self
+    }
+
+    /// Should a step whose attempt number `attempt` failed with `error` be tried again?
+    ///
+    /// ```
+    /// assert!(awaitly::RetryPolicy::<()>::attempts(2).should_retry(1, &()));
+    /// ```
+    #[must_use]
+    pub fn should_retry(&self, attempt: u32, error: &E) -> bool {
+        attempt < self.attempts
+            && self
+                .retry_if
+                .as_ref()
+                .is_none_or(|predicate| predicate(error))
+    }
+
+    /// The delay before attempt `attempt` (2 for the first retry), without jitter.
+    ///
+    /// ```
+    /// let policy = awaitly::RetryPolicy::<()>::attempts(3).jitter(false);
+    /// assert_eq!(policy.delay_before_attempt(3), std::time::Duration::from_millis(200));
+    /// ```
+    #[must_use]
+    pub fn delay_before_attempt(&self, attempt: u32) -> Duration {
+        let retry = attempt.saturating_sub(1).max(1);
+        let delay = match self.backoff {
+            Backoff::Fixed => self.initial_delay,
+            Backoff::Linear => self.initial_delay.saturating_mul(retry),
+            Backoff::Exponential => self
+                .initial_delay
+                .saturating_mul(2u32.saturating_pow(retry - 1)),
+        };
+        delay.min(self.max_delay)
+    }
+
+    /// The delay to wait before attempt `attempt`, jitter included.
+    pub(crate) fn wait_before_attempt(&self, attempt: u32) -> Duration {
+        let delay = self.delay_before_attempt(attempt);
+        if !self.jitter || delay.is_zero() {
+            return delay;
+        }
+        let random = u32::from(uuid::Uuid::new_v4().as_bytes()[0]);
+        (delay + delay.mul_f64(f64::from(random) / 255.0 / 4.0)).min(self.max_delay)
+    }
+}
+
+impl<E> Clone for RetryPolicy<E> {
+    fn clone(&self) -> Self {
+        Self {
+            retry_if: self.retry_if.clone(),
+            ..*self
+        }
+    }
+}
+
+impl<E> fmt::Debug for RetryPolicy<E> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("RetryPolicy")
+            .field("attempts", &self.attempts)
+            .field("backoff", &self.backoff)
+            .field("initial_delay", &self.initial_delay)
+            .field("max_delay", &self.max_delay)
+            .field("jitter", &self.jitter)
+            .field("retry_if", &self.retry_if.is_some())
+            .finish()
+    }
+}
+
+/// One attempt of a step took longer than its `timeout`: the error a timed-out attempt yields,
+/// converted into the step's error type with `From`.
+///
+/// ```
+/// let timeout = awaitly::StepTimeout { key: "charge".into(), timeout_millis: 500, attempt: 2 };
+/// assert_eq!(timeout.to_string(), "attempt 2 of step `charge` timed out after 500 ms");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "type", rename = "STEP_TIMEOUT", rename_all = "camelCase")]
+#[error("attempt {attempt} of step `{key}` timed out after {timeout_millis} ms")]
+pub struct StepTimeout {
+    /// The step.
+    #[serde(rename = "stepKey")]
+    pub key: String,
+    /// The per-attempt limit.
+    #[serde(rename = "timeoutMs")]
+    pub timeout_millis: u64,
+    /// Which attempt timed out (1 for the first).
+    pub attempt: u32,
+}
+
+/// Races one attempt against the clock: `Err(())` when the clock wins.
+pub(crate) struct Deadline<F> {
+    pub(crate) attempt: Pin<Box<F>>,
+    pub(crate) sleep: SleepFuture,
+}
+
+impl<F: Future> Future for Deadline<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(mut self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(output) = self.attempt.as_mut().poll(task) {
+            return Poll::Ready(Ok(output));
+        }
+        self.sleep.as_mut().poll(task).map(|()| Err(()))
+    }
+}
+
+impl crate::context::Context {
+    /// After an attempt: the delay before the next one, or `None` when `outcome` is final.
+    pub fn retry_delay<T, E>(
+        &self,
+        ticket: &mut crate::context::StepTicket,
+        policy: &RetryPolicy<E>,
+        outcome: &Result<T, E>,
+    ) -> Option<Duration> {
+        let Err(error) = outcome else {
+            return None;
+        };
+        if !policy.should_retry(ticket.attempts, error) {
+            return None;
+        }
+        let delay = policy.wait_before_attempt(ticket.attempts + 1);
+        let run = self.lock();
+        run.emit(|| crate::event::Event::StepRetrying {
+            key: ticket.key.to_string(),
+            attempt: ticket.attempts,
+            delay,
+        });
+        ticket.attempts += 1;
+        Some(delay)
+    }
+
+    /// Waits on the run's clock (a retry delay).
+    #[must_use]
+    pub fn wait(&self, delay: Duration) -> SleepFuture {
+        self.lock().options.clock().sleep(delay)
+    }
+
+    /// Runs one attempt, failing it with [`StepTimeout`] (converted into the step's error) when it
+    /// takes longer than `timeout` on the run's clock.
+    ///
+    /// # Errors
+    ///
+    /// The attempt's own error, or the converted [`StepTimeout`].
+    pub async fn attempt_with_timeout<T, E, F>(
+        &self,
+        ticket: &crate::context::StepTicket,
+        timeout: Duration,
+        attempt: F,
+    ) -> Result<T, E>
+    where
+        E: From<StepTimeout>,
+        F: Future<Output = Result<T, E>>,
+    {
+        let deadline = Deadline {
+            attempt: Box::pin(attempt),
+            sleep: self.wait(timeout),
+        };
+        match deadline.await {
+            Ok(outcome) => outcome,
+            Err(()) => Err(E::from(StepTimeout {
+                key: ticket.key.to_string(),
+                timeout_millis: crate::clock::millis(timeout),
+                attempt: ticket.attempts,
+            })),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+use awaitly::workflow;
+
+#[workflow]
+async fn notify(user: String) {
+    let _ = user;
+}
+
+fn main() {}

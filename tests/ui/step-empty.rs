@@ -1,0 +1,8 @@
+use awaitly::{step, workflow};
+
+#[workflow]
+async fn checkout() -> Result<u32, String> {
+    step!()
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use awaitly::{step, workflow};
+
+async fn load() -> Result<u32, String> {
+    Ok(1)
+}
+
+#[workflow]
+async fn checkout() -> Result<u32, String> {
+    let loaded = step!("load", retries = 3, load().await)?;
+    Ok(loaded + 1)
+}
+
+fn main() {}
