@@ -5,6 +5,8 @@
 //! are written by our runtime (compared here, regenerated with `AWAITLY_BLESS=1`) and replayed by
 //! awaitly in `interop/verify-rust-states.mjs`.
 
+#![allow(clippy::unnecessary_wraps)] // step functions return `Result` by contract, even when they cannot fail
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 

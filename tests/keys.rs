@@ -2,6 +2,8 @@
 //! descriptions, must equal `tests/fixtures/keys.golden`. Keys are a persisted format; any change
 //! shows up here as a diff (regenerate with `AWAITLY_BLESS=1` only for an intended, versioned change).
 
+#![allow(clippy::unused_async)] // stand-ins for I/O calls: async like the real ones, with nothing to await
+
 use std::fmt::Write as _;
 
 use awaitly::{HookId, Outcome, ResumeState, await_hook, inject_hook, step, workflow};

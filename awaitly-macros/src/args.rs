@@ -6,16 +6,20 @@ use syn::parse::Parser;
 
 /// The argument names `#[workflow]` accepts.
 const CRATE: &str = "crate";
+const RERUN_FAILED: &str = "rerun_failed";
 
 pub(crate) struct WorkflowArgs {
     /// The path generated code reaches the runtime through.
     pub(crate) krate: syn::Path,
+    /// `rerun_failed`: every step executes failures recorded by earlier runs again.
+    pub(crate) rerun_failed: bool,
 }
 
 impl Default for WorkflowArgs {
     fn default() -> Self {
         Self {
             krate: syn::parse_quote!(::awaitly),
+            rerun_failed: false,
         }
     }
 }
@@ -24,13 +28,21 @@ impl Default for WorkflowArgs {
 /// still expanded.
 pub(crate) fn parse(tokens: TokenStream) -> (WorkflowArgs, Option<syn::Error>) {
     let mut krate: Option<syn::Path> = None;
+    let mut rerun_failed: Option<bool> = None;
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident(CRATE) {
             let path = parse_crate_path(&meta)?;
             set_once(&mut krate, path, &meta)
+        } else if meta.path.is_ident(RERUN_FAILED) {
+            if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                return Err(
+                    meta.error("`rerun_failed` takes no value: `#[workflow(rerun_failed)]`")
+                );
+            }
+            set_once(&mut rerun_failed, true, &meta)
         } else {
             Err(meta.error(format_args!(
-                "unknown `#[workflow]` argument `{}`; the only argument is `crate = \"path\"`",
+                "unknown `#[workflow]` argument `{}`; expected `crate = \"path\"` or `rerun_failed`",
                 path_text(&meta.path)
             )))
         }
@@ -38,6 +50,7 @@ pub(crate) fn parse(tokens: TokenStream) -> (WorkflowArgs, Option<syn::Error>) {
     let error = parser.parse2(tokens).err();
     let args = WorkflowArgs {
         krate: krate.unwrap_or_else(|| WorkflowArgs::default().krate),
+        rerun_failed: rerun_failed.unwrap_or(false),
     };
     (args, error)
 }
@@ -102,7 +115,7 @@ mod tests {
         let cases = [
             (
                 quote!(krate = "x"),
-                "unknown `#[workflow]` argument `krate`; the only argument is `crate = \"path\"`",
+                "unknown `#[workflow]` argument `krate`; expected `crate = \"path\"` or `rerun_failed`",
             ),
             (
                 quote!(crate = "a", crate = "b"),

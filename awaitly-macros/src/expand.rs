@@ -11,7 +11,10 @@ use quote::{ToTokens, quote, quote_spanned};
 
 use crate::errors::Errors;
 use crate::scan::{self, Site, SiteKind};
-use crate::site::{HookArgs, HookTarget, StepArgs};
+use crate::site::{
+    ApprovalArgs, HookArgs, HookTarget, METADATA, REASON, RERUN_FAILED, RETRY, SleepArgs, StepArgs,
+    TIMEOUT,
+};
 use crate::{args, item};
 
 /// The whole expansion of `#[workflow]`. Never drops the user's fn: on any mistake it still emits
@@ -34,7 +37,11 @@ pub(crate) fn workflow(args: TokenStream, input: &TokenStream) -> TokenStream {
         let errors = errors.to_compile_errors();
         return quote!(#function #errors);
     }
-    let sites = scan::rewrite(&mut function.block, &args.krate, &mut errors);
+    let settings = scan::Settings {
+        krate: &args.krate,
+        rerun_failed: args.rerun_failed,
+    };
+    let sites = scan::rewrite(&mut function.block, &settings, &mut errors);
     report_duplicate_keys(&sites, &mut errors);
     let generated = rewrite_fn(function, &sites, &args.krate);
     let errors = errors.to_compile_errors();
@@ -113,10 +120,17 @@ fn describe_site(krate: &syn::Path, site: &Site) -> TokenStream {
         SiteKind::Step => quote!(Step),
         SiteKind::HookById => quote!(HookById),
         SiteKind::CreatedHook => quote!(CreatedHook),
+        SiteKind::Approval => quote!(Approval),
+        SiteKind::Sleep => quote!(Sleep),
     };
-    let key = &site.key;
-    let per_item = site.per_item;
-    quote!(#krate::__private::Site::new(#krate::__private::SiteKind::#kind, #key, #per_item))
+    let Site {
+        key,
+        per_item,
+        in_loop,
+        in_branch,
+        ..
+    } = site;
+    quote!(#krate::__private::Site::new(#krate::__private::SiteKind::#kind, #key, #per_item, #in_loop, #in_branch))
 }
 
 /// The per-item part of a site's key, as the runtime wants it.
@@ -128,26 +142,65 @@ fn item_argument(item: Option<&syn::Expr>, span: Span) -> TokenStream {
     }
 }
 
-/// Glue of one `step!`: replay the recorded outcome, or execute the expression and record it.
+/// Glue of one `step!`: replay the recorded outcome, or execute the expression (with its retry
+/// policy and per-attempt timeout) and record the final outcome.
 pub(crate) fn step_glue(
     krate: &syn::Path,
     index: usize,
     span: Span,
     args: &StepArgs,
+    rerun_failed: bool,
 ) -> TokenStream {
     let span = Span::mixed_site().located_at(span);
     let krate = &located(krate, span);
     let context = local("__awaitly_ctx", span);
     let outcome = local("__awaitly_outcome", span);
     let ticket = local("__awaitly_ticket", span);
+    let policy = local("__awaitly_policy", span);
+    let delay = local("__awaitly_delay", span);
+    let checkpoint = local("__awaitly_checkpoint", span);
     let body = &args.body;
-    let item = item_argument(args.item.as_ref(), span);
+    let item = item_argument(args.item(), span);
+    let failures = match args.options.get(RERUN_FAILED) {
+        Some(rerun) => quote_spanned! {span=>
+            if #rerun { #krate::__private::RecordedFailures::Rerun } else { #krate::__private::RecordedFailures::Replay }
+        },
+        None if rerun_failed => quote_spanned! {span=> #krate::__private::RecordedFailures::Rerun },
+        None => quote_spanned! {span=> #krate::__private::RecordedFailures::Replay },
+    };
+    // One attempt: the expression itself, or raced against the per-attempt timeout.
+    let attempt = if let Some(timeout) = args.options.get(TIMEOUT) {
+        quote_spanned! {span=>
+            #context.attempt_with_timeout(&#ticket, #timeout, async { #body }).await
+        }
+    } else {
+        quote_spanned! {span=> #body }
+    };
+    let execute = if let Some(retry) = args.options.get(RETRY) {
+        quote_spanned! {span=>
+            let #policy: #krate::__private::RetryPolicy<_> = #retry;
+            let #outcome: ::core::result::Result<_, _> = loop {
+                let #outcome: ::core::result::Result<_, _> = #attempt;
+                match #context.retry_delay(&mut #ticket, &#policy, &#outcome) {
+                    ::core::option::Option::None => break #outcome,
+                    ::core::option::Option::Some(#delay) => #context.wait(#delay).await,
+                }
+            };
+        }
+    } else {
+        quote_spanned! {span=> let #outcome: ::core::result::Result<_, _> = #attempt; }
+    };
+    let mutable = args
+        .options
+        .get(RETRY)
+        .map(|_| quote_spanned! {span=> mut });
     quote_spanned! {span=>
-        match #context.begin_step(#index, #item, #krate::__private::RecordedFailures::Replay) {
+        match #context.begin_step(#index, #item, #failures) {
             #krate::__private::StepStart::Replayed(#outcome) => #outcome,
-            #krate::__private::StepStart::Execute(#ticket) => {
-                let #outcome: ::core::result::Result<_, _> = #body;
-                if #context.finish_step(#ticket, &#outcome).await {
+            #krate::__private::StepStart::Execute(#mutable #ticket) => {
+                #execute
+                let #checkpoint = #context.finish_step(#ticket, &#outcome);
+                if #context.checkpoint(#checkpoint).await {
                     #outcome
                 } else {
                     match #krate::__private::halt().await {}
@@ -158,7 +211,17 @@ pub(crate) fn step_glue(
     }
 }
 
-/// Glue of one `await_hook!`: the injected payload, or a halt that suspends the run.
+/// `|| encode_metadata(&…)`, or a closure yielding no metadata.
+fn metadata_closure(krate: &TokenStream, metadata: Option<&syn::Expr>, span: Span) -> TokenStream {
+    if let Some(metadata) = metadata {
+        quote_spanned! {span=> || #krate::__private::encode_metadata(&(#metadata)) }
+    } else {
+        quote_spanned! {span=> || ::core::result::Result::Ok(::core::option::Option::None) }
+    }
+}
+
+/// Glue of one `await_hook!`: the injected payload (or, with a timeout, `Result<payload,
+/// HookTimeout>`), or a halt that suspends the run.
 pub(crate) fn hook_glue(
     krate: &syn::Path,
     index: usize,
@@ -176,7 +239,7 @@ pub(crate) fn hook_glue(
             ))
         },
         HookTarget::Label(_) => {
-            let item = if let Some(item) = &args.item {
+            let item = if let Some(item) = args.options.get(crate::site::KEY) {
                 quote_spanned! {span=> ::core::option::Option::Some(::std::string::ToString::to_string(&(#item))) }
             } else {
                 quote_spanned! {span=> ::core::option::Option::None }
@@ -184,15 +247,61 @@ pub(crate) fn hook_glue(
             quote_spanned! {span=> #krate::__private::HookTarget::Created { item: #item } }
         }
     };
-    let metadata = if let Some(metadata) = &args.metadata {
-        quote_spanned! {span=> || #krate::__private::encode_metadata(&(#metadata)) }
+    let metadata = metadata_closure(krate, args.options.get(METADATA), span);
+    let wait = if let Some(timeout) = args.options.get(TIMEOUT) {
+        quote_spanned! {span=> #context.await_hook_with_timeout(#index, #target, #timeout, #metadata) }
     } else {
-        quote_spanned! {span=> || ::core::result::Result::Ok(::core::option::Option::None) }
+        quote_spanned! {span=> #context.await_hook(#index, #target, #metadata) }
     };
     quote_spanned! {span=>
-        match #context.await_hook(#index, #target, #metadata) {
+        match #wait {
             ::core::option::Option::Some(#payload) => #payload,
             ::core::option::Option::None => match #krate::__private::halt().await {},
+        }
+    }
+}
+
+/// Glue of one `await_approval!`: `Result<value, ApprovalError>` once decided, or a halt.
+pub(crate) fn approval_glue(krate: &syn::Path, span: Span, args: &ApprovalArgs) -> TokenStream {
+    let span = Span::mixed_site().located_at(span);
+    let krate = &located(krate, span);
+    let context = local("__awaitly_ctx", span);
+    let decision = local("__awaitly_decision", span);
+    let key = &args.key;
+    let reason = if let Some(reason) = args.options.get(REASON) {
+        quote_spanned! {span=> ::core::option::Option::Some(::std::string::ToString::to_string(&(#reason))) }
+    } else {
+        quote_spanned! {span=> ::core::option::Option::None }
+    };
+    let timeout = if let Some(timeout) = args.options.get(TIMEOUT) {
+        quote_spanned! {span=> ::core::option::Option::Some(#timeout) }
+    } else {
+        quote_spanned! {span=> ::core::option::Option::None }
+    };
+    let metadata = metadata_closure(krate, args.options.get(METADATA), span);
+    quote_spanned! {span=>
+        match #context.await_approval(::std::string::ToString::to_string(&(#key)), #reason, #timeout, #metadata) {
+            ::core::option::Option::Some(#decision) => #decision,
+            ::core::option::Option::None => match #krate::__private::halt().await {},
+        }
+    }
+}
+
+/// Glue of one `sleep!`: go on once the recorded wake-up time has passed, else halt.
+pub(crate) fn sleep_glue(
+    krate: &syn::Path,
+    index: usize,
+    span: Span,
+    args: &SleepArgs,
+) -> TokenStream {
+    let span = Span::mixed_site().located_at(span);
+    let krate = &located(krate, span);
+    let context = local("__awaitly_ctx", span);
+    let duration = &args.duration;
+    let item = item_argument(args.item.as_ref(), span);
+    quote_spanned! {span=>
+        if !#context.sleep(#index, #item, #duration) {
+            match #krate::__private::halt().await {}
         }
     }
 }
@@ -211,14 +320,12 @@ fn located(path: &syn::Path, span: Span) -> TokenStream {
 
 /// Two sites with one key would replay each other's outcomes: an error at each of them.
 fn report_duplicate_keys(sites: &[Site], errors: &mut Errors) {
-    let keyed: Vec<&Site> = sites
-        .iter()
-        .filter(|site| site.kind != SiteKind::HookById)
-        .collect();
+    let keyed: Vec<&Site> = sites.iter().filter(|site| site.has_static_key()).collect();
     for (position, site) in keyed.iter().enumerate() {
+        // `label` and `label[item]` never collide, so only sites of the same shape can.
         if let Some(first) = keyed[..position]
             .iter()
-            .find(|earlier| earlier.key == site.key)
+            .find(|earlier| earlier.key == site.key && earlier.per_item == site.per_item)
         {
             let mut error = syn::Error::new(
                 site.span,

@@ -1,11 +1,10 @@
-//! The two kinds of site and the grammar of their arguments.
+//! The four kinds of site and the grammar of their arguments.
 //!
 //! ```text
-//! step!(expression)
-//! step!("label", expression)
-//! step!("label", key = item, expression)
-//! await_hook!(hook_id [, metadata = expression])
-//! await_hook!("label" [, key = item] [, metadata = expression])
+//! step!([ "label" , ] { option = value , } expression)     options: key, retry, timeout, rerun_failed
+//! await_hook!(hook_id | "label" { , option = value })       options: key (after a label), metadata, timeout
+//! await_approval!(key { , option = value })                 options: reason, metadata, timeout
+//! sleep!("label" [ , key = item ] , duration)
 //! ```
 
 use syn::parse::{Parse, ParseStream};
@@ -14,15 +13,23 @@ use syn::{Expr, Ident, LitStr, Token};
 /// The macro names `#[workflow]` rewrites, matched on the last path segment.
 pub(crate) const STEP: &str = "step";
 pub(crate) const AWAIT_HOOK: &str = "await_hook";
+pub(crate) const AWAIT_APPROVAL: &str = "await_approval";
+pub(crate) const SLEEP: &str = "sleep";
 
 /// Option names inside a site's arguments.
-const KEY: &str = "key";
-const METADATA: &str = "metadata";
+pub(crate) const KEY: &str = "key";
+pub(crate) const METADATA: &str = "metadata";
+pub(crate) const TIMEOUT: &str = "timeout";
+pub(crate) const RETRY: &str = "retry";
+pub(crate) const RERUN_FAILED: &str = "rerun_failed";
+pub(crate) const REASON: &str = "reason";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MacroKind {
     Step,
     AwaitHook,
+    AwaitApproval,
+    Sleep,
 }
 
 impl MacroKind {
@@ -38,6 +45,8 @@ impl MacroKind {
         match name {
             STEP => Some(Self::Step),
             AWAIT_HOOK => Some(Self::AwaitHook),
+            AWAIT_APPROVAL => Some(Self::AwaitApproval),
+            SLEEP => Some(Self::Sleep),
             _ => None,
         }
     }
@@ -46,15 +55,84 @@ impl MacroKind {
         match self {
             Self::Step => STEP,
             Self::AwaitHook => AWAIT_HOOK,
+            Self::AwaitApproval => AWAIT_APPROVAL,
+            Self::Sleep => SLEEP,
         }
+    }
+}
+
+/// `name = value` options of one site, each set at most once.
+#[derive(Default)]
+pub(crate) struct Options {
+    values: Vec<(Ident, Expr)>,
+}
+
+impl Options {
+    pub(crate) fn get(&self, name: &str) -> Option<&Expr> {
+        self.values
+            .iter()
+            .find(|(option, _)| option == name)
+            .map(|(_, value)| value)
+    }
+
+    pub(crate) fn name_of(&self, name: &str) -> Option<&Ident> {
+        self.values
+            .iter()
+            .find(|(option, _)| option == name)
+            .map(|(option, _)| option)
+    }
+
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut Expr> {
+        self.values.iter_mut().map(|(_, value)| value)
+    }
+
+    pub(crate) fn into_values(self) -> impl Iterator<Item = Expr> {
+        self.values.into_iter().map(|(_, value)| value)
+    }
+
+    /// Parses one `name = value` whose name is in `allowed`.
+    fn parse_one(
+        &mut self,
+        input: ParseStream<'_>,
+        macro_name: &str,
+        allowed: &[&str],
+    ) -> syn::Result<()> {
+        let name: Ident = input.parse()?;
+        if !allowed.iter().any(|allowed| name == allowed) {
+            let list = allowed
+                .iter()
+                .map(|name| format!("`{name} = …`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(syn::Error::new(
+                name.span(),
+                format_args!("unknown `{macro_name}` option `{name}`; expected one of {list}"),
+            ));
+        }
+        if self.name_of(&name.to_string()).is_some() {
+            return Err(syn::Error::new(
+                name.span(),
+                format_args!("duplicate `{macro_name}` option `{name}`"),
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        let value: Expr = input.parse()?;
+        self.values.push((name, value));
+        Ok(())
     }
 }
 
 /// `step!` arguments.
 pub(crate) struct StepArgs {
     pub(crate) label: Option<LitStr>,
-    pub(crate) item: Option<Expr>,
+    pub(crate) options: Options,
     pub(crate) body: Expr,
+}
+
+impl StepArgs {
+    pub(crate) fn item(&self) -> Option<&Expr> {
+        self.options.get(KEY)
+    }
 }
 
 /// Which hook `await_hook!` waits for.
@@ -68,8 +146,20 @@ pub(crate) enum HookTarget {
 /// `await_hook!` arguments.
 pub(crate) struct HookArgs {
     pub(crate) target: HookTarget,
+    pub(crate) options: Options,
+}
+
+/// `await_approval!` arguments.
+pub(crate) struct ApprovalArgs {
+    pub(crate) key: Expr,
+    pub(crate) options: Options,
+}
+
+/// `sleep!` arguments.
+pub(crate) struct SleepArgs {
+    pub(crate) label: LitStr,
     pub(crate) item: Option<Expr>,
-    pub(crate) metadata: Option<Expr>,
+    pub(crate) duration: Expr,
 }
 
 impl Parse for StepArgs {
@@ -87,30 +177,25 @@ impl Parse for StepArgs {
         } else {
             None
         };
-        let mut item = None;
+        let mut options = Options::default();
         while let Some(name) = peek_option(input) {
-            if name != KEY {
-                return Err(syn::Error::new(
-                    name.span(),
-                    format_args!("unknown `step!` option `{name}`; the only option is `key = …`"),
-                ));
-            }
-            if label.is_none() {
+            if name == KEY && label.is_none() {
                 return Err(syn::Error::new(
                     name.span(),
                     "`key = …` needs a label before it: `step!(\"label\", key = item, expression)`",
                 ));
             }
-            let value = parse_option_value(input)?;
-            set_once(&mut item, value, &name, "step!")?;
+            options.parse_one(input, "step!", &[KEY, RETRY, TIMEOUT, RERUN_FAILED])?;
             if input.is_empty() {
                 return Err(syn::Error::new(
                     input.span(),
-                    "`step!` needs an expression after `key = …`: `step!(\"label\", key = item, expression)`",
+                    format_args!(
+                        "`step!` needs an expression after `{name} = …`: `step!(\"label\", {name} = …, expression)`"
+                    ),
                 ));
             }
             if !input.peek(Token![,]) {
-                return Err(input.error("expected `,` after `key = …`"));
+                return Err(input.error(format_args!("expected `,` after `{name} = …`")));
             }
             input.parse::<Token![,]>()?;
         }
@@ -122,7 +207,11 @@ impl Parse for StepArgs {
         }
         let body: Expr = input.parse()?;
         finish(input, "step!")?;
-        Ok(Self { label, item, body })
+        Ok(Self {
+            label,
+            options,
+            body,
+        })
     }
 }
 
@@ -139,46 +228,93 @@ impl Parse for HookArgs {
         } else {
             HookTarget::Id(Box::new(input.parse()?))
         };
-        let mut item = None;
-        let mut metadata = None;
-        while !input.is_empty() {
-            input.parse::<Token![,]>()?;
-            if input.is_empty() {
-                break;
-            }
-            let Some(name) = peek_option(input) else {
-                return Err(input.error("expected `key = …` or `metadata = …`"));
-            };
-            if name == KEY {
-                if matches!(target, HookTarget::Id(_)) {
-                    return Err(syn::Error::new(
-                        name.span(),
-                        "`key = …` is only allowed after a label: `await_hook!(\"label\", key = item)`; a hook id is already unique",
-                    ));
-                }
-                let value = parse_option_value(input)?;
-                set_once(&mut item, value, &name, "await_hook!")?;
-            } else if name == METADATA {
-                let value = parse_option_value(input)?;
-                set_once(&mut metadata, value, &name, "await_hook!")?;
-            } else {
-                return Err(syn::Error::new(
-                    name.span(),
-                    format_args!(
-                        "unknown `await_hook!` option `{name}`; expected `key = …` or `metadata = …`"
-                    ),
-                ));
-            }
-            if !input.is_empty() && !input.peek(Token![,]) {
-                return Err(input.error("expected `,` between `await_hook!` options"));
-            }
+        let options = trailing_options(input, "await_hook!", &[KEY, METADATA, TIMEOUT])?;
+        if let (HookTarget::Id(_), Some(key)) = (&target, options.name_of(KEY)) {
+            return Err(syn::Error::new(
+                key.span(),
+                "`key = …` is only allowed after a label: `await_hook!(\"label\", key = item)`; a hook id is already unique",
+            ));
         }
+        Ok(Self { target, options })
+    }
+}
+
+impl Parse for ApprovalArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Err(syn::Error::new(
+                input.span(),
+                "`await_approval!` needs the approval's key: `await_approval!(format!(\"approve:refund:{id}\"))`",
+            ));
+        }
+        let key: Expr = input.parse()?;
+        let options = trailing_options(input, "await_approval!", &[REASON, METADATA, TIMEOUT])?;
+        Ok(Self { key, options })
+    }
+}
+
+impl Parse for SleepArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let usage = "`sleep!` needs a label and a duration: `sleep!(\"cool-off\", Duration::from_secs(60))`";
+        if !input.peek(LitStr) {
+            return Err(syn::Error::new(input.span(), usage));
+        }
+        let label: LitStr = input.parse()?;
+        if input.is_empty() {
+            return Err(syn::Error::new(input.span(), usage));
+        }
+        input.parse::<Token![,]>()?;
+        let mut item = None;
+        if let Some(name) = peek_option(input) {
+            let mut options = Options::default();
+            options.parse_one(input, "sleep!", &[KEY])?;
+            item = options.into_values().next();
+            if !input.peek(Token![,]) {
+                return Err(input.error(format_args!(
+                    "expected `,` and the duration after `{name} = …`"
+                )));
+            }
+            input.parse::<Token![,]>()?;
+        }
+        if input.is_empty() {
+            return Err(syn::Error::new(input.span(), usage));
+        }
+        let duration: Expr = input.parse()?;
+        finish(input, "sleep!")?;
         Ok(Self {
-            target,
+            label,
             item,
-            metadata,
+            duration,
         })
     }
+}
+
+/// `, name = value` repeated until the end (a trailing comma is fine).
+fn trailing_options(
+    input: ParseStream<'_>,
+    macro_name: &str,
+    allowed: &[&str],
+) -> syn::Result<Options> {
+    let mut options = Options::default();
+    while !input.is_empty() {
+        input.parse::<Token![,]>()?;
+        if input.is_empty() {
+            break;
+        }
+        if peek_option(input).is_none() {
+            let list = allowed
+                .iter()
+                .map(|name| format!("`{name} = …`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(input.error(format_args!("expected one of {list}")));
+        }
+        options.parse_one(input, macro_name, allowed)?;
+        if !input.is_empty() && !input.peek(Token![,]) {
+            return Err(input.error(format_args!("expected `,` between `{macro_name}` options")));
+        }
+    }
+    Ok(options)
 }
 
 /// `name =` (but not `name ==`) ahead: the option's name, not yet consumed.
@@ -189,29 +325,6 @@ pub(crate) fn peek_option(input: ParseStream<'_>) -> Option<Ident> {
         return None;
     }
     Some(name)
-}
-
-/// Consumes `name = value`.
-fn parse_option_value(input: ParseStream<'_>) -> syn::Result<Expr> {
-    input.parse::<Ident>()?;
-    input.parse::<Token![=]>()?;
-    input.parse()
-}
-
-fn set_once(
-    slot: &mut Option<Expr>,
-    value: Expr,
-    name: &Ident,
-    macro_name: &str,
-) -> syn::Result<()> {
-    if slot.is_some() {
-        return Err(syn::Error::new(
-            name.span(),
-            format_args!("duplicate `{macro_name}` option `{name}`"),
-        ));
-    }
-    *slot = Some(value);
-    Ok(())
 }
 
 fn finish(input: ParseStream<'_>, macro_name: &str) -> syn::Result<()> {

@@ -342,24 +342,29 @@ impl ResumeState {
             }
         };
         let Some(pending) = pending_at(self, key) else {
+            let decided = entry.approval().is_some()
+                || entry
+                    .error()
+                    .and_then(|error| error.get("type"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|kind| kind == "APPROVAL_REJECTED" || kind == "APPROVAL_EXPIRED");
+            if !decided {
+                return Err(InjectError::UnknownApproval {
+                    key: key.to_owned(),
+                });
+            }
             // Already decided: the same decision again is fine, another one is not.
             let same = match &decision {
-                Decision::Grant { value, .. } => serde_json::to_value(value)
-                    .is_ok_and(|value| entry.is_ok() && entry.value_equals(&value)),
+                Decision::Grant { value, .. } => {
+                    entry.approval().is_some()
+                        && serde_json::to_value(value).is_ok_and(|value| entry.value_equals(&value))
+                }
                 Decision::Reject { .. } => entry.error() == resolved.error(),
             };
             return if same {
                 Ok(())
-            } else if entry.approval().is_some()
-                || entry
-                    .error()
-                    .is_some_and(|error| error.get("type").is_some())
-            {
-                Err(InjectError::ApprovalAlreadyDecided {
-                    key: key.to_owned(),
-                })
             } else {
-                Err(InjectError::UnknownApproval {
+                Err(InjectError::ApprovalAlreadyDecided {
                     key: key.to_owned(),
                 })
             };
@@ -395,7 +400,7 @@ impl crate::context::Context {
     /// An `await_approval!` site: `Some(Ok(value))` once approved, `Some(Err(_))` once rejected or
     /// expired, `None` when the run halts waiting for a decision (the body must then await
     /// [`halt`](crate::__private::halt)).
-    pub fn await_approval<T: serde::de::DeserializeOwned>(
+    pub fn await_approval<T: crate::context::Payload>(
         &self,
         key: String,
         reason: Option<String>,

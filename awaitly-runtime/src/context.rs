@@ -125,7 +125,7 @@ impl Context {
     }
 
     /// Starts the step at site `site`: replay it, or hand out the ticket to execute it.
-    pub fn begin_step<T: DeserializeOwned, E: DeserializeOwned>(
+    pub fn begin_step<T: StepValue, E: StepValue>(
         &self,
         site: usize,
         item: Option<&dyn std::fmt::Display>,
@@ -180,45 +180,52 @@ impl Context {
         }
     }
 
-    /// Records the outcome of an executed step (and hands it to the journal, if any). `false`
-    /// means it could not be recorded and the body must await [`halt`].
-    pub async fn finish_step<T: Serialize, E: Serialize>(
+    /// Records the outcome of an executed step. The returned [`Checkpoint`] owns what the journal
+    /// still has to persist (it borrows nothing from the outcome, so the body's future stays `Send`
+    /// for outputs that are not `Sync`); await it with [`checkpoint`](Self::checkpoint).
+    pub fn finish_step<T: StepValue, E: StepValue>(
         &self,
         ticket: StepTicket,
         outcome: &Result<T, E>,
-    ) -> bool {
+    ) -> Checkpoint {
         let entry = match outcome {
             Ok(value) => StepEntry::ok(value),
             Err(error) => StepEntry::err(error),
         };
-        let (journal, entry) = {
-            let mut run = self.lock();
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(error) => {
-                    run.halt = Some(Halt::Stopped(RunError::Encode {
-                        key: ticket.key.into_owned(),
-                        message: error.to_string(),
-                    }));
-                    return false;
-                }
-            };
-            let ok = entry.is_ok();
-            run.emit(|| Event::StepCompleted {
-                key: ticket.key.to_string(),
-                ok,
-                attempts: ticket.attempts,
-            });
-            let Some(journal) = run.options.journal.clone() else {
-                run.state.insert(ticket.key, entry);
-                return true;
-            };
-            run.state.insert(ticket.key.clone(), entry.clone());
-            (journal, entry)
+        let mut run = self.lock();
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                run.halt = Some(Halt::Stopped(RunError::Encode {
+                    key: ticket.key.into_owned(),
+                    message: error.to_string(),
+                }));
+                return Checkpoint(None, false);
+            }
         };
-        if let Err(error) = journal.record(&ticket.key, &entry).await {
+        let ok = entry.is_ok();
+        run.emit(|| Event::StepCompleted {
+            key: ticket.key.to_string(),
+            ok,
+            attempts: ticket.attempts,
+        });
+        let Some(journal) = run.options.journal.clone() else {
+            run.state.insert(ticket.key, entry);
+            return Checkpoint(None, true);
+        };
+        run.state.insert(ticket.key.clone(), entry.clone());
+        Checkpoint(Some((journal, ticket.key, entry)), true)
+    }
+
+    /// Hands a recorded step to the journal (if any). `false` means the run must halt.
+    pub async fn checkpoint(&self, checkpoint: Checkpoint) -> bool {
+        let Checkpoint(pending, recorded) = checkpoint;
+        let Some((journal, key, entry)) = pending else {
+            return recorded;
+        };
+        if let Err(error) = journal.record(&key, &entry).await {
             self.lock().halt = Some(Halt::Stopped(RunError::Journal {
-                key: ticket.key.into_owned(),
+                key: key.into_owned(),
                 message: error.to_string(),
             }));
             return false;
@@ -226,6 +233,42 @@ impl Context {
         true
     }
 }
+
+/// What [`Context::finish_step`] leaves for the journal: the entry to persist (if a journal is
+/// attached) and whether the step was recorded at all.
+pub struct Checkpoint(
+    Option<(Arc<dyn Journal>, Cow<'static, str>, StepEntry)>,
+    bool,
+);
+
+impl std::fmt::Debug for Checkpoint {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_tuple("Checkpoint")
+            .field(&self.0.as_ref().map(|(_, key, _)| key))
+            .finish()
+    }
+}
+
+/// A step's output or error: recorded as JSON and decoded on replay.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be recorded by `step!`: it must implement `serde::Serialize` and `serde::Deserialize`",
+    label = "the output and error of a step are recorded as JSON",
+    note = "derive both: `#[derive(serde::Serialize, serde::Deserialize)]`"
+)]
+pub trait StepValue: Serialize + DeserializeOwned {}
+
+impl<T: Serialize + DeserializeOwned> StepValue for T {}
+
+/// A hook's or an approval's payload: decoded from the injected JSON.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a hook payload: it must implement `serde::Deserialize`",
+    label = "the payload is decoded from the injected JSON",
+    note = "derive it: `#[derive(serde::Deserialize)]`"
+)]
+pub trait Payload: DeserializeOwned {}
+
+impl<T: DeserializeOwned> Payload for T {}
 
 impl std::fmt::Debug for RunProgress {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

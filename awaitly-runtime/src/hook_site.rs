@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::clock::millis;
-use crate::context::{Context, Halt, RunProgress};
+use crate::context::{Context, Halt, Payload, RunProgress};
 use crate::entry::StepEntry;
 use crate::error::RunError;
 use crate::event::Event;
@@ -27,12 +27,22 @@ pub enum HookTarget {
     },
 }
 
+/// Hook or approval metadata: kept as JSON with the pending record.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be hook metadata: it must implement `serde::Serialize`",
+    label = "metadata is kept as JSON with the pending hook",
+    note = "derive it: `#[derive(serde::Serialize)]`, or pass a `serde_json::json!` value"
+)]
+pub trait Metadata: Serialize {}
+
+impl<T: Serialize + ?Sized> Metadata for T {}
+
 /// Serialises `await_hook!`'s `metadata = …`.
 ///
 /// # Errors
 ///
 /// When the metadata cannot be written as JSON.
-pub fn encode_metadata<M: Serialize + ?Sized>(
+pub fn encode_metadata<M: Metadata + ?Sized>(
     metadata: &M,
 ) -> Result<Option<Value>, serde_json::Error> {
     serde_json::to_value(metadata).map(Some)
@@ -72,7 +82,7 @@ enum Wait<T> {
 impl Context {
     /// Waits for a hook's payload: `Some` when it was injected, `None` when the run halts (the
     /// body must then await [`halt`](crate::__private::halt)).
-    pub fn await_hook<T: DeserializeOwned>(
+    pub fn await_hook<T: Payload>(
         &self,
         site: usize,
         target: HookTarget,
@@ -94,7 +104,7 @@ impl Context {
 
     /// [`await_hook`](Self::await_hook) with a deadline `timeout` after the hook first waits:
     /// `Some(Err(_))` once the deadline has passed without a payload.
-    pub fn await_hook_with_timeout<T: DeserializeOwned>(
+    pub fn await_hook_with_timeout<T: Payload>(
         &self,
         site: usize,
         target: HookTarget,

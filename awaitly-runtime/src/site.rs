@@ -58,16 +58,28 @@ pub struct Site {
     pub key: &'static str,
     /// Does the site take a per-item `key = …`?
     pub per_item: bool,
+    /// Does the site sit in a loop (`for`, `while`, `loop`) of the workflow's body?
+    pub in_loop: bool,
+    /// Does the site sit in a branch (`if`, `match`) of the workflow's body?
+    pub in_branch: bool,
 }
 
 impl Site {
     #[doc(hidden)]
     #[must_use]
-    pub const fn new(kind: SiteKind, key: &'static str, per_item: bool) -> Self {
+    pub const fn new(
+        kind: SiteKind,
+        key: &'static str,
+        per_item: bool,
+        in_loop: bool,
+        in_branch: bool,
+    ) -> Self {
         Self {
             kind,
             key,
             per_item,
+            in_loop,
+            in_branch,
         }
     }
 }

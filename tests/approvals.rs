@@ -1,0 +1,210 @@
+//! Human-in-the-loop approvals (awaitly scenarios 45–53 with our corrections): approved, edited,
+//! rejected and expired, with the actor recorded; listing what waits for whom.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use awaitly::{
+    ApprovalError, Clock, InjectError, ManualClock, Outcome, PendingApprovalOptions, ResumeState,
+    StepEntry, Suspension, SystemClock, await_approval, clear_step, get_pending_approvals,
+    has_pending_approval, inject_approval, pending_approval, step, workflow,
+};
+use serde_json::json;
+
+#[workflow]
+async fn refund(id: u32, amount: u32) -> Result<String, String> {
+    step!("load", Ok::<u32, String>(id))?;
+    // Gated: small refunds need no approval (scenario 49).
+    let approved = if amount > 100 {
+        let decision: Result<u32, ApprovalError> = await_approval!(
+            format!("approve:refund:{id}"),
+            reason = format!("refund of {amount} is over the limit"),
+            metadata = json!({ "amount": amount }),
+            timeout = Duration::from_hours(1)
+        );
+        match decision {
+            Ok(approved) => approved,
+            Err(ApprovalError::Rejected { reason, actor, .. }) => {
+                return Ok(format!(
+                    "refused by {}: {reason}",
+                    actor.unwrap_or_default()
+                ));
+            }
+            Err(ApprovalError::Expired { .. }) => return Ok("expired: escalated".to_owned()),
+        }
+    } else {
+        amount
+    };
+    step!("pay", Ok::<String, String>(format!("refunded {approved}")))
+}
+
+/// A manual clock starting now: decisions are taken at the wall-clock time, runs read this clock.
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(SystemClock.now_millis()))
+}
+
+async fn pending(clock: &Arc<ManualClock>) -> ResumeState {
+    let start = clock.now_millis();
+    let run = refund(42, 150).clock(clock.clone()).start().await;
+    let Outcome::Suspended(Suspension::Approval(request)) = &run.outcome else {
+        panic!("{:?}", run.outcome)
+    };
+    assert_eq!(request.step_key, "approve:refund:42");
+    assert_eq!(
+        request.reason.as_deref(),
+        Some("refund of 150 is over the limit")
+    );
+    assert_eq!(request.metadata, Some(json!({ "amount": 150 })));
+    assert_eq!(request.deadline_millis, Some(start + 3_600_000));
+    assert_eq!(request.requested_at_millis, Some(start));
+    run.state
+}
+
+#[tokio::test]
+async fn s45_s48_approved_with_the_actor_recorded_then_resumed() {
+    let clock = clock();
+    let state = pending(&clock).await;
+    assert!(has_pending_approval(&state, "approve:refund:42"));
+    let waiting = get_pending_approvals(&state);
+    assert_eq!(waiting.len(), 1);
+
+    let mut granted = state.clone();
+    granted
+        .grant_approval("approve:refund:42", &150, "grace")
+        .unwrap();
+    let resolution = granted
+        .get("approve:refund:42")
+        .unwrap()
+        .approval()
+        .unwrap()
+        .clone();
+    assert_eq!(resolution["status"], "approved");
+    assert_eq!(resolution["actor"], "grace");
+    let run = refund(42, 150).clock(clock.clone()).run(granted).await;
+    assert!(
+        matches!(run.outcome, Outcome::Completed(ref text) if text == "refunded 150"),
+        "{:?}",
+        run.outcome
+    );
+    // 53: the state after the resume is complete.
+    assert_eq!(
+        run.state.keys().collect::<Vec<_>>(),
+        ["load", "approve:refund:42", "pay"]
+    );
+}
+
+#[tokio::test]
+async fn s51_an_edited_value_is_what_the_workflow_gets() {
+    let clock = clock();
+    let mut state = pending(&clock).await;
+    state
+        .edit_approval("approve:refund:42", &120, "grace")
+        .unwrap();
+    assert_eq!(
+        state.get("approve:refund:42").unwrap().approval().unwrap()["status"],
+        "edited"
+    );
+    let run = refund(42, 150).clock(clock).run(state).await;
+    assert!(matches!(run.outcome, Outcome::Completed(ref text) if text == "refunded 120"));
+}
+
+#[tokio::test]
+async fn s45_a_rejection_is_a_typed_error_the_workflow_handles() {
+    let clock = clock();
+    let mut state = pending(&clock).await;
+    state
+        .reject_approval("approve:refund:42", "over budget", "grace")
+        .unwrap();
+    let run = refund(42, 150)
+        .clock(clock.clone())
+        .run(state.clone())
+        .await;
+    assert!(
+        matches!(run.outcome, Outcome::Completed(ref text) if text == "refused by grace: over budget"),
+        "{:?}",
+        run.outcome
+    );
+    // A decision is final: the same again is fine, another one is refused.
+    state
+        .reject_approval("approve:refund:42", "over budget", "grace")
+        .unwrap();
+    assert!(matches!(
+        state.grant_approval("approve:refund:42", &1, "ada"),
+        Err(InjectError::ApprovalAlreadyDecided { .. })
+    ));
+}
+
+#[tokio::test]
+async fn s51_an_unanswered_approval_expires_and_late_decisions_are_refused() {
+    let clock = clock();
+    let state = pending(&clock).await;
+    clock.advance(Duration::from_hours(1));
+    let run = refund(42, 150).clock(clock.clone()).run(state).await;
+    assert!(
+        matches!(run.outcome, Outcome::Completed(ref text) if text == "expired: escalated"),
+        "{:?}",
+        run.outcome
+    );
+    let entry = run.state.get("approve:refund:42").unwrap();
+    assert_eq!(entry.error().unwrap()["type"], "APPROVAL_EXPIRED");
+    let mut late = run.state.clone();
+    assert!(matches!(
+        late.grant_approval("approve:refund:42", &1, "ada"),
+        Err(InjectError::ApprovalAlreadyDecided { .. })
+    ));
+    // Replays see the same expiry.
+    let again = refund(42, 150).clock(clock).run(run.state).await;
+    assert!(matches!(again.outcome, Outcome::Completed(ref text) if text == "expired: escalated"));
+}
+
+#[tokio::test]
+async fn s49_below_the_limit_no_approval_is_asked() {
+    let run = refund(7, 50).start().await;
+    assert!(matches!(run.outcome, Outcome::Completed(ref text) if text == "refunded 50"));
+    assert!(get_pending_approvals(&run.state).is_empty());
+}
+
+#[test]
+fn s46_inject_approval_clear_step_and_queries() {
+    let mut state = ResumeState::new();
+    let options = PendingApprovalOptions {
+        reason: Some("why".into()),
+        ..Default::default()
+    };
+    state.insert(
+        "approve:1",
+        StepEntry::pending_approval(&pending_approval("approve:1", options)),
+    );
+    state.insert("done", StepEntry::ok(&1).unwrap());
+    assert!(has_pending_approval(&state, "approve:1"));
+    assert!(!has_pending_approval(&state, "done"));
+    let approved = inject_approval(&state, "approve:1", &json!({ "ok": true })).unwrap();
+    assert!(
+        has_pending_approval(&state, "approve:1"),
+        "the input is untouched"
+    );
+    assert!(!has_pending_approval(&approved, "approve:1"));
+    assert!(matches!(
+        inject_approval(&state, "approve:2", &1),
+        Err(InjectError::UnknownApproval { .. })
+    ));
+    assert!(matches!(
+        inject_approval(&state, "done", &1),
+        Err(InjectError::UnknownApproval { .. })
+    ));
+    let cleared = clear_step(&state, "approve:1");
+    assert!(get_pending_approvals(&cleared).is_empty());
+    let expired = PendingApprovalOptions {
+        deadline_millis: Some(0),
+        ..Default::default()
+    };
+    let mut overdue = ResumeState::new();
+    overdue.insert(
+        "approve:3",
+        StepEntry::pending_approval(&pending_approval("approve:3", expired)),
+    );
+    assert!(matches!(
+        overdue.grant_approval("approve:3", &1, "ada"),
+        Err(InjectError::ApprovalExpired { .. })
+    ));
+}
