@@ -86,6 +86,9 @@ const KNOWN_ERR = ["ok", "error", "cause", "meta"];
 const KNOWN_CAUSE_ERROR = ["type", "name", "message", "stack", "cause"];
 const KNOWN_CAUSE_THROWN = ["type", "originalType", "value", "stringRepresentation", "truncated"];
 const KNOWN_META = ["origin"];
+// awaitly reads a PENDING_HOOK error's type, hookId, stepKey and metadata; anything else (the Rust
+// side's `deadline`, `requestedAt`) is carried along unread.
+const KNOWN_PENDING_HOOK = ["type", "hookId", "stepKey", "metadata"];
 
 function pick(obj, known, path, ignored) {
   const out = {};
@@ -118,6 +121,9 @@ function canonicalize(raw, ignored) {
     if (entry === null || typeof entry !== "object") return pair;
     if (entry.ok === true) return [key, pick(entry, KNOWN_OK, path, ignored)];
     const e = pick(entry, KNOWN_ERR, path, ignored);
+    if (e.error && typeof e.error === "object" && e.error.type === "PENDING_HOOK") {
+      e.error = pick(e.error, KNOWN_PENDING_HOOK, `${path}.error`, ignored);
+    }
     if ("cause" in e) e.cause = canonicalCause(e.cause, `${path}.cause`, ignored);
     if (e.meta && typeof e.meta === "object") e.meta = pick(e.meta, KNOWN_META, `${path}.meta`, ignored);
     return [key, e];

@@ -225,7 +225,9 @@ async fn awaitly_states_replay_in_rust_and_rust_states_match_their_fixtures() {
 
     // The other direction: states written by our runtime, replayed by awaitly in
     // interop/verify-rust-states.mjs.
-    let suspended = payment(HOOK_ID.into()).start().await;
+    // A fixed clock, so the recorded `requestedAt` is the same on every run.
+    let clock = std::sync::Arc::new(awaitly::ManualClock::new(1_800_000_000_000));
+    let suspended = payment(HOOK_ID.into()).clock(clock).start().await;
     check_rust_fixture("payment-suspended", &suspended.state);
     let injected = inject_hook(&suspended.state, &HOOK_ID.into(), &payload).unwrap();
     check_rust_fixture("payment-injected", &injected);

@@ -184,7 +184,7 @@ pub fn check_compatibility(
         if key.starts_with(HOOK_KEY_PREFIX) {
             continue;
         }
-        let kind = entry_kind(entry);
+        let kind = site_kind_of(entry);
         if kind == SiteKind::Approval {
             // Approval keys are chosen at run time: any approval site may have asked for it.
             if !description
@@ -233,8 +233,23 @@ pub fn check_compatibility(
     }
 }
 
+/// Which kind of site recorded an entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    Site(SiteKind),
+    /// An approval (its key is chosen at run time).
+    Approval,
+}
+
 /// Which kind of site recorded `entry`.
-fn entry_kind(entry: &StepEntry) -> SiteKind {
+pub(crate) fn entry_kind(entry: &StepEntry) -> EntryKind {
+    match site_kind_of(entry) {
+        SiteKind::Approval => EntryKind::Approval,
+        kind => EntryKind::Site(kind),
+    }
+}
+
+fn site_kind_of(entry: &StepEntry) -> SiteKind {
     let error_type = entry
         .error()
         .and_then(|error| error.get("type"))
@@ -256,7 +271,7 @@ fn entry_kind(entry: &StepEntry) -> SiteKind {
 }
 
 /// `label`, `label#3` → (`label`, false); `label[item]`, `label[item]#2` → (`label`, true).
-fn parse_key(key: &str) -> (&str, bool) {
+pub(crate) fn parse_key(key: &str) -> (&str, bool) {
     let key = strip_occurrence(key);
     match key.find('[') {
         Some(open) if key.ends_with(']') => (&key[..open], true),

@@ -171,6 +171,14 @@ pub struct PendingHook {
     /// (`await_hook!(…, timeout = …)`); JSON field `deadline`, which awaitly ignores.
     #[serde(default, rename = "deadline", skip_serializing_if = "Option::is_none")]
     pub deadline_millis: Option<u64>,
+    /// When the run began waiting, in milliseconds since the Unix epoch (to show its age); JSON
+    /// field `requestedAt`.
+    #[serde(
+        default,
+        rename = "requestedAt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub requested_at_millis: Option<u64>,
 }
 
 /// Options of [`pending_hook`].
@@ -206,6 +214,7 @@ pub fn pending_hook(hook_id: HookId, options: PendingHookOptions) -> PendingHook
         hook_id,
         metadata: options.metadata,
         deadline_millis: options.deadline_millis,
+        requested_at_millis: None,
     }
 }
 

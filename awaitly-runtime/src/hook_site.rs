@@ -150,6 +150,7 @@ impl Context {
                         step_key: key.clone(),
                         metadata,
                         deadline_millis: timeout.map(|timeout| now.saturating_add(millis(timeout))),
+                        requested_at_millis: Some(now),
                     };
                     run.state.insert(key, StepEntry::pending(&pending));
                     run.emit(|| Event::HookPending {
@@ -195,6 +196,7 @@ impl Context {
                         step_key: key.clone(),
                         metadata: metadata().ok().flatten(),
                         deadline_millis: timeout.map(|timeout| now.saturating_add(millis(timeout))),
+                        requested_at_millis: Some(now),
                     };
                     run.state.insert(key, StepEntry::pending(&pending));
                     run.halt = Some(Halt::Stopped(RunError::DecodePayload {

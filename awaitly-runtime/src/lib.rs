@@ -14,6 +14,7 @@ mod approval;
 mod clock;
 mod compat;
 mod context;
+mod diagram;
 mod entry;
 mod error;
 mod event;
@@ -35,6 +36,7 @@ pub use approval::{
 pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
 pub use compat::{Incompatibility, WorkflowStamp, check_compatibility};
 pub use context::RecordedFailures;
+pub use diagram::{SiteStatus, site_status};
 pub use entry::StepEntry;
 pub use error::{InjectError, RunError, StateFormatError};
 pub use event::{Event, EventSink};
