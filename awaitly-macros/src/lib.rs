@@ -2,8 +2,8 @@
 //! `awaitly`, which re-exports [`macro@workflow`] and the `step!` / `await_hook!` macros.
 //!
 //! The attribute is a pipeline of small phases, one module each:
-//! [`args`] (attribute arguments) → [`item`] (the annotated fn) → [`scan`] (find and rewrite the
-//! sites in the body) → [`key`] (derive and check each site's key) → [`expand`] (generate code).
+//! `args` (attribute arguments) → `item` (the annotated fn) → `scan` (find and rewrite the sites
+//! in the body) → `key` (derive and check each site's key) → `expand` (generate code).
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 

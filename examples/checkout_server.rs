@@ -1,0 +1,142 @@
+//! A checkout that waits for the payment provider's callback over real HTTP, durably.
+//!
+//! Starts the callback server on 127.0.0.1 (a free port) with a SQLite store in a temp file,
+//! starts a checkout that creates the order and suspends at the payment hook, prints the
+//! callback URL, then plays the payment provider: POSTs the payment to that URL and prints the
+//! fulfilled order.
+//!
+//! `cargo run --example checkout_server --features sqlite,http`
+//! `cargo run --example checkout_server --features sqlite,http -- --serve` keeps the server
+//! running so you can deliver the callback yourself with `curl`.
+
+use std::sync::Arc;
+
+use awaitly::durable::Engine;
+use awaitly::http::{HooksConfig, hooks_router_with};
+use awaitly::store::{RunOutcome, SqliteStore};
+use awaitly::{await_hook, step, workflow};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CheckoutInput {
+    customer: String,
+    total_cents: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Payment {
+    payment_id: String,
+    amount_cents: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Order {
+    id: String,
+    customer: String,
+    total_cents: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FulfilledOrder {
+    order_id: String,
+    payment_id: String,
+    status: String,
+}
+
+async fn create_order(input: &CheckoutInput) -> Result<Order, String> {
+    tokio::task::yield_now().await; // stands in for the call to the order service
+    Ok(Order {
+        id: "ord_1".to_owned(),
+        customer: input.customer.clone(),
+        total_cents: input.total_cents,
+    })
+}
+
+async fn fulfil(order: &Order, payment: &Payment) -> Result<FulfilledOrder, String> {
+    tokio::task::yield_now().await; // stands in for the call to the warehouse
+    if payment.amount_cents != order.total_cents {
+        return Err(format!(
+            "paid {} cents for an order of {}",
+            payment.amount_cents, order.total_cents
+        ));
+    }
+    Ok(FulfilledOrder {
+        order_id: order.id.clone(),
+        payment_id: payment.payment_id.clone(),
+        status: "fulfilled".to_owned(),
+    })
+}
+
+#[workflow]
+async fn checkout(input: CheckoutInput) -> Result<FulfilledOrder, String> {
+    let order = step!("create-order", create_order(&input).await)?;
+    let payment: Payment = await_hook!(
+        "payment",
+        metadata = serde_json::json!({ "order_id": order.id, "amount_cents": order.total_cents })
+    );
+    step!("fulfil", fulfil(&order, &payment).await)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let serve = std::env::args().any(|argument| argument == "--serve");
+    let database = std::env::temp_dir().join(format!("awaitly-checkout-{}.db", std::process::id()));
+    let store = SqliteStore::open(&database).await?;
+    let engine = Arc::new(Engine::new(store).register("checkout", 1, checkout));
+
+    let config = HooksConfig::default();
+    let app = hooks_router_with(Arc::clone(&engine), config.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum_serve(listener, app).await });
+    println!("callback server on {base} (runs in {})", database.display());
+
+    let input = CheckoutInput {
+        customer: "ada@example.com".to_owned(),
+        total_cents: 4200,
+    };
+    let started = engine.start("checkout-1", "checkout", &input).await?;
+    let RunOutcome::Suspended { hook } = &started.outcome else {
+        return Err(format!(
+            "expected the checkout to wait for the payment, got {:?}",
+            started.outcome
+        )
+        .into());
+    };
+    let callback = format!("{base}{}", config.hook_url(hook.hook_id.as_str()));
+    println!("order created, waiting for the payment provider");
+    println!("callback URL: {callback}");
+
+    let payment = serde_json::json!({ "payment_id": "pay_1", "amount_cents": 4200 });
+    if serve {
+        println!("pending hooks: curl {base}/hooks");
+        println!("pay: curl -X POST {callback} -H 'content-type: application/json' -d '{payment}'");
+        std::future::pending::<()>().await;
+    }
+
+    println!("payment provider: POST {callback}");
+    let response = reqwest::Client::new()
+        .post(&callback)
+        .json(&payment)
+        .send()
+        .await?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await?;
+    println!("callback answered {status}: {body}");
+    if status != reqwest::StatusCode::OK {
+        return Err(format!("the callback was not accepted: {status}").into());
+    }
+    let fulfilled: FulfilledOrder = serde_json::from_value(body["result"].clone())?;
+    println!("fulfilled order: {fulfilled:?}");
+    drop(engine);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+    }
+    Ok(())
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, app: awaitly::http::axum::Router) {
+    if let Err(error) = awaitly::http::axum::serve(listener, app).await {
+        eprintln!("the callback server stopped: {error}");
+    }
+}

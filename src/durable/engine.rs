@@ -1,0 +1,585 @@
+//! [`Engine`]: registered workflows over a [`Store`]: start, deliver, resume, recover.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use awaitly_runtime::{HookId, MaybePendingHook, Workflow};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::EngineError;
+use super::drive::{Drive, PayloadSource};
+use super::registry::Registry;
+use super::results::{Delivery, Started};
+use crate::store::{
+    Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, RunStatus, Store, StoredRun, now_ms,
+};
+
+/// How many times a delivery retries after another executor moved the run under it.
+const DELIVERY_ATTEMPTS: usize = 5;
+
+/// Runs registered workflows durably against a [`Store`]: every executed step is checkpointed
+/// before the next starts, suspended runs are resumed by hook id, and crashed runs are picked up
+/// again from their last checkpoint.
+///
+/// ```
+/// use awaitly::durable::{Delivery, Engine};
+/// use awaitly::store::{MemoryStore, RunOutcome};
+/// use awaitly::{await_hook, step, workflow};
+///
+/// #[workflow]
+/// async fn approval(amount: u32) -> Result<String, String> {
+///     let approved: bool = await_hook!("manager");
+///     step!("decide", Ok::<String, String>(if approved { format!("paid {amount}") } else { "refused".into() }))
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let engine = Engine::new(MemoryStore::new()).register("approval", 1, approval);
+/// let started = engine.start("refund-12", "approval", &30).await.unwrap();
+/// let hook = started.outcome.pending_hook().unwrap().hook_id.clone();
+/// let delivery = engine.resume_hook(&hook, serde_json::json!(true)).await.unwrap();
+/// assert_eq!(
+///     delivery,
+///     Delivery::Applied {
+///         run_id: "refund-12".into(),
+///         outcome: RunOutcome::Completed { result: serde_json::json!("paid 30") },
+///     }
+/// );
+/// # });
+/// ```
+pub struct Engine {
+    store: Arc<dyn Store>,
+    registry: Registry,
+    stale_after: Duration,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Engine")
+            .field("workflows", &self.registry)
+            .field("stale_after", &self.stale_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine over `store`, with no workflow registered yet.
+    ///
+    /// ```
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
+    /// # drop(engine);
+    /// ```
+    pub fn new(store: impl Store) -> Self {
+        Self::with_store(Arc::new(store))
+    }
+
+    /// An engine over a shared store (several engines may share one).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let store: Arc<dyn awaitly::store::Store> = Arc::new(awaitly::store::MemoryStore::new());
+    /// let engine = awaitly::durable::Engine::with_store(Arc::clone(&store));
+    /// # drop(engine);
+    /// ```
+    #[must_use]
+    pub fn with_store(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            registry: Registry::default(),
+            stale_after: Duration::from_secs(30),
+        }
+    }
+
+    /// Registers `factory` — typically the `#[workflow]` fn itself, or a closure calling it — as
+    /// `name` at `version`. New runs start with the highest registered version; a run resumes only
+    /// with the version it was started with.
+    ///
+    /// ```
+    /// #[awaitly::workflow]
+    /// async fn greet(name: String) -> Result<String, String> {
+    ///     Ok(format!("hello {name}"))
+    /// }
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new())
+    ///     .register("greet", 1, |name: String| greet(name));
+    /// # drop(engine);
+    /// ```
+    #[must_use]
+    pub fn register<I, F, Fut, T, E>(mut self, name: &str, version: u32, factory: F) -> Self
+    where
+        I: DeserializeOwned,
+        F: Fn(I) -> Workflow<Fut> + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Serialize,
+        E: Serialize,
+    {
+        self.registry.insert(name, version, factory);
+        self
+    }
+
+    /// How long a run may go without a checkpoint while marked running before it counts as
+    /// crashed: [`start`](Self::start) and [`recover`](Self::recover) then resume it. Default 30 s;
+    /// set it above your slowest step.
+    ///
+    /// ```
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new())
+    ///     .stale_after(std::time::Duration::from_secs(120));
+    /// # drop(engine);
+    /// ```
+    #[must_use]
+    pub fn stale_after(mut self, stale_after: Duration) -> Self {
+        self.stale_after = stale_after;
+        self
+    }
+
+    /// The store.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
+    /// assert!(engine.store().list_runs().await.unwrap().is_empty());
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Starts run `run_id` of workflow `workflow` with `input` and runs it until it completes,
+    /// fails or suspends. Idempotent: if the run exists it is returned as it stands (`created:
+    /// false`), except that a run left running by a crashed executor (no checkpoint for
+    /// [`stale_after`](Self::stale_after)) is resumed from its last checkpoint.
+    ///
+    /// ```
+    /// #[awaitly::workflow]
+    /// async fn one(x: u8) -> Result<u8, String> {
+    ///     awaitly::step!("add", Ok::<u8, String>(x + 1))
+    /// }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new()).register("one", 1, one);
+    /// let first = engine.start("r1", "one", &1).await.unwrap();
+    /// let again = engine.start("r1", "one", &1).await.unwrap();
+    /// assert!(first.created && !again.created);
+    /// assert_eq!(again.outcome, first.outcome);
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownWorkflow`], [`EngineError::InvalidInput`],
+    /// [`EngineError::RunIdTaken`] (the id belongs to another workflow's run),
+    /// [`EngineError::Store`].
+    pub async fn start<I: Serialize + ?Sized>(
+        &self,
+        run_id: &str,
+        workflow: &str,
+        input: &I,
+    ) -> Result<Started, EngineError> {
+        self.start_with_hooks(run_id, workflow, input, &[]).await
+    }
+
+    /// [`start`](Self::start), registering hook ids made before the run (with `create_hook`)
+    /// together with it, in the same write. A callback to such a hook that arrives before the
+    /// run reaches it is stored and taken by the run when it gets there, instead of being
+    /// refused as unknown — so the id may be handed out (to a payment provider, by a step) as
+    /// soon as this returns or from inside the run.
+    ///
+    /// ```
+    /// use awaitly::{HookId, await_hook, create_hook, workflow};
+    /// use awaitly::durable::{Delivery, Engine};
+    ///
+    /// #[workflow]
+    /// async fn pay(hook: HookId) -> Result<u32, String> {
+    ///     let cents: u32 = await_hook!(hook);
+    ///     Ok(cents)
+    /// }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = Engine::new(awaitly::store::MemoryStore::new()).register("pay", 1, pay);
+    /// let hook = create_hook().hook_id;
+    /// engine.start_with_hooks("r1", "pay", &hook, &[hook.clone()]).await.unwrap();
+    /// let delivery = engine.resume_hook(&hook, serde_json::json!(4200)).await.unwrap();
+    /// assert!(matches!(delivery, Delivery::Applied { .. }));
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start), and [`EngineError::Store`] with
+    /// [`StoreError::HookOwnedElsewhere`](crate::store::StoreError::HookOwnedElsewhere) if a hook
+    /// id belongs to another run.
+    pub async fn start_with_hooks<I: Serialize + ?Sized>(
+        &self,
+        run_id: &str,
+        workflow: &str,
+        input: &I,
+        hooks: &[HookId],
+    ) -> Result<Started, EngineError> {
+        let Some((version, _)) = self.registry.latest(workflow) else {
+            return Err(EngineError::UnknownWorkflow {
+                workflow: workflow.to_owned(),
+            });
+        };
+        let invalid_input = |error: serde_json::Error| EngineError::InvalidInput {
+            workflow: workflow.to_owned(),
+            message: error.to_string(),
+        };
+        let input = serde_json::to_value(input).map_err(invalid_input)?;
+        self.registry
+            .check_input(workflow, version, &input)
+            .map_err(invalid_input)?;
+        let mut run = NewRun::new(run_id, workflow, version, input);
+        run.hooks = hooks.to_vec();
+        match self.store.create_run(run).await? {
+            Created::New(record) => {
+                let outcome = self.drive(record, None, Vec::new(), false).await?;
+                Ok(Started {
+                    run_id: run_id.to_owned(),
+                    created: true,
+                    outcome,
+                })
+            }
+            Created::Existing(record) => {
+                if record.workflow != workflow {
+                    return Err(EngineError::RunIdTaken {
+                        run_id: run_id.to_owned(),
+                        workflow: record.workflow,
+                    });
+                }
+                let outcome = if self.is_stale(&record) {
+                    self.resume_run(run_id).await?
+                } else {
+                    record.outcome
+                };
+                Ok(Started {
+                    run_id: run_id.to_owned(),
+                    created: false,
+                    outcome,
+                })
+            }
+        }
+    }
+
+    /// Delivers a callback's `payload` to hook `hook_id`: finds the run, claims the hook, injects
+    /// the payload and runs the workflow on to its next outcome.
+    ///
+    /// Race-safe: of concurrent deliveries to one hook exactly one claims it (one write decides,
+    /// in the store); a later delivery of the same payload is a [`Delivery::Duplicate`], of another
+    /// payload [`EngineError::AlreadyResolved`]. A duplicate that finds the payload claimed but
+    /// not applied (its first delivery died on the way) applies it: redelivering is how a
+    /// provider's retry finishes the job. A delivery to a hook registered with
+    /// [`start_with_hooks`](Self::start_with_hooks) that the run has not reached yet is stored
+    /// ([`Delivery::Queued`]) and taken when the run gets there.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
+    /// let error = engine.resume_hook(&"nope".into(), serde_json::json!(1)).await.unwrap_err();
+    /// assert!(matches!(error, awaitly::durable::EngineError::UnknownHook { .. }));
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownHook`], [`EngineError::AlreadyResolved`],
+    /// [`EngineError::PayloadType`] (the payload does not decode as the awaited type: the hook
+    /// waits again, the stored state is unchanged), [`EngineError::VersionMismatch`],
+    /// [`EngineError::Store`].
+    pub async fn resume_hook(
+        &self,
+        hook_id: &HookId,
+        payload: Value,
+    ) -> Result<Delivery, EngineError> {
+        match self.store.claim_hook(hook_id, &payload).await? {
+            Claim::Unknown => Err(EngineError::UnknownHook {
+                hook_id: hook_id.clone(),
+            }),
+            Claim::Taken {
+                run_id,
+                payload: existing,
+            } => {
+                if existing != payload {
+                    return Err(EngineError::AlreadyResolved {
+                        hook_id: hook_id.clone(),
+                        run_id,
+                    });
+                }
+                let record = self.record(&run_id).await?;
+                let unapplied = record
+                    .outcome
+                    .pending_hook()
+                    .is_some_and(|hook| hook.hook_id == *hook_id);
+                if !unapplied {
+                    return Ok(Delivery::Duplicate {
+                        run_id,
+                        outcome: record.outcome,
+                    });
+                }
+                // Claimed but not applied: the winner is on its way, or died after claiming. A
+                // retry may apply it; the take-over write lets only one executor through.
+                match self.apply_claimed(hook_id, payload, run_id).await? {
+                    Delivery::Queued { run_id } => {
+                        let outcome = self.record(&run_id).await?.outcome;
+                        Ok(Delivery::Duplicate { run_id, outcome })
+                    }
+                    applied => Ok(applied),
+                }
+            }
+            Claim::Claimed {
+                run_id,
+                suspended: false,
+            } => Ok(Delivery::Queued { run_id }),
+            Claim::Claimed {
+                run_id,
+                suspended: true,
+            } => self.apply_claimed(hook_id, payload, run_id).await,
+        }
+    }
+
+    /// Runs the workflow on with a payload this delivery claimed.
+    async fn apply_claimed(
+        &self,
+        hook_id: &HookId,
+        payload: Value,
+        run_id: String,
+    ) -> Result<Delivery, EngineError> {
+        for _ in 0..DELIVERY_ATTEMPTS {
+            let stored = self.load(&run_id).await?;
+            let waits_here = stored
+                .record
+                .outcome
+                .pending_hook()
+                .is_some_and(|hook| hook.hook_id == *hook_id);
+            if !waits_here {
+                // Another executor is running it on (it took the claimed payload, or will).
+                return Ok(Delivery::Queued { run_id });
+            }
+            let inject = Some((hook_id.clone(), payload.clone(), PayloadSource::Caller));
+            match self.drive_stored(stored, inject, Vec::new(), true).await {
+                Ok(outcome) => return Ok(Delivery::Applied { run_id, outcome }),
+                Err(EngineError::Fenced { .. }) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(Delivery::Queued { run_id })
+    }
+
+    /// Runs `run_id` on from its last checkpoint: a run left running by a crashed executor, a
+    /// stopped run (after the code was fixed), or a suspended run whose hook holds a delivered
+    /// payload. Completed, failed and plainly suspended runs are returned as they stand.
+    ///
+    /// Calling it for a run another executor is advancing right now makes the two race: the
+    /// later checkpoint is refused ([`EngineError::Fenced`]) and the step in flight may have run
+    /// twice — see [`recover`](Self::recover), which waits for [`stale_after`](Self::stale_after).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
+    /// assert!(engine.resume_run("nope").await.is_err());
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`], [`EngineError::VersionMismatch`], [`EngineError::Fenced`],
+    /// [`EngineError::Store`].
+    pub async fn resume_run(&self, run_id: &str) -> Result<RunOutcome, EngineError> {
+        let stored = self.load(run_id).await?;
+        match &stored.record.outcome {
+            RunOutcome::Completed { .. } | RunOutcome::Failed { .. } => Ok(stored.record.outcome),
+            RunOutcome::Suspended { hook } => {
+                let delivered = self
+                    .store
+                    .find_hook(&hook.hook_id)
+                    .await?
+                    .and_then(|hook| hook.payload);
+                match delivered {
+                    Some(payload) => {
+                        let inject = Some((hook.hook_id.clone(), payload, PayloadSource::Early));
+                        self.drive_stored(stored, inject, Vec::new(), true).await
+                    }
+                    None => Ok(stored.record.outcome),
+                }
+            }
+            RunOutcome::Running | RunOutcome::Stopped { .. } => {
+                self.drive_stored(stored, None, Vec::new(), true).await
+            }
+        }
+    }
+
+    /// Runs a failed run again: its recorded failures are cleared (successful steps and hook
+    /// payloads stay) and the workflow runs on from there. Other runs: as
+    /// [`resume_run`](Self::resume_run).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
+    /// assert!(engine.retry_run("nope").await.is_err());
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`resume_run`](Self::resume_run).
+    pub async fn retry_run(&self, run_id: &str) -> Result<RunOutcome, EngineError> {
+        let stored = self.load(run_id).await?;
+        if stored.record.status() != RunStatus::Failed {
+            return self.resume_run(run_id).await;
+        }
+        let failed: Vec<String> = stored
+            .state
+            .iter()
+            .filter(|(_, entry)| !entry.is_ok() && entry.pending_hook().is_none())
+            .map(|(key, _)| key.to_owned())
+            .collect();
+        self.drive_stored(stored, None, failed, true).await
+    }
+
+    /// Resumes every run left behind by a crashed executor: runs marked running with no
+    /// checkpoint for [`stale_after`](Self::stale_after), and suspended runs whose hook holds a
+    /// delivered payload. Call it when an instance starts (and periodically with several
+    /// instances). Returns each resumed run with its result.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
+    /// assert!(engine.recover().await.unwrap().is_empty());
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`] if the runs cannot be listed; failures of single runs are in the
+    /// returned list.
+    pub async fn recover(
+        &self,
+    ) -> Result<Vec<(String, Result<RunOutcome, EngineError>)>, EngineError> {
+        let mut resumed = Vec::new();
+        for record in self.store.list_runs().await? {
+            let due = match &record.outcome {
+                RunOutcome::Running => self.is_stale(&record),
+                RunOutcome::Suspended { hook } => self
+                    .store
+                    .find_hook(&hook.hook_id)
+                    .await?
+                    .is_some_and(|hook| hook.payload.is_some()),
+                _ => false,
+            };
+            if due {
+                let result = self.resume_run(&record.run_id).await;
+                resumed.push((record.run_id, result));
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Records `version` as the run's workflow version, after the caller has made sure its
+    /// state fits that version (the migration itself is the caller's).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
+    /// assert!(engine.set_version("nope", 2).await.is_err());
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`], [`EngineError::Fenced`] if the run moved meanwhile,
+    /// [`EngineError::Store`].
+    pub async fn set_version(&self, run_id: &str, version: u32) -> Result<(), EngineError> {
+        let record = self.record(run_id).await?;
+        let changes = crate::store::Changes {
+            version: Some(version),
+            ..crate::store::Changes::default()
+        };
+        self.store
+            .save(run_id, record.revision, changes)
+            .await
+            .map_err(EngineError::from_save)?;
+        Ok(())
+    }
+
+    /// The hooks runs wait at with no payload yet, oldest first (with metadata and time).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
+    /// assert!(engine.pending_hooks().await.unwrap().is_empty());
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub async fn pending_hooks(&self) -> Result<Vec<HookRecord>, EngineError> {
+        Ok(self.store.pending_hooks().await?)
+    }
+
+    /// The run's record (status, outcome, revision), without its steps.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
+    /// assert!(matches!(
+    ///     engine.record("nope").await,
+    ///     Err(awaitly::durable::EngineError::UnknownRun { .. })
+    /// ));
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`], [`EngineError::Store`].
+    pub async fn record(&self, run_id: &str) -> Result<RunRecord, EngineError> {
+        Ok(self.load(run_id).await?.record)
+    }
+
+    async fn load(&self, run_id: &str) -> Result<StoredRun, EngineError> {
+        self.store
+            .load_run(run_id)
+            .await?
+            .ok_or_else(|| EngineError::UnknownRun {
+                run_id: run_id.to_owned(),
+            })
+    }
+
+    fn is_stale(&self, record: &RunRecord) -> bool {
+        record.status() == RunStatus::Running
+            && u128::try_from(now_ms().saturating_sub(record.updated_at_ms)).unwrap_or(0)
+                >= self.stale_after.as_millis()
+    }
+
+    async fn drive(
+        &self,
+        record: RunRecord,
+        inject: Option<(HookId, Value, PayloadSource)>,
+        removed: Vec<String>,
+        take_over: bool,
+    ) -> Result<RunOutcome, EngineError> {
+        let stored = StoredRun {
+            record,
+            state: awaitly_runtime::ResumeState::new(),
+        };
+        self.drive_stored(stored, inject, removed, take_over).await
+    }
+
+    async fn drive_stored(
+        &self,
+        stored: StoredRun,
+        inject: Option<(HookId, Value, PayloadSource)>,
+        removed: Vec<String>,
+        take_over: bool,
+    ) -> Result<RunOutcome, EngineError> {
+        Drive {
+            store: &self.store,
+            registry: &self.registry,
+            inject,
+            removed,
+            take_over,
+        }
+        .run(stored)
+        .await
+    }
+}

@@ -1,0 +1,130 @@
+//! Why the durable engine refused or could not finish an operation.
+
+use awaitly_runtime::HookId;
+
+use crate::store::StoreError;
+
+/// What can go wrong starting, resuming or delivering to a durable run. Each variant says what
+/// to do about it.
+///
+/// ```
+/// let error = awaitly::durable::EngineError::UnknownHook { hook_id: "h1".into() };
+/// assert_eq!(error.to_string(), "no run waits for hook `h1`: check the id in the callback URL");
+/// ```
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// No workflow of this name is registered.
+    #[error(
+        "no workflow `{workflow}` is registered with this engine; register it before starting or resuming its runs"
+    )]
+    UnknownWorkflow {
+        /// The name asked for.
+        workflow: String,
+    },
+    /// The run was started with a version the engine does not have.
+    #[error(
+        "run `{run_id}` was started with `{workflow}` version {run_version}, but this engine registers versions {registered:?}; \
+         register that version too, or migrate the run (`Engine::set_version`) or delete it"
+    )]
+    VersionMismatch {
+        /// The run.
+        run_id: String,
+        /// Its workflow.
+        workflow: String,
+        /// The version recorded with the run.
+        run_version: u32,
+        /// The versions this engine has.
+        registered: Vec<u32>,
+    },
+    /// The input does not decode as the workflow's input type.
+    #[error("the input of workflow `{workflow}` does not decode: {message}")]
+    InvalidInput {
+        /// The workflow.
+        workflow: String,
+        /// What `serde_json` reported.
+        message: String,
+    },
+    /// The run id is taken by a run of another workflow.
+    #[error("run id `{run_id}` is already used by a run of workflow `{workflow}`; pick another id")]
+    RunIdTaken {
+        /// The run.
+        run_id: String,
+        /// The workflow of the existing run.
+        workflow: String,
+    },
+    /// No run has this id.
+    #[error("no run `{run_id}` in the store")]
+    UnknownRun {
+        /// The run asked for.
+        run_id: String,
+    },
+    /// No run has (or had) this hook.
+    #[error("no run waits for hook `{hook_id}`: check the id in the callback URL")]
+    UnknownHook {
+        /// The hook asked for.
+        hook_id: HookId,
+    },
+    /// The hook already took a different payload.
+    #[error(
+        "hook `{hook_id}` was already resolved with a different payload; a hook takes one payload"
+    )]
+    AlreadyResolved {
+        /// The hook.
+        hook_id: HookId,
+        /// The run that owns it.
+        run_id: String,
+    },
+    /// The payload does not decode as the type the workflow awaits; the hook waits again and the
+    /// stored state is unchanged.
+    #[error("the payload for hook `{hook_id}` is not what the workflow expects: {message}")]
+    PayloadType {
+        /// The hook.
+        hook_id: HookId,
+        /// The run that owns it.
+        run_id: String,
+        /// What the runtime reported (expected type and decode error).
+        message: String,
+    },
+    /// The hook's deadline passed; it takes no payload any more.
+    #[error(
+        "hook `{hook_id}` of run `{run_id}` has expired: its deadline passed, it takes no payload any more"
+    )]
+    HookExpired {
+        /// The hook.
+        hook_id: HookId,
+        /// The run that owns it.
+        run_id: String,
+    },
+    /// Another executor advanced the run since this one loaded it; this one's writes were refused.
+    #[error(
+        "run `{run_id}` was advanced by another executor; this executor's writes were refused (reload to see where it stands)"
+    )]
+    Fenced {
+        /// The run.
+        run_id: String,
+    },
+    /// The stored state does not accept the payload (it holds something else under the hook's key).
+    #[error("run `{run_id}` cannot take the payload of hook `{hook_id}`: {message}")]
+    Inject {
+        /// The run.
+        run_id: String,
+        /// The hook.
+        hook_id: HookId,
+        /// What the runtime reported.
+        message: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl EngineError {
+    /// A store error, with a lost compare-and-swap reported as [`EngineError::Fenced`].
+    pub(crate) fn from_save(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict { run_id, .. } => Self::Fenced { run_id },
+            other => Self::Store(other),
+        }
+    }
+}

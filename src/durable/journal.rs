@@ -1,0 +1,101 @@
+//! The [`Journal`] a durable run checkpoints through: every executed step becomes one
+//! compare-and-swap save of one entry, so a checkpoint costs the same at step 10 and step 10,000.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use awaitly_runtime::{Journal, JournalError, JournalFuture, StepEntry};
+
+use crate::store::{Changes, Store, StoreError, entry_text};
+
+/// Writes each executed step to the store, fenced by the run's revision.
+pub(crate) struct StoreJournal {
+    store: Arc<dyn Store>,
+    run_id: String,
+    progress: Mutex<Progress>,
+}
+
+/// What the journal wrote during one run of the workflow.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    /// The revision the next save must name.
+    pub(crate) revision: u64,
+    /// The text of every entry saved by this journal, by key: the engine saves what differs.
+    pub(crate) saved: HashMap<String, String>,
+    /// Entries to write with the next checkpoint (an injected hook payload).
+    carry: Vec<(String, StepEntry)>,
+    /// Why a checkpoint failed: the run stopped there.
+    pub(crate) failure: Option<StoreError>,
+}
+
+impl StoreJournal {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        run_id: String,
+        revision: u64,
+        carry: Vec<(String, StepEntry)>,
+    ) -> Self {
+        Self {
+            store,
+            run_id,
+            progress: Mutex::new(Progress {
+                revision,
+                carry,
+                ..Progress::default()
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Progress> {
+        // Never held across an await or user code.
+        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What was written, once the run is over.
+    pub(crate) fn finish(&self) -> Progress {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
+impl std::fmt::Debug for StoreJournal {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("StoreJournal")
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Journal for StoreJournal {
+    fn record<'a>(&'a self, key: &'a str, entry: &'a StepEntry) -> JournalFuture<'a> {
+        Box::pin(async move {
+            // The runtime awaits each record before the next step, so these never overlap.
+            let (revision, mut entries) = {
+                let mut progress = self.lock();
+                (progress.revision, std::mem::take(&mut progress.carry))
+            };
+            entries.push((key.to_owned(), entry.clone()));
+            let texts: Vec<(String, String)> = entries
+                .iter()
+                .map(|(key, entry)| (key.clone(), entry_text(entry)))
+                .collect();
+            let changes = Changes {
+                entries,
+                ..Changes::default()
+            };
+            match self.store.save(&self.run_id, revision, changes).await {
+                Ok(saved) => {
+                    let mut progress = self.lock();
+                    progress.revision = saved.revision;
+                    progress.saved.extend(texts);
+                    Ok(())
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    self.lock().failure = Some(error);
+                    Err(JournalError::new(message))
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! Where durable runs live: the [`Store`] trait and its backends.
+//!
+//! A store keeps three things: runs (workflow name and version, input, latest outcome and a
+//! revision), their step entries (one row per key, so a checkpoint appends one entry instead of
+//! rewriting the state), and hooks (which run owns a hook id, whether the run waits there, and the
+//! payload a delivery claimed). Backends: [`MemoryStore`], `SqliteStore` (feature `sqlite`) and
+//! `PostgresStore` (feature `postgres`); all pass the same conformance suite.
+
+mod error;
+mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod types;
+
+#[doc(hidden)]
+pub mod conformance;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use awaitly_runtime::HookId;
+use serde_json::Value;
+
+pub use error::StoreError;
+pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+pub use types::{
+    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, RunStatus, Saved,
+    StoredRun, now_ms,
+};
+
+/// The future every [`Store`] method returns: boxed so the trait can be used as
+/// `Arc<dyn Store>`, and `Send` so the engine can run on a multi-threaded runtime.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// What a durable run needs from its storage.
+///
+/// Every write is atomic. [`save`](Self::save) is a compare-and-swap on the run's revision: it
+/// succeeds only if the run is still at `expected_revision`, so a stale executor's writes are
+/// rejected, never merged. [`claim_hook`](Self::claim_hook) is the single point where concurrent
+/// deliveries to one hook are decided: exactly one claims it.
+///
+/// ```
+/// use awaitly::store::{MemoryStore, NewRun, Store};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let store = MemoryStore::new();
+/// store.create_run(NewRun::new("r1", "checkout", 1, serde_json::json!({}))).await.unwrap();
+/// let run = store.load_run("r1").await.unwrap().unwrap();
+/// assert_eq!(run.record.revision, 0);
+/// # });
+/// ```
+pub trait Store: Send + Sync + 'static {
+    /// Creates the run (status running, revision 0) and registers its [`NewRun::hooks`], unless a
+    /// run with this id exists: then nothing is written and the existing run is returned.
+    fn create_run(&self, run: NewRun) -> StoreFuture<'_, Created>;
+
+    /// The run and its resume state; `None` if there is no such run.
+    fn load_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, Option<StoredRun>>;
+
+    /// Applies `changes` if the run is still at `expected_revision`, bumping the revision by one.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Conflict`] if the revision moved on, [`StoreError::UnknownRun`] if the run
+    /// does not exist, [`StoreError::HookOwnedElsewhere`] if `suspend_at` names another run's hook.
+    fn save<'a>(
+        &'a self,
+        run_id: &'a str,
+        expected_revision: u64,
+        changes: Changes,
+    ) -> StoreFuture<'a, Saved>;
+
+    /// Atomically stores `payload` with the hook if no delivery claimed it before.
+    fn claim_hook<'a>(&'a self, hook_id: &'a HookId, payload: &'a Value) -> StoreFuture<'a, Claim>;
+
+    /// Undoes a claim whose payload turned out not to decode (only if the hook still holds
+    /// exactly `payload`); returns whether it did.
+    fn release_hook<'a>(&'a self, hook_id: &'a HookId, payload: &'a Value)
+    -> StoreFuture<'a, bool>;
+
+    /// The hook's record, if the store knows the hook.
+    fn find_hook<'a>(&'a self, hook_id: &'a HookId) -> StoreFuture<'a, Option<HookRecord>>;
+
+    /// Hooks a run waits at with no payload delivered yet, oldest first.
+    fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>>;
+
+    /// Every run (without steps), oldest first.
+    fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>>;
+
+    /// Deletes the run, its entries and its hooks; returns whether it existed.
+    fn delete_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, bool>;
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// Serialises a JSON value the way stores keep it: compact, keys sorted, so equal payloads have
+/// equal text.
+pub(crate) fn json_text(value: &Value) -> String {
+    value.to_string()
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// Reads a JSON value a store wrote.
+pub(crate) fn parse_json(text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(StoreError::corrupt)
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// Reads an entry a store wrote.
+pub(crate) fn parse_entry(key: &str, text: &str) -> Result<awaitly_runtime::StepEntry, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|error| StoreError::corrupt(format_args!("entry `{key}`: {error}")))
+}
+
+/// Writes an entry as a store keeps it.
+pub(crate) fn entry_text(entry: &awaitly_runtime::StepEntry) -> String {
+    // A StepEntry holds valid JSON already, so writing it cannot fail.
+    serde_json::to_string(entry).unwrap_or_default()
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// Reads a stored outcome.
+pub(crate) fn parse_outcome(text: &str) -> Result<RunOutcome, StoreError> {
+    serde_json::from_str(text).map_err(StoreError::corrupt)
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// Writes an outcome as a store keeps it.
+pub(crate) fn outcome_text(outcome: &RunOutcome) -> String {
+    serde_json::to_string(outcome).unwrap_or_default()
+}

@@ -1,0 +1,557 @@
+//! [`PostgresStore`]: runs shared by several app instances through one PostgreSQL database.
+
+use std::sync::Arc;
+
+use awaitly_runtime::{HookId, ResumeState};
+use deadpool_postgres::{Config, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use serde_json::Value;
+use tokio_postgres::{NoTls, Row};
+
+mod sql;
+
+use sql::Sql;
+
+use super::{
+    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, Saved, Store, StoreError,
+    StoreFuture, StoredRun, entry_text, json_text, now_ms, outcome_text, parse_entry, parse_json,
+    parse_outcome,
+};
+
+/// The schema version this build creates; a newer one is refused instead of misread.
+const SCHEMA_VERSION: i32 = 1;
+
+/// A [`Store`] in PostgreSQL, for deployments where several app instances resume each other's
+/// runs. Tables live in one schema (default `awaitly`), created or migrated on first use under an
+/// advisory lock so instances starting together do not race. Saves are compare-and-swap on the
+/// run's revision inside a transaction; hook claims are single-row conditional updates, so
+/// concurrent deliveries to one hook are decided by the database's row lock.
+///
+/// Connections come from a pool (`deadpool-postgres`, 16 connections), without TLS: put the
+/// database on a private network or a local socket.
+///
+/// ```no_run
+/// use awaitly::store::{PostgresStore, Store};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let store = PostgresStore::connect("postgres://postgres@127.0.0.1:5432/test").await.unwrap();
+/// println!("{} runs", store.list_runs().await.unwrap().len());
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    sql: Arc<Sql>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PostgresStore")
+            .field("schema", &self.sql.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend(error: impl std::fmt::Display) -> StoreError {
+    StoreError::backend(error)
+}
+
+fn valid_schema_name(schema: &str) -> bool {
+    let mut chars = schema.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_lowercase() || first == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && schema.len() <= 63
+}
+
+impl PostgresStore {
+    /// Connects to `url` and creates or checks the tables in schema `awaitly`.
+    ///
+    /// ```no_run
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let store = awaitly::store::PostgresStore::connect("postgres://postgres@127.0.0.1/test").await?;
+    /// # drop(store);
+    /// # Ok::<(), awaitly::store::StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`connect_with_schema`](Self::connect_with_schema).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_schema(url, "awaitly").await
+    }
+
+    /// Connects to `url` and creates or checks the tables in `schema` (lowercase letters, digits
+    /// and `_`; one schema per application, or per test so tests run concurrently).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let error = awaitly::store::PostgresStore::connect_with_schema("postgres://localhost/x", "Bad-Name")
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(error.to_string().contains("schema name"), "{error}");
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] for a bad schema name, a bad URL, or a database that cannot be
+    /// reached; [`StoreError::Corrupt`] if the schema was written by a newer awaitly.
+    pub async fn connect_with_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        if !valid_schema_name(schema) {
+            return Err(StoreError::backend(format_args!(
+                "invalid schema name {schema:?}: use up to 63 lowercase letters, digits and `_`, not starting with a digit"
+            )));
+        }
+        let mut config = Config::new();
+        config.url = Some(url.to_owned());
+        config.manager = Some(ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        });
+        config.pool = Some(deadpool_postgres::PoolConfig::new(16));
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1), NoTls)
+            .map_err(backend)?;
+        let store = Self {
+            pool,
+            sql: Arc::new(Sql::new(schema)),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(backend)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(backend)?;
+        // Instances starting together would race on CREATE … IF NOT EXISTS; the lock orders them.
+        transaction
+            .execute(
+                "SELECT pg_advisory_xact_lock(hashtext($1))",
+                &[&self.sql.schema],
+            )
+            .await
+            .map_err(backend)?;
+        transaction
+            .batch_execute(&self.sql.migration())
+            .await
+            .map_err(backend)?;
+        let schema = format!("\"{}\"", self.sql.schema);
+        let stored: Option<i32> = transaction
+            .query_opt(&format!("SELECT version FROM {schema}.schema_version"), &[])
+            .await
+            .map_err(backend)?
+            .map(|row| row.get(0));
+        match stored {
+            Some(version) if version > SCHEMA_VERSION => {
+                return Err(StoreError::corrupt(format_args!(
+                    "schema `{}` has awaitly schema version {version}; this build understands up to {SCHEMA_VERSION}: upgrade awaitly",
+                    self.sql.schema
+                )));
+            }
+            Some(_) => {}
+            None => {
+                transaction
+                    .execute(
+                        &format!("INSERT INTO {schema}.schema_version (version) VALUES ($1)"),
+                        &[&SCHEMA_VERSION],
+                    )
+                    .await
+                    .map_err(backend)?;
+            }
+        }
+        transaction.commit().await.map_err(backend)
+    }
+
+    /// Drops the store's schema with every run in it: for tests and teardown.
+    ///
+    /// ```no_run
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let store = awaitly::store::PostgresStore::connect_with_schema("postgres://postgres@127.0.0.1/test", "scratch").await?;
+    /// store.drop_schema().await?;
+    /// # Ok::<(), awaitly::store::StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the database refuses.
+    pub async fn drop_schema(&self) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                self.sql.schema
+            ))
+            .await
+            .map_err(backend)
+    }
+}
+
+fn read_run(row: &Row) -> Result<RunRecord, StoreError> {
+    let version: i32 = row.get(2);
+    let revision: i64 = row.get(5);
+    Ok(RunRecord {
+        run_id: row.get(0),
+        workflow: row.get(1),
+        version: u32::try_from(version).map_err(StoreError::corrupt)?,
+        input: parse_json(row.get(3))?,
+        outcome: parse_outcome(row.get(4))?,
+        revision: u64::try_from(revision).map_err(StoreError::corrupt)?,
+        created_at_ms: row.get(6),
+        updated_at_ms: row.get(7),
+    })
+}
+
+fn read_hook(row: &Row) -> Result<HookRecord, StoreError> {
+    let hook_id: String = row.get(0);
+    let metadata: Option<&str> = row.get(2);
+    let payload: Option<&str> = row.get(5);
+    Ok(HookRecord {
+        hook_id: HookId::from(hook_id),
+        run_id: row.get(1),
+        metadata: metadata.map(parse_json).transpose()?,
+        registered_at_ms: row.get(3),
+        suspended_at_ms: row.get(4),
+        payload: payload.map(parse_json).transpose()?,
+    })
+}
+
+fn to_i32(version: u32) -> Result<i32, StoreError> {
+    i32::try_from(version)
+        .map_err(|_| StoreError::backend("workflow versions above 2^31 are not supported"))
+}
+
+fn to_i64(revision: u64) -> Result<i64, StoreError> {
+    i64::try_from(revision).map_err(StoreError::corrupt)
+}
+
+impl PostgresStore {
+    async fn create(&self, run: NewRun) -> Result<Created, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(backend)?;
+        let now = now_ms();
+        let outcome = RunOutcome::Running;
+        let inserted = transaction
+            .query_opt(
+                &transaction
+                    .prepare_cached(&self.sql.insert_run)
+                    .await
+                    .map_err(backend)?,
+                &[
+                    &run.run_id,
+                    &run.workflow,
+                    &to_i32(run.version)?,
+                    &json_text(&run.input),
+                    &outcome.status().as_str(),
+                    &outcome_text(&outcome),
+                    &now,
+                ],
+            )
+            .await
+            .map_err(backend)?;
+        let Some(inserted) = inserted else {
+            let existing = transaction
+                .query_one(&self.sql.select_run, &[&run.run_id])
+                .await
+                .map_err(backend)?;
+            return Ok(Created::Existing(read_run(&existing)?));
+        };
+        for hook_id in &run.hooks {
+            let added = transaction
+                .execute(
+                    &self.sql.insert_registered_hook,
+                    &[&hook_id.as_str(), &run.run_id, &now],
+                )
+                .await
+                .map_err(backend)?;
+            if added == 0 {
+                let owner = transaction
+                    .query_opt(&self.sql.select_hook, &[&hook_id.as_str()])
+                    .await
+                    .map_err(backend)?
+                    .map(|row| row.get::<_, String>(1))
+                    .unwrap_or_default();
+                // Dropping the transaction rolls the run back too.
+                return Err(StoreError::HookOwnedElsewhere {
+                    hook_id: hook_id.to_string(),
+                    owner,
+                });
+            }
+        }
+        let record = read_run(&inserted)?;
+        transaction.commit().await.map_err(backend)?;
+        Ok(Created::New(record))
+    }
+
+    async fn load(&self, run_id: &str) -> Result<Option<StoredRun>, StoreError> {
+        let client = self.client().await?;
+        let select_run = client
+            .prepare_cached(&self.sql.select_run)
+            .await
+            .map_err(backend)?;
+        let Some(row) = client
+            .query_opt(&select_run, &[&run_id])
+            .await
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let record = read_run(&row)?;
+        let select_entries = client
+            .prepare_cached(&self.sql.select_entries)
+            .await
+            .map_err(backend)?;
+        let mut state = ResumeState::new();
+        for row in client
+            .query(&select_entries, &[&run_id])
+            .await
+            .map_err(backend)?
+        {
+            let key: String = row.get(0);
+            let entry = parse_entry(&key, row.get(1))?;
+            state.insert(key, entry);
+        }
+        Ok(Some(StoredRun { record, state }))
+    }
+
+    async fn save_changes(
+        &self,
+        run_id: &str,
+        expected_revision: u64,
+        changes: Changes,
+    ) -> Result<Saved, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(backend)?;
+        let now = now_ms();
+        let outcome = changes.outcome.as_ref();
+        let version = changes.version.map(to_i32).transpose()?;
+        let bump = transaction
+            .prepare_cached(&self.sql.bump_revision)
+            .await
+            .map_err(backend)?;
+        let updated = transaction
+            .execute(
+                &bump,
+                &[
+                    &run_id,
+                    &to_i64(expected_revision)?,
+                    &now,
+                    &outcome.map(|outcome| outcome.status().as_str()),
+                    &outcome.map(outcome_text),
+                    &version,
+                ],
+            )
+            .await
+            .map_err(backend)?;
+        if updated == 0 {
+            let exists = transaction
+                .query_opt(&self.sql.select_run, &[&run_id])
+                .await
+                .map_err(backend)?
+                .is_some();
+            return Err(if exists {
+                StoreError::Conflict {
+                    run_id: run_id.to_owned(),
+                    expected: expected_revision,
+                }
+            } else {
+                StoreError::UnknownRun {
+                    run_id: run_id.to_owned(),
+                }
+            });
+        }
+        if !changes.removed.is_empty() {
+            let delete = transaction
+                .prepare_cached(&self.sql.delete_entry)
+                .await
+                .map_err(backend)?;
+            for key in &changes.removed {
+                transaction
+                    .execute(&delete, &[&run_id, key])
+                    .await
+                    .map_err(backend)?;
+            }
+        }
+        if !changes.entries.is_empty() {
+            let upsert = transaction
+                .prepare_cached(&self.sql.upsert_entry)
+                .await
+                .map_err(backend)?;
+            for (key, entry) in &changes.entries {
+                transaction
+                    .execute(&upsert, &[&run_id, key, &entry_text(entry)])
+                    .await
+                    .map_err(backend)?;
+            }
+        }
+        let mut delivered = None;
+        if let Some(hook) = &changes.suspend_at {
+            // The upsert locks the hook row, so a concurrent claim either lands before (and its
+            // payload is returned here) or after (and sees the run suspended).
+            let row = transaction
+                .query_opt(
+                    &self.sql.suspend_hook,
+                    &[
+                        &hook.hook_id.as_str(),
+                        &run_id,
+                        &hook.metadata.as_ref().map(json_text),
+                        &now,
+                    ],
+                )
+                .await
+                .map_err(backend)?;
+            let Some(row) = row else {
+                let owner = transaction
+                    .query_opt(&self.sql.select_hook, &[&hook.hook_id.as_str()])
+                    .await
+                    .map_err(backend)?
+                    .map(|row| row.get::<_, String>(1))
+                    .unwrap_or_default();
+                return Err(StoreError::HookOwnedElsewhere {
+                    hook_id: hook.hook_id.to_string(),
+                    owner,
+                });
+            };
+            let payload: Option<&str> = row.get(0);
+            delivered = payload.map(parse_json).transpose()?;
+        }
+        transaction.commit().await.map_err(backend)?;
+        Ok(Saved {
+            revision: expected_revision + 1,
+            delivered,
+        })
+    }
+
+    async fn claim(&self, hook_id: &HookId, payload: &Value) -> Result<Claim, StoreError> {
+        let client = self.client().await?;
+        let payload = json_text(payload);
+        loop {
+            let claimed = client
+                .query_opt(&self.sql.claim_hook, &[&hook_id.as_str(), &payload])
+                .await
+                .map_err(backend)?;
+            if let Some(row) = claimed {
+                let suspended_at: Option<i64> = row.get(1);
+                return Ok(Claim::Claimed {
+                    run_id: row.get(0),
+                    suspended: suspended_at.is_some(),
+                });
+            }
+            let Some(row) = client
+                .query_opt(&self.sql.select_hook, &[&hook_id.as_str()])
+                .await
+                .map_err(backend)?
+            else {
+                return Ok(Claim::Unknown);
+            };
+            let hook = read_hook(&row)?;
+            if let Some(existing) = hook.payload {
+                return Ok(Claim::Taken {
+                    run_id: hook.run_id,
+                    payload: existing,
+                });
+            }
+            // Released between the two statements (its payload did not decode): claim again.
+        }
+    }
+
+    async fn query_all<T>(
+        &self,
+        sql: &str,
+        read: fn(&Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let client = self.client().await?;
+        let rows = client.query(sql, &[]).await.map_err(backend)?;
+        rows.iter().map(read).collect()
+    }
+
+    async fn delete(&self, run_id: &str) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(backend)?;
+        let deleted = transaction
+            .execute(&self.sql.delete_run, &[&run_id])
+            .await
+            .map_err(backend)?;
+        transaction
+            .execute(&self.sql.delete_entries, &[&run_id])
+            .await
+            .map_err(backend)?;
+        transaction
+            .execute(&self.sql.delete_hooks, &[&run_id])
+            .await
+            .map_err(backend)?;
+        transaction.commit().await.map_err(backend)?;
+        Ok(deleted == 1)
+    }
+}
+
+impl Store for PostgresStore {
+    fn create_run(&self, run: NewRun) -> StoreFuture<'_, Created> {
+        Box::pin(self.create(run))
+    }
+
+    fn load_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, Option<StoredRun>> {
+        Box::pin(self.load(run_id))
+    }
+
+    fn save<'a>(
+        &'a self,
+        run_id: &'a str,
+        expected_revision: u64,
+        changes: Changes,
+    ) -> StoreFuture<'a, Saved> {
+        Box::pin(self.save_changes(run_id, expected_revision, changes))
+    }
+
+    fn claim_hook<'a>(&'a self, hook_id: &'a HookId, payload: &'a Value) -> StoreFuture<'a, Claim> {
+        Box::pin(self.claim(hook_id, payload))
+    }
+
+    fn release_hook<'a>(
+        &'a self,
+        hook_id: &'a HookId,
+        payload: &'a Value,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let released = client
+                .execute(
+                    &self.sql.release_hook,
+                    &[&hook_id.as_str(), &json_text(payload)],
+                )
+                .await
+                .map_err(backend)?;
+            Ok(released == 1)
+        })
+    }
+
+    fn find_hook<'a>(&'a self, hook_id: &'a HookId) -> StoreFuture<'a, Option<HookRecord>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            client
+                .query_opt(&self.sql.select_hook, &[&hook_id.as_str()])
+                .await
+                .map_err(backend)?
+                .as_ref()
+                .map(read_hook)
+                .transpose()
+        })
+    }
+
+    fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>> {
+        Box::pin(self.query_all(&self.sql.pending_hooks, read_hook))
+    }
+
+    fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>> {
+        Box::pin(self.query_all(&self.sql.list_runs, read_run))
+    }
+
+    fn delete_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(self.delete(run_id))
+    }
+}

@@ -1,0 +1,534 @@
+//! [`SqliteStore`]: the embedded default — one database file in WAL mode, SQLite compiled in.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use awaitly_runtime::{HookId, ResumeState};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde_json::Value;
+
+use super::{
+    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, Saved, Store, StoreError,
+    StoreFuture, StoredRun, entry_text, json_text, now_ms, outcome_text, parse_entry, parse_json,
+    parse_outcome,
+};
+
+/// The schema this build writes; a file with a newer one is refused instead of misread.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS awaitly_runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL UNIQUE,
+    workflow TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    input TEXT NOT NULL,
+    status TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS awaitly_entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    UNIQUE (run_id, key)
+);
+CREATE TABLE IF NOT EXISTS awaitly_hooks (
+    hook_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    metadata TEXT,
+    registered_at INTEGER NOT NULL,
+    suspended_at INTEGER,
+    payload TEXT
+);
+CREATE INDEX IF NOT EXISTS awaitly_hooks_by_run ON awaitly_hooks (run_id);
+CREATE INDEX IF NOT EXISTS awaitly_hooks_pending ON awaitly_hooks (suspended_at)
+    WHERE payload IS NULL AND suspended_at IS NOT NULL;
+";
+
+const RUN_COLUMNS: &str =
+    "run_id, workflow, version, input, outcome, revision, created_at, updated_at";
+const HOOK_COLUMNS: &str = "hook_id, run_id, metadata, registered_at, suspended_at, payload";
+
+/// A [`Store`] in one SQLite file: WAL journal, `synchronous = FULL` (a save that returned
+/// survives a power cut), the SQLite library compiled in so a fresh machine needs nothing.
+///
+/// Calls run on tokio's blocking pool; one connection per store serialises them in the process,
+/// and SQLite's file locks (with a 5 s busy timeout) serialise several processes on one file.
+///
+/// ```
+/// use awaitly::store::{NewRun, SqliteStore, Store};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let path = std::env::temp_dir().join(format!("awaitly-doc-{}.db", std::process::id()));
+/// # let _ = std::fs::remove_file(&path);
+/// let store = SqliteStore::open(&path).await.unwrap();
+/// store.create_run(NewRun::new("r1", "w", 1, serde_json::Value::Null)).await.unwrap();
+/// drop(store);
+/// let reopened = SqliteStore::open(&path).await.unwrap();
+/// assert!(reopened.load_run("r1").await.unwrap().is_some());
+/// # drop(reopened);
+/// # for suffix in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{suffix}", path.display())); }
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file at `path` and creates or checks the schema.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let error = awaitly::store::SqliteStore::open("/nonexistent-dir/x/runs.db").await.unwrap_err();
+    /// assert!(error.to_string().contains("runs.db"), "{error}");
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the file cannot be opened, [`StoreError::Corrupt`] if it holds a
+    /// newer schema than this build understands.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let opened_path = path.clone();
+        let connection = tokio::task::spawn_blocking(move || open_connection(&opened_path))
+            .await
+            .map_err(StoreError::backend)??;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            path,
+        })
+    }
+
+    /// The database file.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let path = std::env::temp_dir().join(format!("awaitly-doc-path-{}.db", std::process::id()));
+    /// let store = awaitly::store::SqliteStore::open(&path).await.unwrap();
+    /// assert_eq!(store.path(), path);
+    /// # drop(store);
+    /// # for suffix in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{suffix}", path.display())); }
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` with the connection on the blocking pool.
+    fn call<T, F>(&self, work: F) -> StoreFuture<'_, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                // A panic inside `work` rolls its transaction back, so the connection is usable.
+                let mut connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
+                work(&mut connection)
+            })
+            .await
+            .map_err(StoreError::backend)?
+        })
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let connection = Connection::open(path)
+        .map_err(|error| StoreError::backend(format_args!("{}: {error}", path.display())))?;
+    connection
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(StoreError::backend)?;
+    connection
+        .pragma_update(None, "journal_mode", "WAL")
+        .map_err(StoreError::backend)?;
+    connection
+        .pragma_update(None, "synchronous", "FULL")
+        .map_err(StoreError::backend)?;
+    let version: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(StoreError::backend)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::corrupt(format_args!(
+            "{} has awaitly schema version {version}; this build understands up to {SCHEMA_VERSION}: upgrade awaitly",
+            path.display()
+        )));
+    }
+    connection
+        .execute_batch(SCHEMA)
+        .map_err(StoreError::backend)?;
+    connection
+        .pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(StoreError::backend)?;
+    Ok(connection)
+}
+
+fn backend(error: rusqlite::Error) -> StoreError {
+    StoreError::backend(error)
+}
+
+fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<RunRecord, StoreError>> {
+    let version: i64 = row.get(2)?;
+    let input: String = row.get(3)?;
+    let outcome: String = row.get(4)?;
+    let revision: i64 = row.get(5)?;
+    let run_id: String = row.get(0)?;
+    let workflow: String = row.get(1)?;
+    let created_at_ms: i64 = row.get(6)?;
+    let updated_at_ms: i64 = row.get(7)?;
+    Ok((|| {
+        Ok(RunRecord {
+            run_id,
+            workflow,
+            version: u32::try_from(version).map_err(StoreError::corrupt)?,
+            input: parse_json(&input)?,
+            outcome: parse_outcome(&outcome)?,
+            revision: u64::try_from(revision).map_err(StoreError::corrupt)?,
+            created_at_ms,
+            updated_at_ms,
+        })
+    })())
+}
+
+fn read_hook(row: &Row<'_>) -> rusqlite::Result<Result<HookRecord, StoreError>> {
+    let hook_id: String = row.get(0)?;
+    let run_id: String = row.get(1)?;
+    let metadata: Option<String> = row.get(2)?;
+    let registered_at_ms: i64 = row.get(3)?;
+    let suspended_at_ms: Option<i64> = row.get(4)?;
+    let payload: Option<String> = row.get(5)?;
+    Ok((|| {
+        Ok(HookRecord {
+            hook_id: HookId::from(hook_id),
+            run_id,
+            metadata: metadata.as_deref().map(parse_json).transpose()?,
+            registered_at_ms,
+            suspended_at_ms,
+            payload: payload.as_deref().map(parse_json).transpose()?,
+        })
+    })())
+}
+
+fn find_run(connection: &Connection, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
+    connection
+        .prepare_cached(&format!(
+            "SELECT {RUN_COLUMNS} FROM awaitly_runs WHERE run_id = ?1"
+        ))
+        .and_then(|mut statement| statement.query_row([run_id], read_run).optional())
+        .map_err(backend)?
+        .transpose()
+}
+
+fn find_hook(connection: &Connection, hook_id: &str) -> Result<Option<HookRecord>, StoreError> {
+    connection
+        .prepare_cached(&format!(
+            "SELECT {HOOK_COLUMNS} FROM awaitly_hooks WHERE hook_id = ?1"
+        ))
+        .and_then(|mut statement| statement.query_row([hook_id], read_hook).optional())
+        .map_err(backend)?
+        .transpose()
+}
+
+fn revision_param(revision: u64) -> Result<i64, StoreError> {
+    i64::try_from(revision).map_err(StoreError::corrupt)
+}
+
+fn create_run(connection: &mut Connection, run: &NewRun) -> Result<Created, StoreError> {
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    if let Some(existing) = find_run(&transaction, &run.run_id)? {
+        return Ok(Created::Existing(existing));
+    }
+    for hook_id in &run.hooks {
+        if let Some(taken) = find_hook(&transaction, hook_id.as_str())? {
+            return Err(StoreError::HookOwnedElsewhere {
+                hook_id: hook_id.to_string(),
+                owner: taken.run_id,
+            });
+        }
+    }
+    let now = now_ms();
+    let outcome = RunOutcome::Running;
+    transaction
+        .prepare_cached(
+            "INSERT INTO awaitly_runs (run_id, workflow, version, input, status, outcome, revision, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                run.run_id,
+                run.workflow,
+                run.version,
+                json_text(&run.input),
+                outcome.status().as_str(),
+                outcome_text(&outcome),
+                now
+            ])
+        })
+        .map_err(backend)?;
+    for hook_id in &run.hooks {
+        transaction
+            .prepare_cached(
+                "INSERT INTO awaitly_hooks (hook_id, run_id, registered_at) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut statement| statement.execute(params![hook_id.as_str(), run.run_id, now]))
+            .map_err(backend)?;
+    }
+    let record = find_run(&transaction, &run.run_id)?
+        .ok_or_else(|| StoreError::backend("the run just inserted is missing"))?;
+    transaction.commit().map_err(backend)?;
+    Ok(Created::New(record))
+}
+
+fn save(
+    connection: &mut Connection,
+    run_id: &str,
+    expected_revision: u64,
+    changes: &Changes,
+) -> Result<Saved, StoreError> {
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    let now = now_ms();
+    let expected = revision_param(expected_revision)?;
+    let outcome = changes.outcome.as_ref();
+    let updated = transaction
+        .prepare_cached(
+            "UPDATE awaitly_runs SET revision = revision + 1, updated_at = ?3,
+                 status = COALESCE(?4, status), outcome = COALESCE(?5, outcome),
+                 version = COALESCE(?6, version)
+             WHERE run_id = ?1 AND revision = ?2",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                run_id,
+                expected,
+                now,
+                outcome.map(|outcome| outcome.status().as_str()),
+                outcome.map(outcome_text),
+                changes.version
+            ])
+        })
+        .map_err(backend)?;
+    if updated == 0 {
+        return Err(if find_run(&transaction, run_id)?.is_some() {
+            StoreError::Conflict {
+                run_id: run_id.to_owned(),
+                expected: expected_revision,
+            }
+        } else {
+            StoreError::UnknownRun {
+                run_id: run_id.to_owned(),
+            }
+        });
+    }
+    for key in &changes.removed {
+        transaction
+            .prepare_cached("DELETE FROM awaitly_entries WHERE run_id = ?1 AND key = ?2")
+            .and_then(|mut statement| statement.execute(params![run_id, key]))
+            .map_err(backend)?;
+    }
+    for (key, entry) in &changes.entries {
+        transaction
+            .prepare_cached(
+                "INSERT INTO awaitly_entries (run_id, key, entry) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (run_id, key) DO UPDATE SET entry = excluded.entry",
+            )
+            .and_then(|mut statement| statement.execute(params![run_id, key, entry_text(entry)]))
+            .map_err(backend)?;
+    }
+    let mut delivered = None;
+    if let Some(hook) = &changes.suspend_at {
+        if let Some(existing) = find_hook(&transaction, hook.hook_id.as_str())? {
+            if existing.run_id != run_id {
+                // Dropping the transaction rolls every change above back.
+                return Err(StoreError::HookOwnedElsewhere {
+                    hook_id: hook.hook_id.to_string(),
+                    owner: existing.run_id,
+                });
+            }
+            delivered = existing.payload;
+        }
+        transaction
+            .prepare_cached(
+                "INSERT INTO awaitly_hooks (hook_id, run_id, metadata, registered_at, suspended_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT (hook_id) DO UPDATE SET metadata = excluded.metadata,
+                     suspended_at = excluded.suspended_at",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    hook.hook_id.as_str(),
+                    run_id,
+                    hook.metadata.as_ref().map(json_text),
+                    now
+                ])
+            })
+            .map_err(backend)?;
+    }
+    transaction.commit().map_err(backend)?;
+    Ok(Saved {
+        revision: expected_revision + 1,
+        delivered,
+    })
+}
+
+fn claim_hook(
+    connection: &mut Connection,
+    hook_id: &str,
+    payload: &str,
+) -> Result<Claim, StoreError> {
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    let Some(hook) = find_hook(&transaction, hook_id)? else {
+        return Ok(Claim::Unknown);
+    };
+    if let Some(existing) = hook.payload {
+        return Ok(Claim::Taken {
+            run_id: hook.run_id,
+            payload: existing,
+        });
+    }
+    transaction
+        .prepare_cached("UPDATE awaitly_hooks SET payload = ?2 WHERE hook_id = ?1")
+        .and_then(|mut statement| statement.execute(params![hook_id, payload]))
+        .map_err(backend)?;
+    transaction.commit().map_err(backend)?;
+    Ok(Claim::Claimed {
+        run_id: hook.run_id,
+        suspended: hook.suspended_at_ms.is_some(),
+    })
+}
+
+fn load_run(connection: &Connection, run_id: &str) -> Result<Option<StoredRun>, StoreError> {
+    let Some(record) = find_run(connection, run_id)? else {
+        return Ok(None);
+    };
+    let mut statement = connection
+        .prepare_cached("SELECT key, entry FROM awaitly_entries WHERE run_id = ?1 ORDER BY seq")
+        .map_err(backend)?;
+    let rows = statement
+        .query_map([run_id], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })
+        .map_err(backend)?;
+    let mut state = ResumeState::new();
+    for row in rows {
+        let (key, entry) = row.map_err(backend)?;
+        let entry = parse_entry(&key, &entry)?;
+        state.insert(key, entry);
+    }
+    Ok(Some(StoredRun { record, state }))
+}
+
+fn collect<T>(
+    connection: &Connection,
+    sql: &str,
+    read: fn(&Row<'_>) -> rusqlite::Result<Result<T, StoreError>>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = connection.prepare_cached(sql).map_err(backend)?;
+    let rows = statement.query_map([], read).map_err(backend)?;
+    rows.map(|row| row.map_err(backend)?).collect()
+}
+
+impl Store for SqliteStore {
+    fn create_run(&self, run: NewRun) -> StoreFuture<'_, Created> {
+        self.call(move |connection| create_run(connection, &run))
+    }
+
+    fn load_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, Option<StoredRun>> {
+        let run_id = run_id.to_owned();
+        self.call(move |connection| load_run(connection, &run_id))
+    }
+
+    fn save<'a>(
+        &'a self,
+        run_id: &'a str,
+        expected_revision: u64,
+        changes: Changes,
+    ) -> StoreFuture<'a, Saved> {
+        let run_id = run_id.to_owned();
+        self.call(move |connection| save(connection, &run_id, expected_revision, &changes))
+    }
+
+    fn claim_hook<'a>(&'a self, hook_id: &'a HookId, payload: &'a Value) -> StoreFuture<'a, Claim> {
+        let hook_id = hook_id.to_string();
+        let payload = json_text(payload);
+        self.call(move |connection| claim_hook(connection, &hook_id, &payload))
+    }
+
+    fn release_hook<'a>(
+        &'a self,
+        hook_id: &'a HookId,
+        payload: &'a Value,
+    ) -> StoreFuture<'a, bool> {
+        let hook_id = hook_id.to_string();
+        let payload = json_text(payload);
+        self.call(move |connection| {
+            let released = connection
+                .prepare_cached(
+                    "UPDATE awaitly_hooks SET payload = NULL WHERE hook_id = ?1 AND payload = ?2",
+                )
+                .and_then(|mut statement| statement.execute(params![hook_id, payload]))
+                .map_err(backend)?;
+            Ok(released == 1)
+        })
+    }
+
+    fn find_hook<'a>(&'a self, hook_id: &'a HookId) -> StoreFuture<'a, Option<HookRecord>> {
+        let hook_id = hook_id.to_string();
+        self.call(move |connection| find_hook(connection, &hook_id))
+    }
+
+    fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>> {
+        self.call(|connection| {
+            collect(
+                connection,
+                &format!(
+                    "SELECT {HOOK_COLUMNS} FROM awaitly_hooks
+                     WHERE payload IS NULL AND suspended_at IS NOT NULL ORDER BY suspended_at, hook_id"
+                ),
+                read_hook,
+            )
+        })
+    }
+
+    fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>> {
+        self.call(|connection| {
+            collect(
+                connection,
+                &format!("SELECT {RUN_COLUMNS} FROM awaitly_runs ORDER BY seq"),
+                read_run,
+            )
+        })
+    }
+
+    fn delete_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, bool> {
+        let run_id = run_id.to_owned();
+        self.call(move |connection| {
+            let transaction = connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let deleted = transaction
+                .execute("DELETE FROM awaitly_runs WHERE run_id = ?1", [&run_id])
+                .map_err(backend)?;
+            transaction
+                .execute("DELETE FROM awaitly_entries WHERE run_id = ?1", [&run_id])
+                .map_err(backend)?;
+            transaction
+                .execute("DELETE FROM awaitly_hooks WHERE run_id = ?1", [&run_id])
+                .map_err(backend)?;
+            transaction.commit().map_err(backend)?;
+            Ok(deleted == 1)
+        })
+    }
+}

@@ -1,0 +1,447 @@
+//! The records a [`Store`](super::Store) keeps: runs, their outcome, hooks, and the incremental
+//! changes a save applies.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use awaitly_runtime::{HookId, PendingHook, StepEntry};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where a durable run stands.
+///
+/// ```
+/// use awaitly::store::RunStatus;
+/// assert_eq!(RunStatus::Suspended.as_str(), "suspended");
+/// assert_eq!(RunStatus::parse("completed"), Some(RunStatus::Completed));
+/// assert!(RunStatus::Failed.is_terminal());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// An executor is advancing it (or crashed while doing so: see `Engine::recover`).
+    Running,
+    /// Waiting for a hook's payload.
+    Suspended,
+    /// The workflow returned `Ok`; the run and its result are kept.
+    Completed,
+    /// The workflow returned `Err`; `Engine::retry_run` runs its failed steps again.
+    Failed,
+    /// The stored state does not fit the code; fix the code or the state, then resume.
+    Stopped,
+}
+
+impl RunStatus {
+    /// The status as stored: `running`, `suspended`, `completed`, `failed` or `stopped`.
+    ///
+    /// ```
+    /// assert_eq!(awaitly::store::RunStatus::Running.as_str(), "running");
+    /// ```
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Suspended => "suspended",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Stopped => "stopped",
+        }
+    }
+
+    /// Reads a stored status; `None` for anything else.
+    ///
+    /// ```
+    /// assert_eq!(awaitly::store::RunStatus::parse("nope"), None);
+    /// ```
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "running" => Self::Running,
+            "suspended" => Self::Suspended,
+            "completed" => Self::Completed,
+            "failed" => Self::Failed,
+            "stopped" => Self::Stopped,
+            _ => return None,
+        })
+    }
+
+    /// Completed or failed: nothing will advance the run unless asked to retry.
+    ///
+    /// ```
+    /// assert!(!awaitly::store::RunStatus::Suspended.is_terminal());
+    /// ```
+    #[must_use]
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+}
+
+/// The latest outcome of a durable run, with the workflow's output and error erased to JSON.
+///
+/// ```
+/// use awaitly::store::{RunOutcome, RunStatus};
+/// let outcome = RunOutcome::Completed { result: serde_json::json!(42) };
+/// assert_eq!(outcome.status(), RunStatus::Completed);
+/// assert_eq!(
+///     serde_json::to_value(&outcome).unwrap(),
+///     serde_json::json!({ "status": "completed", "result": 42 })
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Being advanced by an executor.
+    Running,
+    /// Waiting at this hook.
+    Suspended {
+        /// The hook whose payload the run waits for.
+        hook: PendingHook,
+    },
+    /// The workflow's `Ok` value.
+    Completed {
+        /// The output, as JSON.
+        result: Value,
+    },
+    /// The workflow's `Err` value.
+    Failed {
+        /// The error, as JSON.
+        error: Value,
+    },
+    /// The run stopped because its state does not fit the code.
+    Stopped {
+        /// What the runtime reported.
+        message: String,
+    },
+}
+
+impl RunOutcome {
+    /// The status this outcome stands for.
+    ///
+    /// ```
+    /// assert_eq!(awaitly::store::RunOutcome::Running.status(), awaitly::store::RunStatus::Running);
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> RunStatus {
+        match self {
+            Self::Running => RunStatus::Running,
+            Self::Suspended { .. } => RunStatus::Suspended,
+            Self::Completed { .. } => RunStatus::Completed,
+            Self::Failed { .. } => RunStatus::Failed,
+            Self::Stopped { .. } => RunStatus::Stopped,
+        }
+    }
+
+    /// The hook a suspended run waits for.
+    ///
+    /// ```
+    /// let hook = awaitly::pending_hook("h1".into(), Default::default());
+    /// let outcome = awaitly::store::RunOutcome::Suspended { hook };
+    /// assert_eq!(outcome.pending_hook().unwrap().hook_id.as_str(), "h1");
+    /// ```
+    #[must_use]
+    pub fn pending_hook(&self) -> Option<&PendingHook> {
+        match self {
+            Self::Suspended { hook } => Some(hook),
+            _ => None,
+        }
+    }
+}
+
+/// A run to create: what [`Store::create_run`](super::Store::create_run) inserts.
+///
+/// ```
+/// let run = awaitly::store::NewRun::new("run-1", "checkout", 1, serde_json::json!({ "cents": 4200 }));
+/// assert_eq!(run.workflow, "checkout");
+/// assert!(run.hooks.is_empty());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewRun {
+    /// The run's id, chosen by the caller (an order id, a request id, …).
+    pub run_id: String,
+    /// The registered workflow name.
+    pub workflow: String,
+    /// The workflow version the run is started with.
+    pub version: u32,
+    /// The workflow's input, as JSON.
+    pub input: Value,
+    /// Hook ids made before the run (`create_hook`) that callbacks may reach before the run
+    /// suspends at them: registered with the run so such early deliveries are kept, not refused.
+    pub hooks: Vec<HookId>,
+}
+
+impl NewRun {
+    /// A run without pre-registered hooks.
+    ///
+    /// ```
+    /// let run = awaitly::store::NewRun::new("r", "w", 2, serde_json::Value::Null);
+    /// assert_eq!(run.version, 2);
+    /// ```
+    pub fn new(
+        run_id: impl Into<String>,
+        workflow: impl Into<String>,
+        version: u32,
+        input: Value,
+    ) -> Self {
+        Self {
+            run_id: run_id.into(),
+            workflow: workflow.into(),
+            version,
+            input,
+            hooks: Vec::new(),
+        }
+    }
+}
+
+/// A stored run without its steps.
+///
+/// ```
+/// let record = awaitly::store::RunRecord {
+///     run_id: "r".into(),
+///     workflow: "w".into(),
+///     version: 1,
+///     input: serde_json::Value::Null,
+///     outcome: awaitly::store::RunOutcome::Running,
+///     revision: 0,
+///     created_at_ms: 0,
+///     updated_at_ms: 0,
+/// };
+/// assert_eq!(record.status(), awaitly::store::RunStatus::Running);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRecord {
+    /// The run's id.
+    pub run_id: String,
+    /// The workflow name.
+    pub workflow: String,
+    /// The workflow version recorded at start (or set by `Engine::set_version`).
+    pub version: u32,
+    /// The workflow's input.
+    pub input: Value,
+    /// The latest outcome.
+    pub outcome: RunOutcome,
+    /// Bumped by every save; saves name the revision they expect (compare-and-swap).
+    pub revision: u64,
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+    /// Time of the latest save, milliseconds since the Unix epoch.
+    pub updated_at_ms: i64,
+}
+
+impl RunRecord {
+    /// The run's status.
+    ///
+    /// ```
+    /// # let record = awaitly::store::RunRecord { run_id: "r".into(), workflow: "w".into(), version: 1,
+    /// #     input: serde_json::Value::Null, outcome: awaitly::store::RunOutcome::Running, revision: 0,
+    /// #     created_at_ms: 0, updated_at_ms: 0 };
+    /// assert!(!record.status().is_terminal());
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> RunStatus {
+        self.outcome.status()
+    }
+}
+
+/// A run with its resume state: what [`Store::load_run`](super::Store::load_run) returns.
+///
+/// ```
+/// # let record = awaitly::store::RunRecord { run_id: "r".into(), workflow: "w".into(), version: 1,
+/// #     input: serde_json::Value::Null, outcome: awaitly::store::RunOutcome::Running, revision: 0,
+/// #     created_at_ms: 0, updated_at_ms: 0 };
+/// let run = awaitly::store::StoredRun { record, state: awaitly::ResumeState::new() };
+/// assert!(run.state.is_empty());
+/// ```
+#[derive(Clone, Debug)]
+pub struct StoredRun {
+    /// The run.
+    pub record: RunRecord,
+    /// Every recorded step, in recording order.
+    pub state: awaitly_runtime::ResumeState,
+}
+
+/// What [`Store::create_run`](super::Store::create_run) did.
+///
+/// ```
+/// # let record = awaitly::store::RunRecord { run_id: "r".into(), workflow: "w".into(), version: 1,
+/// #     input: serde_json::Value::Null, outcome: awaitly::store::RunOutcome::Running, revision: 0,
+/// #     created_at_ms: 0, updated_at_ms: 0 };
+/// let created = awaitly::store::Created::Existing(record);
+/// assert_eq!(created.record().run_id, "r");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Created {
+    /// The run is new, status running, revision 0.
+    New(RunRecord),
+    /// A run with this id already existed; nothing was written.
+    Existing(RunRecord),
+}
+
+impl Created {
+    /// The run, new or existing.
+    ///
+    /// ```
+    /// # let record = awaitly::store::RunRecord { run_id: "r".into(), workflow: "w".into(), version: 1,
+    /// #     input: serde_json::Value::Null, outcome: awaitly::store::RunOutcome::Running, revision: 0,
+    /// #     created_at_ms: 0, updated_at_ms: 0 };
+    /// assert_eq!(awaitly::store::Created::New(record).record().revision, 0);
+    /// ```
+    #[must_use]
+    pub fn record(&self) -> &RunRecord {
+        match self {
+            Self::New(record) | Self::Existing(record) => record,
+        }
+    }
+}
+
+/// One incremental save: the entries recorded since the last save, and what else changed.
+/// Its cost is proportional to its own size, never to the entries saved before.
+///
+/// ```
+/// let mut changes = awaitly::store::Changes::default();
+/// changes.entries.push(("charge".into(), awaitly::StepEntry::ok(&1).unwrap()));
+/// changes.outcome = Some(awaitly::store::RunOutcome::Running);
+/// assert!(!changes.is_empty());
+/// assert!(awaitly::store::Changes::default().is_empty());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Changes {
+    /// Entries to insert or replace (a replaced entry keeps its place in the recording order).
+    pub entries: Vec<(String, StepEntry)>,
+    /// Keys to remove (a step cleared to run again).
+    pub removed: Vec<String>,
+    /// The new outcome, if it changed.
+    pub outcome: Option<RunOutcome>,
+    /// The new workflow version, if the run is migrated.
+    pub version: Option<u32>,
+    /// The hook the run now waits at: its hook record is created or marked suspended (with the
+    /// hook's metadata) in the same write, and a payload already delivered to it is returned in
+    /// [`Saved::delivered`].
+    pub suspend_at: Option<PendingHook>,
+}
+
+impl Changes {
+    /// Nothing but the revision bump.
+    ///
+    /// ```
+    /// assert!(awaitly::store::Changes::default().is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+            && self.removed.is_empty()
+            && self.outcome.is_none()
+            && self.version.is_none()
+            && self.suspend_at.is_none()
+    }
+}
+
+/// The result of a successful save.
+///
+/// ```
+/// let saved = awaitly::store::Saved { revision: 3, delivered: None };
+/// assert_eq!(saved.revision, 3);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Saved {
+    /// The run's new revision: the one the next save must name.
+    pub revision: u64,
+    /// The payload already delivered to [`Changes::suspend_at`]'s hook (a callback that arrived
+    /// before the run reached the hook), so the run can go on at once.
+    pub delivered: Option<Value>,
+}
+
+/// A hook known to the store: registered with its run at start, or reached by the run.
+///
+/// ```
+/// let hook = awaitly::store::HookRecord {
+///     hook_id: "h1".into(),
+///     run_id: "r".into(),
+///     metadata: None,
+///     registered_at_ms: 1_000,
+///     suspended_at_ms: Some(2_000),
+///     payload: None,
+/// };
+/// assert!(hook.is_pending());
+/// assert_eq!(hook.age(3_500), std::time::Duration::from_millis(1_500));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct HookRecord {
+    /// The hook.
+    pub hook_id: HookId,
+    /// The run that owns it.
+    pub run_id: String,
+    /// What the workflow attached when it suspended.
+    pub metadata: Option<Value>,
+    /// When the store first heard of the hook, milliseconds since the Unix epoch.
+    pub registered_at_ms: i64,
+    /// When the run suspended at it, if it has.
+    pub suspended_at_ms: Option<i64>,
+    /// The payload delivered to it, once a delivery has claimed it.
+    pub payload: Option<Value>,
+}
+
+impl HookRecord {
+    /// Is the run waiting at this hook with no payload delivered yet?
+    ///
+    /// ```
+    /// # let hook = awaitly::store::HookRecord { hook_id: "h1".into(), run_id: "r".into(), metadata: None,
+    /// #     registered_at_ms: 0, suspended_at_ms: None, payload: None };
+    /// assert!(!hook.is_pending(), "registered, but the run has not reached it");
+    /// ```
+    #[must_use]
+    pub fn is_pending(&self) -> bool {
+        self.suspended_at_ms.is_some() && self.payload.is_none()
+    }
+
+    /// How long the run has waited at the hook (since registration if it has not reached it).
+    ///
+    /// ```
+    /// # let hook = awaitly::store::HookRecord { hook_id: "h1".into(), run_id: "r".into(), metadata: None,
+    /// #     registered_at_ms: 0, suspended_at_ms: None, payload: None };
+    /// assert_eq!(hook.age(10), std::time::Duration::from_millis(10));
+    /// ```
+    #[must_use]
+    pub fn age(&self, now_ms: i64) -> Duration {
+        let since = self.suspended_at_ms.unwrap_or(self.registered_at_ms);
+        Duration::from_millis(u64::try_from(now_ms.saturating_sub(since)).unwrap_or(0))
+    }
+}
+
+/// What [`Store::claim_hook`](super::Store::claim_hook) found.
+///
+/// ```
+/// let claim = awaitly::store::Claim::Claimed { run_id: "r".into(), suspended: true };
+/// assert!(matches!(claim, awaitly::store::Claim::Claimed { suspended: true, .. }));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Claim {
+    /// No such hook.
+    Unknown,
+    /// This delivery won: its payload is stored with the hook.
+    Claimed {
+        /// The run that owns the hook.
+        run_id: String,
+        /// Whether the run is already waiting at the hook (else the payload waits for it).
+        suspended: bool,
+    },
+    /// An earlier delivery won; here is its payload.
+    Taken {
+        /// The run that owns the hook.
+        run_id: String,
+        /// The payload that won.
+        payload: Value,
+    },
+}
+
+/// Milliseconds since the Unix epoch, the stores' clock.
+///
+/// ```
+/// assert!(awaitly::store::now_ms() > 1_700_000_000_000);
+/// ```
+#[must_use]
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
