@@ -328,3 +328,27 @@ async fn any_executor_drives_a_workflow() {
     assert!(matches!(run.outcome, Outcome::Completed(4950)));
     assert_eq!(run.state.len(), 100);
 }
+
+#[tokio::test]
+async fn repeated_items_replay_under_the_same_keys() {
+    let first = per_item(vec!["a", "b", "a", "a"]).start().await;
+    assert_eq!(
+        first.state.keys().collect::<Vec<_>>(),
+        ["ship[a]", "ship[b]", "ship[a]#2", "ship[a]#3"]
+    );
+    let replay = per_item(vec!["a", "b", "a", "a", "a"])
+        .run(first.state.clone())
+        .await;
+    assert_eq!(
+        replay.state.keys().collect::<Vec<_>>(),
+        ["ship[a]", "ship[b]", "ship[a]#2", "ship[a]#3", "ship[a]#4"]
+    );
+    // A cleared occurrence runs again under its own key; the others still replay.
+    let mut partial = first.state.clone();
+    partial.remove("ship[a]#2");
+    let rerun = per_item(vec!["a", "b", "a", "a"]).run(partial).await;
+    assert_eq!(
+        rerun.state.keys().collect::<Vec<_>>(),
+        ["ship[a]", "ship[b]", "ship[a]#3", "ship[a]#2"]
+    );
+}

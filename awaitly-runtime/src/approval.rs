@@ -382,6 +382,90 @@ impl ResumeState {
     }
 }
 
+/// A decision on an approval with its value as JSON, for callers that hold no typed value (a
+/// durable engine, an HTTP endpoint): what [`ResumeState::decide_approval`] records.
+///
+/// ```
+/// let decision = awaitly::ApprovalDecision::Edit(serde_json::json!(80));
+/// assert_eq!(decision.status(), "edited");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApprovalDecision {
+    /// Approve with this value.
+    Grant(Value),
+    /// Approve with a value the approver changed (recorded as `edited`).
+    Edit(Value),
+    /// Refuse, for this reason.
+    Reject(String),
+}
+
+impl ApprovalDecision {
+    /// How the decision is recorded: `approved`, `edited` or `rejected`.
+    ///
+    /// ```
+    /// assert_eq!(awaitly::ApprovalDecision::Reject("no".into()).status(), "rejected");
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> &'static str {
+        match self {
+            Self::Grant(_) => "approved",
+            Self::Edit(_) => "edited",
+            Self::Reject(_) => "rejected",
+        }
+    }
+}
+
+impl ResumeState {
+    /// Records `decision` on the approval under `key` as made by `actor` at `now_millis` (the
+    /// caller's clock: a decision at or after the deadline is refused as expired).
+    ///
+    /// ```
+    /// use awaitly::{ApprovalDecision, PendingApprovalOptions, ResumeState, StepEntry, pending_approval};
+    /// let options = PendingApprovalOptions { deadline_millis: Some(1_000), ..Default::default() };
+    /// let mut state = ResumeState::new();
+    /// state.insert("approve:1", StepEntry::pending_approval(&pending_approval("approve:1", options)));
+    /// let grant = ApprovalDecision::Grant(serde_json::json!(true));
+    /// assert!(state.clone().decide_approval("approve:1", &grant, Some("grace"), 1_000).is_err());
+    /// state.decide_approval("approve:1", &grant, Some("grace"), 999).unwrap();
+    /// assert_eq!(state.get("approve:1").unwrap().value_json(), Some("true"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`grant_approval`](Self::grant_approval).
+    pub fn decide_approval(
+        &mut self,
+        key: &str,
+        decision: &ApprovalDecision,
+        actor: Option<&str>,
+        now_millis: u64,
+    ) -> Result<(), InjectError> {
+        match decision {
+            ApprovalDecision::Grant(value) => self.resolve_approval(
+                key,
+                Decision::Grant {
+                    value,
+                    status: "approved",
+                },
+                actor,
+                now_millis,
+            ),
+            ApprovalDecision::Edit(value) => self.resolve_approval(
+                key,
+                Decision::Grant {
+                    value,
+                    status: "edited",
+                },
+                actor,
+                now_millis,
+            ),
+            ApprovalDecision::Reject(reason) => {
+                self.resolve_approval::<()>(key, Decision::Reject { reason }, actor, now_millis)
+            }
+        }
+    }
+}
+
 impl StepEntry {
     /// The entry of an approval that waits for a decision.
     ///

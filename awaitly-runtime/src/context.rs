@@ -3,7 +3,6 @@
 //! the state does not fit the code).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -34,8 +33,24 @@ pub(crate) struct RunProgress {
     pub(crate) state: ResumeState,
     pub(crate) options: RunOptions,
     site_occurrences: Vec<u32>,
-    item_occurrences: HashMap<String, u32>,
+    /// Which entries of the installed state this run has reached through a per-item key
+    /// (entries appended by this run are reached by definition). Replaces a per-run map of item
+    /// keys: the common first occurrence costs the one state lookup replay needs anyway.
+    reached: Vec<bool>,
+    /// Where the last per-item key from `next_key` stands in the state, so `begin_step` does not
+    /// look it up a second time.
+    found: Lookup,
     pub(crate) halt: Option<Halt>,
+}
+
+/// A state lookup `next_key` already did for the key it returned.
+#[derive(Clone, Copy, Debug, Default)]
+enum Lookup {
+    /// Not looked up (a key without an item part).
+    #[default]
+    NotLooked,
+    /// Looked up: its position, or `None` when absent.
+    Found(Option<usize>),
 }
 
 /// Why the body stopped making progress.
@@ -112,7 +127,9 @@ impl Context {
         run.state = state;
         run.options = options;
         run.site_occurrences.fill(0);
-        run.item_occurrences.clear();
+        let installed = run.state.len();
+        run.reached.clear();
+        run.reached.resize(installed, false);
         run.halt = None;
     }
 
@@ -133,10 +150,18 @@ impl Context {
     ) -> StepStart<T, E> {
         let mut run = self.lock();
         let key = run.next_key(self.description, site, item);
-        let entry = run.state.get(&key).filter(|entry| {
-            // A failure recorded by an earlier run is executed again when the step asks for it.
-            failures == RecordedFailures::Replay || entry.is_ok() || entry.pending_hook().is_some()
-        });
+        let position = match std::mem::take(&mut run.found) {
+            Lookup::Found(position) => position,
+            Lookup::NotLooked => run.state.position(&key),
+        };
+        let entry = position
+            .map(|position| run.state.entry_at(position))
+            .filter(|entry| {
+                // A failure recorded by an earlier run is executed again when the step asks for it.
+                failures == RecordedFailures::Replay
+                    || entry.is_ok()
+                    || entry.pending_hook().is_some()
+            });
         let Some(entry) = entry else {
             run.emit(|| Event::StepStarted {
                 key: key.to_string(),
@@ -310,6 +335,7 @@ impl RunProgress {
         site: usize,
         item: Option<&dyn std::fmt::Display>,
     ) -> Cow<'static, str> {
+        self.found = Lookup::NotLooked;
         let label = description.sites[site].key;
         match item {
             None => {
@@ -323,19 +349,34 @@ impl RunProgress {
             }
             Some(item) => {
                 let base = item_key(label, item);
-                let occurrence = if let Some(occurrence) = self.item_occurrences.get_mut(&base) {
-                    *occurrence += 1;
-                    *occurrence
-                } else {
-                    self.item_occurrences.insert(base.clone(), 1);
-                    1
-                };
-                if occurrence == 1 {
-                    Cow::Owned(base)
-                } else {
-                    Cow::Owned(with_occurrence(&base, occurrence))
+                if !self.reach(&base) {
+                    return Cow::Owned(base);
+                }
+                // A repeated item in this run: the k-th occurrence is the first of `base#2`,
+                // `base#3`, … not reached yet (occurrences are reached in order).
+                let mut occurrence = 2;
+                loop {
+                    let key = with_occurrence(&base, occurrence);
+                    if !self.reach(&key) {
+                        return Cow::Owned(key);
+                    }
+                    occurrence += 1;
                 }
             }
+        }
+    }
+
+    /// Marks `key` reached by this run; returns whether it already was.
+    fn reach(&mut self, key: &str) -> bool {
+        let position = self.state.position(key);
+        self.found = Lookup::Found(position);
+        match position {
+            None => false,
+            Some(position) => match self.reached.get_mut(position) {
+                // Appended by this run.
+                None => true,
+                Some(reached) => std::mem::replace(reached, true),
+            },
         }
     }
 

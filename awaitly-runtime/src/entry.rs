@@ -33,11 +33,9 @@ pub struct StepEntry {
 enum Recorded {
     Ok(Box<RawValue>),
     /// An approval's value, with who resolved it and how (`"approval": {…}`).
-    Approved {
-        value: Box<RawValue>,
-        approval: Box<Value>,
-    },
-    CreatedHook(HookId),
+    Approved(Box<(Box<RawValue>, Value)>),
+    // Boxed, like every rare variant: `StepEntry` stays 24 bytes (the common `Ok` is 16).
+    CreatedHook(Box<HookId>),
     /// A durable sleep and when it ends.
     Sleep {
         wake_at_millis: u64,
@@ -99,10 +97,7 @@ impl StepEntry {
 
     pub(crate) fn approved(value: Box<RawValue>, approval: Value) -> Self {
         Self {
-            outcome: Recorded::Approved {
-                value,
-                approval: Box::new(approval),
-            },
+            outcome: Recorded::Approved(Box::new((value, approval))),
         }
     }
 
@@ -125,7 +120,7 @@ impl StepEntry {
     #[must_use]
     pub fn approval(&self) -> Option<&Value> {
         match &self.outcome {
-            Recorded::Approved { approval, .. } => Some(approval),
+            Recorded::Approved(approved) => Some(&approved.1),
             _ => None,
         }
     }
@@ -145,7 +140,7 @@ impl StepEntry {
 
     pub(crate) fn created_hook(hook_id: HookId) -> Self {
         Self {
-            outcome: Recorded::CreatedHook(hook_id),
+            outcome: Recorded::CreatedHook(Box::new(hook_id)),
         }
     }
 
@@ -178,7 +173,8 @@ impl StepEntry {
     #[must_use]
     pub fn value_json(&self) -> Option<&str> {
         match &self.outcome {
-            Recorded::Ok(raw) | Recorded::Approved { value: raw, .. } => Some(raw.get()),
+            Recorded::Ok(raw) => Some(raw.get()),
+            Recorded::Approved(approved) => Some(approved.0.get()),
             _ => None,
         }
     }
@@ -240,9 +236,10 @@ impl StepEntry {
 
     pub(crate) fn value_equals(&self, other: &Value) -> bool {
         match &self.outcome {
-            Recorded::Ok(raw) | Recorded::Approved { value: raw, .. } => {
-                serde_json::from_str::<Value>(raw.get()).is_ok_and(|v| v == *other)
-            }
+            Recorded::Ok(_) | Recorded::Approved(_) => self
+                .value_json()
+                .and_then(|raw| serde_json::from_str::<Value>(raw).ok())
+                .is_some_and(|v| v == *other),
             Recorded::CreatedHook(hook_id) => other.as_str() == Some(hook_id.as_str()),
             Recorded::Sleep { .. } | Recorded::Err(_) => false,
         }
@@ -267,7 +264,8 @@ impl Serialize for StepEntry {
                 map.serialize_entry("value", raw)?;
                 map.end()
             }
-            Recorded::Approved { value, approval } => {
+            Recorded::Approved(approved) => {
+                let (value, approval) = &**approved;
                 let mut map = serializer.serialize_map(Some(3))?;
                 map.serialize_entry("ok", &true)?;
                 map.serialize_entry("value", value)?;
@@ -410,4 +408,12 @@ fn set_once<T, E: de::Error>(slot: &mut Option<T>, name: &'static str, value: T)
     }
     *slot = Some(value);
     Ok(())
+}
+
+#[cfg(test)]
+mod proto_size {
+    #[test]
+    fn step_entry_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<super::StepEntry>(), 24);
+    }
 }

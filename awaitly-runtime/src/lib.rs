@@ -30,8 +30,8 @@ mod timer;
 mod workflow;
 
 pub use approval::{
-    ApprovalError, PendingApproval, PendingApprovalOptions, get_pending_approvals,
-    has_pending_approval, inject_approval, pending_approval,
+    ApprovalDecision, ApprovalError, PendingApproval, PendingApprovalOptions,
+    get_pending_approvals, has_pending_approval, inject_approval, pending_approval,
 };
 pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
 pub use compat::{Incompatibility, WorkflowStamp, check_compatibility};

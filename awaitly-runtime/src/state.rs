@@ -1,8 +1,13 @@
 //! The resume state: every recorded step outcome of a run, by key, in the order they were recorded.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::hash::BuildHasher as _;
+
+use hashbrown::HashTable;
+
+/// Step keys are short strings hashed on every step: foldhash (per-process random seed) instead of
+/// `SipHash`.
+type KeyHasher = foldhash::fast::RandomState;
 
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -33,8 +38,10 @@ use crate::key::KEY_RECIPE_VERSION;
 /// ```
 #[derive(Clone, Default)]
 pub struct ResumeState {
-    entries: Vec<(Arc<str>, StepEntry)>,
-    positions: HashMap<Arc<str>, usize>,
+    entries: Vec<(Box<str>, StepEntry)>,
+    /// Positions in `entries`, found by the hash of their key: each key is stored once.
+    index: HashTable<u32>,
+    hasher: KeyHasher,
     workflow: Option<WorkflowStamp>,
 }
 
@@ -94,9 +101,20 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&StepEntry> {
-        self.positions
-            .get(key)
-            .map(|&position| &self.entries[position].1)
+        self.position(key).map(|position| &self.entries[position].1)
+    }
+
+    /// The entry at `position` in recording order.
+    pub(crate) fn entry_at(&self, position: usize) -> &StepEntry {
+        &self.entries[position].1
+    }
+
+    /// Where `key` stands in recording order.
+    pub(crate) fn position(&self, key: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(key);
+        self.index
+            .find(hash, |&position| &*self.entries[position as usize].0 == key)
+            .map(|&position| position as usize)
     }
 
     /// Is an entry recorded under `key`?
@@ -106,7 +124,7 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn contains_key(&self, key: &str) -> bool {
-        self.positions.contains_key(key)
+        self.position(key).is_some()
     }
 
     /// Records `entry` under `key`: an existing entry is replaced where it stands, a new one is
@@ -118,17 +136,31 @@ impl ResumeState {
     /// assert!(state.insert("a", awaitly::StepEntry::ok(&2).unwrap()).is_some());
     /// assert_eq!(state.len(), 1);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the state would hold more than 2³² entries (positions are 32-bit to keep the index small).
     pub fn insert(
         &mut self,
-        key: impl AsRef<str> + Into<Arc<str>>,
+        key: impl AsRef<str> + Into<Box<str>>,
         entry: StepEntry,
     ) -> Option<StepEntry> {
-        if let Some(&position) = self.positions.get(key.as_ref()) {
-            return Some(std::mem::replace(&mut self.entries[position].1, entry));
+        let hash = self.hasher.hash_one(key.as_ref());
+        let entries = &self.entries;
+        if let Some(&position) = self.index.find(hash, |&position| {
+            &*entries[position as usize].0 == key.as_ref()
+        }) {
+            return Some(std::mem::replace(
+                &mut self.entries[position as usize].1,
+                entry,
+            ));
         }
-        let key: Arc<str> = key.into();
-        self.positions.insert(Arc::clone(&key), self.entries.len());
-        self.entries.push((key, entry));
+        let position = u32::try_from(self.entries.len()).expect("fewer than 2^32 steps");
+        let hasher = &self.hasher;
+        self.index.insert_unique(hash, position, |&position| {
+            hasher.hash_one(&*entries[position as usize].0)
+        });
+        self.entries.push((key.into(), entry));
         None
     }
 
@@ -141,9 +173,15 @@ impl ResumeState {
     /// assert!(state.is_empty());
     /// ```
     pub fn remove(&mut self, key: &str) -> Option<StepEntry> {
-        let position = self.positions.remove(key)?;
-        let (_, entry) = self.entries.remove(position);
-        for later in self.positions.values_mut() {
+        let hash = self.hasher.hash_one(key);
+        let entries = &self.entries;
+        let (position, _) = self
+            .index
+            .find_entry(hash, |&position| &*entries[position as usize].0 == key)
+            .ok()?
+            .remove();
+        let (_, entry) = self.entries.remove(position as usize);
+        for later in &mut self.index {
             if *later > position {
                 *later -= 1;
             }
@@ -253,7 +291,7 @@ pub fn clear_failed_steps(state: &ResumeState) -> ResumeState {
     next.workflow.clone_from(&state.workflow);
     for (key, entry) in &state.entries {
         if entry.is_ok() || crate::is_pending_hook(entry) {
-            next.insert(Arc::clone(key), entry.clone());
+            next.insert(&**key, entry.clone());
         }
     }
     next
@@ -272,7 +310,7 @@ impl Serialize for ResumeState {
     }
 }
 
-struct Steps<'a>(&'a [(Arc<str>, StepEntry)]);
+struct Steps<'a>(&'a [(Box<str>, StepEntry)]);
 
 impl Serialize for Steps<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -388,7 +426,8 @@ impl<'de> Visitor<'de> for StepsSeed {
         let capacity = seq.size_hint().unwrap_or(0).min(4096);
         let mut state = ResumeState {
             entries: Vec::with_capacity(capacity),
-            positions: HashMap::with_capacity(capacity),
+            index: HashTable::with_capacity(capacity),
+            hasher: KeyHasher::default(),
             workflow: None,
         };
         while let Some((key, entry)) = seq.next_element::<(String, StepEntry)>()? {
