@@ -48,8 +48,14 @@ impl Store for FailingStore {
         }
         self.inner.save(run_id, revision, changes)
     }
-    fn claim_hook<'a>(&'a self, hook_id: &'a HookId, payload: &'a Value) -> StoreFuture<'a, Claim> {
-        self.inner.claim_hook(hook_id, payload)
+    fn claim_hook<'a>(
+        &'a self,
+        hook_id: &'a HookId,
+        payload: &'a Value,
+        now_ms: u64,
+        dedupe_key: Option<&'a str>,
+    ) -> StoreFuture<'a, Claim> {
+        self.inner.claim_hook(hook_id, payload, now_ms, dedupe_key)
     }
     fn release_hook<'a>(
         &'a self,
@@ -63,6 +69,9 @@ impl Store for FailingStore {
     }
     fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>> {
         self.inner.pending_hooks()
+    }
+    fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>> {
+        self.inner.due_runs(now_ms, limit)
     }
     fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>> {
         self.inner.list_runs()

@@ -17,7 +17,10 @@ fn ui() {
         feature = "postgres",
         feature = "http",
         feature = "signatures",
-        feature = "tracing"
+        feature = "tracing",
+        feature = "worker",
+        feature = "cli",
+        feature = "dashboard"
     )) {
         cases.compile_fail("tests/ui-serde/*.rs");
     } else {

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use awaitly_runtime::{
-    HookId, InjectError, MaybePendingHook, Outcome, ResumeState, RunError, StepEntry,
+    Clock, HookId, InjectError, MaybePendingHook, Outcome, ResumeState, RunError, StepEntry,
+    Suspension,
 };
 use serde_json::Value;
 
 use super::EngineError;
-use super::journal::StoreJournal;
+use super::journal::{Budget, StoreJournal};
 use super::registry::{Factory, Lookup, Registry};
 use crate::store::{Changes, RunOutcome, Store, StoredRun, entry_text};
 
@@ -33,6 +34,13 @@ pub(crate) struct Drive<'a> {
     pub(crate) removed: Vec<String>,
     /// False for a run just created by this executor: revision 0 is already its own.
     pub(crate) take_over: bool,
+    /// Where the run reads the time.
+    pub(crate) clock: &'a Arc<dyn Clock>,
+    /// The largest stored state allowed, in bytes.
+    pub(crate) max_state_bytes: Option<usize>,
+    /// An approval just decided by this executor, with its pending entry as stored: put back if
+    /// the decided value does not decode as the type the workflow awaits.
+    pub(crate) decided: Option<(String, StepEntry)>,
 }
 
 impl Drive<'_> {
@@ -47,8 +55,14 @@ impl Drive<'_> {
         let mut baseline = texts(&state);
         let mut inject = self.inject.take();
         // Inject before taking the run over: a payload the run cannot take changes nothing.
-        let (mut carry, mut original) =
-            inject_claimed(self.store, &mut state, inject.as_ref(), &run_id).await?;
+        let (mut carry, mut original) = inject_claimed(
+            self.store,
+            &mut state,
+            inject.as_ref(),
+            &run_id,
+            self.clock.now_millis(),
+        )
+        .await?;
         if self.take_over {
             // Bumping the revision before any step executes means two executors that loaded the
             // same revision never both execute the next step: the second one is refused here.
@@ -61,16 +75,24 @@ impl Drive<'_> {
                 run_id.clone(),
                 revision,
                 std::mem::take(&mut carry),
+                self.budget(&state),
             ));
-            let run = factory(record.input.clone(), state, journal.clone()).map_err(|error| {
-                EngineError::InvalidInput {
-                    workflow: record.workflow.clone(),
-                    message: error.to_string(),
-                }
+            let run = factory(
+                record.input.clone(),
+                state,
+                journal.clone(),
+                Arc::clone(self.clock),
+            )
+            .map_err(|error| EngineError::InvalidInput {
+                workflow: record.workflow.clone(),
+                message: error.to_string(),
             })?;
             let mut run = run.await;
             let progress = journal.finish();
             revision = progress.revision;
+            if let Some((bytes, limit)) = progress.too_large {
+                return Err(self.refuse_too_large(&run_id, revision, bytes, limit).await);
+            }
             let (outcome, payload_error) = self
                 .settle(
                     run.outcome,
@@ -80,6 +102,7 @@ impl Drive<'_> {
                     &run_id,
                 )
                 .await?;
+            self.check_size(&run_id, revision, &run.state).await?;
             let entries = unsaved(&run.state, &baseline, &progress.saved);
             // A payload already delivered to the suspension hook goes back into the loop, but
             // not the one that just failed to decode.
@@ -110,7 +133,9 @@ impl Drive<'_> {
                     state = run.state;
                     baseline = texts(&state);
                     let early = Some((hook.hook_id, payload, PayloadSource::Early));
-                    match inject_claimed(self.store, &mut state, early.as_ref(), &run_id).await {
+                    let now = self.clock.now_millis();
+                    match inject_claimed(self.store, &mut state, early.as_ref(), &run_id, now).await
+                    {
                         Ok(injected) => (carry, original) = injected,
                         // The early payload is refused and released: the hook waits again, as
                         // just saved; its sender was answered when it was stored.
@@ -142,6 +167,56 @@ impl Drive<'_> {
                 run_version: record.version,
                 registered,
             }),
+        }
+    }
+
+    /// The journal's size budget for a run starting from `state`.
+    fn budget(&self, state: &ResumeState) -> Option<Budget> {
+        self.max_state_bytes.map(|limit| Budget {
+            limit,
+            sizes: sizes(state),
+        })
+    }
+
+    /// Refuses to save `state` if it is over the limit.
+    async fn check_size(
+        &self,
+        run_id: &str,
+        revision: u64,
+        state: &ResumeState,
+    ) -> Result<(), EngineError> {
+        if let Some(limit) = self.max_state_bytes {
+            let bytes: usize = sizes(state).values().sum();
+            if bytes > limit {
+                return Err(self.refuse_too_large(run_id, revision, bytes, limit).await);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that the run stopped because its state would outgrow the limit (its entries stay
+    /// as stored) and returns the error to report.
+    async fn refuse_too_large(
+        &self,
+        run_id: &str,
+        revision: u64,
+        bytes: usize,
+        limit: usize,
+    ) -> EngineError {
+        let error = EngineError::StateTooLarge {
+            run_id: run_id.to_owned(),
+            bytes,
+            limit,
+        };
+        let changes = Changes {
+            outcome: Some(RunOutcome::Stopped {
+                message: error.to_string(),
+            }),
+            ..Changes::default()
+        };
+        match self.store.save(run_id, revision, changes).await {
+            Ok(_) => error,
+            Err(failure) => EngineError::from_save(failure),
         }
     }
 
@@ -181,12 +256,49 @@ impl Drive<'_> {
         let settled = match outcome {
             Outcome::Completed(result) => RunOutcome::Completed { result },
             Outcome::Failed(error) => RunOutcome::Failed { error },
-            Outcome::Suspended(suspension) => match suspension.pending_hook() {
-                Some(hook) => RunOutcome::Suspended { hook },
-                None => RunOutcome::Stopped {
-                    message: format!("suspended for something other than a hook: {suspension:?}"),
-                },
+            Outcome::Suspended(Suspension::Hook(hook)) => RunOutcome::Suspended { hook },
+            Outcome::Suspended(Suspension::Approval(approval)) => {
+                RunOutcome::AwaitingApproval { approval }
+            }
+            Outcome::Suspended(Suspension::Sleep {
+                key,
+                wake_at_millis,
+            }) => RunOutcome::Sleeping {
+                key,
+                wake_at_ms: wake_at_millis,
             },
+            Outcome::Suspended(other) => RunOutcome::Stopped {
+                message: format!("suspended for something this engine does not know: {other:?}"),
+            },
+            Outcome::Stopped(RunError::DecodeValue {
+                key,
+                expected,
+                message,
+            }) if self
+                .decided
+                .as_ref()
+                .is_some_and(|(decided, _)| *decided == key) =>
+            {
+                // The decided value is not what the workflow awaits: the approval waits again.
+                let Some((_, pending)) = self.decided.clone() else {
+                    unreachable!("checked by the guard")
+                };
+                let approval = pending.error().and_then(|error| {
+                    <awaitly_runtime::PendingApproval as serde::Deserialize>::deserialize(error)
+                        .ok()
+                });
+                state.insert(key.clone(), pending);
+                let error = EngineError::ApprovalValueType {
+                    run_id: run_id.to_owned(),
+                    key: key.clone(),
+                    message: format!("expected `{expected}`: {message}"),
+                };
+                let settled = match approval {
+                    Some(approval) => RunOutcome::AwaitingApproval { approval },
+                    None => RunOutcome::Stopped { message },
+                };
+                return Ok((settled, Some(error)));
+            }
             Outcome::Stopped(RunError::Journal { .. }) => {
                 // A checkpoint was refused or failed: this executor stops writing altogether.
                 return Err(journal_failure.map_or_else(
@@ -235,18 +347,28 @@ impl Drive<'_> {
 /// Injects a claimed payload into `state`; returns the entry to save with the next checkpoint
 /// and the pending entry it replaced. A payload the state refuses (the hook expired, …) has its
 /// claim released.
+///
+/// The store accepted the claim before the hook's deadline (it refuses later ones), so the
+/// payload is injected as of a moment before the deadline even when it is applied after it (its
+/// first executor died, a sweeper applies it). A hook whose timeout is already recorded refuses it.
 async fn inject_claimed(
     store: &Arc<dyn Store>,
     state: &mut ResumeState,
     inject: Option<&(HookId, Value, PayloadSource)>,
     run_id: &str,
+    now: u64,
 ) -> Result<(Vec<(String, StepEntry)>, Option<StepEntry>), EngineError> {
     let Some((hook_id, payload, _)) = inject else {
         return Ok((Vec::new(), None));
     };
     let key = hook_id.step_key();
     let original = state.get(&key).cloned();
-    if let Err(error) = state.inject_hook(hook_id, payload) {
+    let deadline = original
+        .as_ref()
+        .and_then(MaybePendingHook::pending_hook)
+        .and_then(|hook| hook.deadline_millis);
+    let at = deadline.map_or(now, |deadline| now.min(deadline.saturating_sub(1)));
+    if let Err(error) = state.inject_hook_at(hook_id, payload, at) {
         store.release_hook(hook_id, payload).await?;
         return Err(match error {
             InjectError::Expired { hook_id } => EngineError::HookExpired {
@@ -265,6 +387,14 @@ async fn inject_claimed(
         .map(|entry| vec![(key, entry.clone())])
         .unwrap_or_default();
     Ok((carry, original))
+}
+
+/// Every entry's stored size (key and text), by key.
+fn sizes(state: &ResumeState) -> HashMap<String, usize> {
+    state
+        .iter()
+        .map(|(key, entry)| (key.to_owned(), key.len() + entry_text(entry).len()))
+        .collect()
 }
 
 /// Every entry's stored text, by key.
@@ -290,4 +420,53 @@ fn unsaved(
         })
         .map(|(key, entry)| (key.to_owned(), entry.clone()))
         .collect()
+}
+
+impl super::Engine {
+    pub(super) async fn drive(
+        &self,
+        record: crate::store::RunRecord,
+        inject: Option<(HookId, Value, PayloadSource)>,
+        removed: Vec<String>,
+        take_over: bool,
+    ) -> Result<RunOutcome, EngineError> {
+        let stored = StoredRun {
+            record,
+            state: awaitly_runtime::ResumeState::new(),
+        };
+        self.drive_stored(stored, inject, removed, take_over).await
+    }
+
+    pub(super) async fn drive_stored(
+        &self,
+        stored: StoredRun,
+        inject: Option<(HookId, Value, PayloadSource)>,
+        removed: Vec<String>,
+        take_over: bool,
+    ) -> Result<RunOutcome, EngineError> {
+        self.drive_decided(stored, inject, removed, take_over, None)
+            .await
+    }
+
+    pub(super) async fn drive_decided(
+        &self,
+        stored: StoredRun,
+        inject: Option<(HookId, Value, PayloadSource)>,
+        removed: Vec<String>,
+        take_over: bool,
+        decided: Option<(String, awaitly_runtime::StepEntry)>,
+    ) -> Result<RunOutcome, EngineError> {
+        Drive {
+            store: &self.store,
+            registry: &self.registry,
+            inject,
+            removed,
+            take_over,
+            clock: &self.clock,
+            max_state_bytes: self.max_state_bytes,
+            decided,
+        }
+        .run(stored)
+        .await
+    }
 }

@@ -4,17 +4,17 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use awaitly_runtime::{HookId, MaybePendingHook, Workflow};
-use serde::Serialize;
+use awaitly_runtime::{Clock, HookId, HookTimeout, SystemClock, Workflow};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::EngineError;
-use super::drive::{Drive, PayloadSource};
+use super::drive::PayloadSource;
 use super::registry::Registry;
 use super::results::{Delivery, Started};
 use crate::store::{
-    Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, RunStatus, Store, StoredRun, now_ms,
+    Claim, Created, NewRun, RunOutcome, RunRecord, RunStatus, Store, StoredRun, now_ms,
 };
 
 /// How many times a delivery retries after another executor moved the run under it.
@@ -50,9 +50,11 @@ const DELIVERY_ATTEMPTS: usize = 5;
 /// # });
 /// ```
 pub struct Engine {
-    store: Arc<dyn Store>,
-    registry: Registry,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) registry: Registry,
     stale_after: Duration,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) max_state_bytes: Option<usize>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -61,6 +63,8 @@ impl std::fmt::Debug for Engine {
             .debug_struct("Engine")
             .field("workflows", &self.registry)
             .field("stale_after", &self.stale_after)
+            .field("clock", &self.clock)
+            .field("max_state_bytes", &self.max_state_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -90,7 +94,40 @@ impl Engine {
             store,
             registry: Registry::default(),
             stale_after: Duration::from_secs(30),
+            clock: Arc::new(SystemClock),
+            max_state_bytes: None,
         }
+    }
+
+    /// Where runs read the time (deadlines, wake-up times) and wait (retry delays), and what
+    /// [`resume_due`](Self::resume_due) compares due times with: [`SystemClock`] by default, a
+    /// [`ManualClock`](awaitly_runtime::ManualClock) in tests.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let clock = Arc::new(awaitly::ManualClock::new(0));
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new()).clock(clock);
+    /// # drop(engine);
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The largest a run's stored state may grow, in bytes (keys plus entries as stored). A run
+    /// whose next write would pass it stops with [`EngineError::StateTooLarge`]: that write is not
+    /// stored, the entries already stored stay as they were. No limit by default.
+    ///
+    /// ```
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new())
+    ///     .max_state_bytes(1024 * 1024);
+    /// # drop(engine);
+    /// ```
+    #[must_use]
+    pub fn max_state_bytes(mut self, bytes: usize) -> Self {
+        self.max_state_bytes = Some(bytes);
+        self
     }
 
     /// Registers `factory` — typically the `#[workflow]` fn itself, or a closure calling it — as
@@ -291,9 +328,75 @@ impl Engine {
         hook_id: &HookId,
         payload: Value,
     ) -> Result<Delivery, EngineError> {
-        match self.store.claim_hook(hook_id, &payload).await? {
+        self.deliver(hook_id, payload, None).await
+    }
+
+    /// [`resume_hook`](Self::resume_hook) for a delivery whose provider event id was verified
+    /// (its [`dedupe_key`](crate::signature::Verified::dedupe_key), or any id unique per event):
+    /// the key is stored with the hook's claim, so a second delivery of the same event — to this
+    /// hook or any other — runs nothing. To this hook it is a [`Delivery::Duplicate`]; to another
+    /// hook it is refused ([`EngineError::EventReused`]).
+    ///
+    /// ```
+    /// use awaitly::durable::{Delivery, Engine};
+    /// #[awaitly::workflow]
+    /// async fn pay() -> Result<u32, String> {
+    ///     let cents: u32 = awaitly::await_hook!("paid");
+    ///     Ok(cents)
+    /// }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = Engine::new(awaitly::store::MemoryStore::new()).register("pay", 1, |(): ()| pay());
+    /// let hook = engine.start("r1", "pay", &()).await.unwrap().outcome.pending_hook().unwrap().hook_id.clone();
+    /// let first = engine.resume_hook_once(&hook, serde_json::json!(5), "Stripe:evt_1").await.unwrap();
+    /// assert!(matches!(first, Delivery::Applied { .. }));
+    /// let again = engine.resume_hook_once(&hook, serde_json::json!(5), "Stripe:evt_1").await.unwrap();
+    /// assert!(matches!(again, Delivery::Duplicate { .. }));
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`resume_hook`](Self::resume_hook), and [`EngineError::EventReused`].
+    pub async fn resume_hook_once(
+        &self,
+        hook_id: &HookId,
+        payload: Value,
+        dedupe_key: &str,
+    ) -> Result<Delivery, EngineError> {
+        self.deliver(hook_id, payload, Some(dedupe_key)).await
+    }
+
+    async fn deliver(
+        &self,
+        hook_id: &HookId,
+        payload: Value,
+        dedupe_key: Option<&str>,
+    ) -> Result<Delivery, EngineError> {
+        let now = self.clock.now_millis();
+        match self
+            .store
+            .claim_hook(hook_id, &payload, now, dedupe_key)
+            .await?
+        {
+            Claim::Seen {
+                run_id,
+                hook_id: claimed,
+            } => {
+                if claimed != *hook_id {
+                    return Err(EngineError::EventReused {
+                        hook_id: hook_id.clone(),
+                        dedupe_key: dedupe_key.unwrap_or_default().to_owned(),
+                    });
+                }
+                let outcome = self.record(&run_id).await?.outcome;
+                Ok(Delivery::Duplicate { run_id, outcome })
+            }
             Claim::Unknown => Err(EngineError::UnknownHook {
                 hook_id: hook_id.clone(),
+            }),
+            Claim::Expired { run_id } => Err(EngineError::HookExpired {
+                hook_id: hook_id.clone(),
+                run_id,
             }),
             Claim::Taken {
                 run_id,
@@ -352,6 +455,20 @@ impl Engine {
                 .pending_hook()
                 .is_some_and(|hook| hook.hook_id == *hook_id);
             if !waits_here {
+                let timed_out = stored
+                    .state
+                    .get(&hook_id.step_key())
+                    .and_then(awaitly_runtime::StepEntry::error)
+                    .is_some_and(|error| HookTimeout::deserialize(error).is_ok());
+                if timed_out {
+                    // The timeout was recorded first (a sweeper ran the run on): the payload is
+                    // refused, and its claim freed.
+                    self.store.release_hook(hook_id, &payload).await?;
+                    return Err(EngineError::HookExpired {
+                        hook_id: hook_id.clone(),
+                        run_id,
+                    });
+                }
                 // Another executor is running it on (it took the claimed payload, or will).
                 return Ok(Delivery::Queued { run_id });
             }
@@ -366,8 +483,10 @@ impl Engine {
     }
 
     /// Runs `run_id` on from its last checkpoint: a run left running by a crashed executor, a
-    /// stopped run (after the code was fixed), or a suspended run whose hook holds a delivered
-    /// payload. Completed, failed and plainly suspended runs are returned as they stand.
+    /// stopped run (after the code was fixed), a suspended run whose hook holds a delivered
+    /// payload, and a run that is due (a sleep whose wake-up time passed, a hook or approval whose
+    /// deadline passed: the workflow then sees its typed timeout). Completed, failed and plainly
+    /// waiting runs are returned as they stand.
     ///
     /// Calling it for a run another executor is advancing right now makes the two race: the
     /// later checkpoint is refused ([`EngineError::Fenced`]) and the step in flight may have run
@@ -399,7 +518,17 @@ impl Engine {
                         let inject = Some((hook.hook_id.clone(), payload, PayloadSource::Early));
                         self.drive_stored(stored, inject, Vec::new(), true).await
                     }
+                    None if self.is_due(&stored.record.outcome) => {
+                        self.drive_stored(stored, None, Vec::new(), true).await
+                    }
                     None => Ok(stored.record.outcome),
+                }
+            }
+            RunOutcome::AwaitingApproval { .. } | RunOutcome::Sleeping { .. } => {
+                if self.is_due(&stored.record.outcome) {
+                    self.drive_stored(stored, None, Vec::new(), true).await
+                } else {
+                    Ok(stored.record.outcome)
                 }
             }
             RunOutcome::Running | RunOutcome::Stopped { .. } => {
@@ -408,135 +537,7 @@ impl Engine {
         }
     }
 
-    /// Runs a failed run again: its recorded failures are cleared (successful steps and hook
-    /// payloads stay) and the workflow runs on from there. Other runs: as
-    /// [`resume_run`](Self::resume_run).
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
-    /// assert!(engine.retry_run("nope").await.is_err());
-    /// # });
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`resume_run`](Self::resume_run).
-    pub async fn retry_run(&self, run_id: &str) -> Result<RunOutcome, EngineError> {
-        let stored = self.load(run_id).await?;
-        if stored.record.status() != RunStatus::Failed {
-            return self.resume_run(run_id).await;
-        }
-        let failed: Vec<String> = stored
-            .state
-            .iter()
-            .filter(|(_, entry)| !entry.is_ok() && entry.pending_hook().is_none())
-            .map(|(key, _)| key.to_owned())
-            .collect();
-        self.drive_stored(stored, None, failed, true).await
-    }
-
-    /// Resumes every run left behind by a crashed executor: runs marked running with no
-    /// checkpoint for [`stale_after`](Self::stale_after), and suspended runs whose hook holds a
-    /// delivered payload. Call it when an instance starts (and periodically with several
-    /// instances). Returns each resumed run with its result.
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
-    /// assert!(engine.recover().await.unwrap().is_empty());
-    /// # });
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Store`] if the runs cannot be listed; failures of single runs are in the
-    /// returned list.
-    pub async fn recover(
-        &self,
-    ) -> Result<Vec<(String, Result<RunOutcome, EngineError>)>, EngineError> {
-        let mut resumed = Vec::new();
-        for record in self.store.list_runs().await? {
-            let due = match &record.outcome {
-                RunOutcome::Running => self.is_stale(&record),
-                RunOutcome::Suspended { hook } => self
-                    .store
-                    .find_hook(&hook.hook_id)
-                    .await?
-                    .is_some_and(|hook| hook.payload.is_some()),
-                _ => false,
-            };
-            if due {
-                let result = self.resume_run(&record.run_id).await;
-                resumed.push((record.run_id, result));
-            }
-        }
-        Ok(resumed)
-    }
-
-    /// Records `version` as the run's workflow version, after the caller has made sure its
-    /// state fits that version (the migration itself is the caller's).
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
-    /// assert!(engine.set_version("nope", 2).await.is_err());
-    /// # });
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::UnknownRun`], [`EngineError::Fenced`] if the run moved meanwhile,
-    /// [`EngineError::Store`].
-    pub async fn set_version(&self, run_id: &str, version: u32) -> Result<(), EngineError> {
-        let record = self.record(run_id).await?;
-        let changes = crate::store::Changes {
-            version: Some(version),
-            ..crate::store::Changes::default()
-        };
-        self.store
-            .save(run_id, record.revision, changes)
-            .await
-            .map_err(EngineError::from_save)?;
-        Ok(())
-    }
-
-    /// The hooks runs wait at with no payload yet, oldest first (with metadata and time).
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
-    /// assert!(engine.pending_hooks().await.unwrap().is_empty());
-    /// # });
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Store`].
-    pub async fn pending_hooks(&self) -> Result<Vec<HookRecord>, EngineError> {
-        Ok(self.store.pending_hooks().await?)
-    }
-
-    /// The run's record (status, outcome, revision), without its steps.
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
-    /// assert!(matches!(
-    ///     engine.record("nope").await,
-    ///     Err(awaitly::durable::EngineError::UnknownRun { .. })
-    /// ));
-    /// # });
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::UnknownRun`], [`EngineError::Store`].
-    pub async fn record(&self, run_id: &str) -> Result<RunRecord, EngineError> {
-        Ok(self.load(run_id).await?.record)
-    }
-
-    async fn load(&self, run_id: &str) -> Result<StoredRun, EngineError> {
+    pub(super) async fn load(&self, run_id: &str) -> Result<StoredRun, EngineError> {
         self.store
             .load_run(run_id)
             .await?
@@ -545,41 +546,16 @@ impl Engine {
             })
     }
 
-    fn is_stale(&self, record: &RunRecord) -> bool {
+    /// Is a waiting run due by the engine's clock?
+    pub(super) fn is_due(&self, outcome: &RunOutcome) -> bool {
+        outcome
+            .due_at_ms()
+            .is_some_and(|due| due <= self.clock.now_millis())
+    }
+
+    pub(super) fn is_stale(&self, record: &RunRecord) -> bool {
         record.status() == RunStatus::Running
             && u128::try_from(now_ms().saturating_sub(record.updated_at_ms)).unwrap_or(0)
                 >= self.stale_after.as_millis()
-    }
-
-    async fn drive(
-        &self,
-        record: RunRecord,
-        inject: Option<(HookId, Value, PayloadSource)>,
-        removed: Vec<String>,
-        take_over: bool,
-    ) -> Result<RunOutcome, EngineError> {
-        let stored = StoredRun {
-            record,
-            state: awaitly_runtime::ResumeState::new(),
-        };
-        self.drive_stored(stored, inject, removed, take_over).await
-    }
-
-    async fn drive_stored(
-        &self,
-        stored: StoredRun,
-        inject: Option<(HookId, Value, PayloadSource)>,
-        removed: Vec<String>,
-        take_over: bool,
-    ) -> Result<RunOutcome, EngineError> {
-        Drive {
-            store: &self.store,
-            registry: &self.registry,
-            inject,
-            removed,
-            take_over,
-        }
-        .run(stored)
-        .await
     }
 }

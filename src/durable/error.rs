@@ -114,6 +114,72 @@ pub enum EngineError {
         /// What the runtime reported.
         message: String,
     },
+    /// No approval waits under this key in the run.
+    #[error(
+        "run `{run_id}` waits for no approval `{key}`: check the run id and key (see `Engine::pending_approvals`)"
+    )]
+    UnknownApproval {
+        /// The run.
+        run_id: String,
+        /// The approval's key.
+        key: String,
+    },
+    /// The approval was already decided differently; a decision is final.
+    #[error(
+        "approval `{key}` of run `{run_id}` was already decided differently; a decision is final"
+    )]
+    ApprovalAlreadyDecided {
+        /// The run.
+        run_id: String,
+        /// The approval's key.
+        key: String,
+    },
+    /// The approval's deadline passed; it takes no decision any more.
+    #[error(
+        "approval `{key}` of run `{run_id}` has expired: its deadline passed, it takes no decision any more"
+    )]
+    ApprovalExpired {
+        /// The run.
+        run_id: String,
+        /// The approval's key.
+        key: String,
+    },
+    /// The approved value does not decode as the type the workflow awaits; the approval waits
+    /// again and nothing else changed.
+    #[error(
+        "the value for approval `{key}` of run `{run_id}` is not what the workflow expects: {message}"
+    )]
+    ApprovalValueType {
+        /// The run.
+        run_id: String,
+        /// The approval's key.
+        key: String,
+        /// What the runtime reported (expected type and decode error).
+        message: String,
+    },
+    /// Writing the run's state would take it past [`Engine::max_state_bytes`](super::Engine::max_state_bytes):
+    /// nothing of that write was stored, and the run is stopped with this message.
+    #[error(
+        "run `{run_id}`'s state would grow to {bytes} bytes, over the limit of {limit}: keep large data out of step results (store a reference), or raise `Engine::max_state_bytes`"
+    )]
+    StateTooLarge {
+        /// The run.
+        run_id: String,
+        /// The size the state would have had.
+        bytes: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// This provider event was already delivered to another hook; an event resolves one hook.
+    #[error(
+        "event `{dedupe_key}` was already delivered to another hook, not `{hook_id}`; an event resolves one hook"
+    )]
+    EventReused {
+        /// The hook this delivery was for.
+        hook_id: HookId,
+        /// The event's dedupe key.
+        dedupe_key: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -26,6 +26,29 @@ pub(crate) struct Progress {
     carry: Vec<(String, StepEntry)>,
     /// Why a checkpoint failed: the run stopped there.
     pub(crate) failure: Option<StoreError>,
+    /// The checkpoint that was not written because the state would have grown past the limit:
+    /// `(bytes, limit)`.
+    pub(crate) too_large: Option<(usize, usize)>,
+    /// The size limit and each stored entry's size, by key.
+    budget: Option<Budget>,
+}
+
+/// What a run's stored state may weigh, and what it weighs.
+#[derive(Debug, Default)]
+pub(crate) struct Budget {
+    pub(crate) limit: usize,
+    pub(crate) sizes: HashMap<String, usize>,
+}
+
+impl Budget {
+    /// The total size once `entries` are written.
+    fn after(&self, entries: &[(String, String)]) -> usize {
+        let mut total: usize = self.sizes.values().sum();
+        for (key, text) in entries {
+            total = total - self.sizes.get(key).copied().unwrap_or(0) + key.len() + text.len();
+        }
+        total
+    }
 }
 
 impl StoreJournal {
@@ -34,6 +57,7 @@ impl StoreJournal {
         run_id: String,
         revision: u64,
         carry: Vec<(String, StepEntry)>,
+        budget: Option<Budget>,
     ) -> Self {
         Self {
             store,
@@ -41,6 +65,7 @@ impl StoreJournal {
             progress: Mutex::new(Progress {
                 revision,
                 carry,
+                budget,
                 ..Progress::default()
             }),
         }
@@ -79,6 +104,19 @@ impl Journal for StoreJournal {
                 .iter()
                 .map(|(key, entry)| (key.clone(), entry_text(entry)))
                 .collect();
+            {
+                let mut progress = self.lock();
+                let over = progress.budget.as_ref().and_then(|budget| {
+                    let bytes = budget.after(&texts);
+                    (bytes > budget.limit).then_some((bytes, budget.limit))
+                });
+                if let Some((bytes, limit)) = over {
+                    progress.too_large = Some((bytes, limit));
+                    return Err(JournalError::new(format!(
+                        "the run's state would grow to {bytes} bytes, over the limit of {limit}"
+                    )));
+                }
+            }
             let changes = Changes {
                 entries,
                 ..Changes::default()
@@ -87,6 +125,11 @@ impl Journal for StoreJournal {
                 Ok(saved) => {
                     let mut progress = self.lock();
                     progress.revision = saved.revision;
+                    if let Some(budget) = &mut progress.budget {
+                        for (key, text) in &texts {
+                            budget.sizes.insert(key.clone(), key.len() + text.len());
+                        }
+                    }
                     progress.saved.extend(texts);
                     Ok(())
                 }

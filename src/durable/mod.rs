@@ -23,17 +23,44 @@
 //!   moment it suspends there (the suspension write returns it).
 //! - **Completed runs are kept**, with their result, so a late duplicate callback still gets an
 //!   idempotent answer; delete them with [`Store::delete_run`](crate::store::Store::delete_run).
+//! - **Approvals.** A run waiting at `await_approval!` is stored as
+//!   [`RunOutcome::AwaitingApproval`](crate::store::RunOutcome::AwaitingApproval) and listed by
+//!   [`Engine::pending_approvals`]. [`Engine::decide_approval`] writes the decision with the
+//!   run's compare-and-swap: of concurrent decisions exactly one wins, the same one again is
+//!   idempotent, a different one is refused, and none is taken at or after the deadline.
+//! - **Sleeps and deadlines.** A sleeping run ([`RunOutcome::Sleeping`](crate::store::RunOutcome::Sleeping))
+//!   and a run waiting at a hook or approval with a deadline have a due time the store indexes;
+//!   [`Engine::resume_due`] (or a `Worker` loop, feature `worker`) runs them on
+//!   once it has passed — a sleep continues without sleeping again, a deadline lets the workflow
+//!   see its typed timeout. Time comes from the engine's [`clock`](Engine::clock).
+//! - **Late payloads.** The store records each suspended hook's deadline and refuses claims at or
+//!   after it, so a payload racing the timeout is decided once, in the store: claimed in time, it
+//!   wins even if applied after the deadline; otherwise the workflow sees the timeout. (An
+//!   instance whose clock lags may still claim; if the timeout is already recorded, its payload is
+//!   refused and released.)
+//! - **Size.** With [`Engine::max_state_bytes`], a write that would grow a run's stored state past
+//!   the limit is not made: the run stops with [`EngineError::StateTooLarge`] and its stored entries
+//!   stay as they were.
 //! - **Versions.** A run records the workflow version it started with and only resumes with that
 //!   version ([`EngineError::VersionMismatch`] otherwise): register the old version alongside the
 //!   new one, migrate ([`Engine::set_version`]), or delete the run.
 
+mod admin;
+mod approvals;
 mod drive;
+mod due;
 mod engine;
 mod error;
 mod journal;
 mod registry;
 mod results;
+#[cfg(feature = "worker")]
+mod worker;
 
+pub use approvals::{Decision, PendingApprovalRecord};
+pub use due::DUE_BATCH;
 pub use engine::Engine;
 pub use error::EngineError;
 pub use results::{Delivery, Started};
+#[cfg(feature = "worker")]
+pub use worker::{Worker, WorkerHandle, WorkerStats};

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use awaitly_runtime::{Journal, Outcome, ResumeState, Run, RunError, Workflow};
+use awaitly_runtime::{Clock, Journal, Outcome, ResumeState, Run, RunError, SystemClock, Workflow};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -15,7 +15,7 @@ use serde_json::Value;
 pub(crate) type ErasedRun = Pin<Box<dyn Future<Output = Run<Value, Value>> + Send>>;
 
 /// Builds a run from the JSON input, or says why the input does not decode.
-pub(crate) type Factory = dyn Fn(Value, ResumeState, Arc<dyn Journal>) -> Result<ErasedRun, serde_json::Error>
+pub(crate) type Factory = dyn Fn(Value, ResumeState, Arc<dyn Journal>, Arc<dyn Clock>) -> Result<ErasedRun, serde_json::Error>
     + Send
     + Sync;
 
@@ -50,11 +50,11 @@ impl Registry {
         T: Serialize,
         E: Serialize,
     {
-        let erased: Arc<Factory> = Arc::new(move |input, state, journal| {
+        let erased: Arc<Factory> = Arc::new(move |input, state, journal, clock| {
             let input: I = serde_json::from_value(input)?;
             let workflow = factory(input);
             Ok(Box::pin(async move {
-                let run = workflow.journal(journal).run(state).await;
+                let run = workflow.journal(journal).clock(clock).run(state).await;
                 Run {
                     outcome: erase(run.outcome),
                     state: run.state,
@@ -87,7 +87,13 @@ impl Registry {
     ) -> Result<(), serde_json::Error> {
         if let Lookup::Found(factory) = self.lookup(name, version) {
             let journal: Arc<dyn Journal> = Arc::new(NoJournal);
-            factory(input.clone(), ResumeState::new(), journal).map(drop)?;
+            factory(
+                input.clone(),
+                ResumeState::new(),
+                journal,
+                Arc::new(SystemClock),
+            )
+            .map(drop)?;
         }
         Ok(())
     }

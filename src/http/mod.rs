@@ -5,11 +5,15 @@
 //! | --- | --- | --- |
 //! | the run completed (or failed: the workflow returned `Err`) | 200 | `{"run_id", "status": "completed", "result"}` / `{"run_id", "status": "failed", "error"}` |
 //! | the run suspended at its next hook | 202 | `{"run_id", "status": "suspended", "hook": {"hook_id", "metadata", "url"}}` |
+//! | the run waits for an approval, or sleeps | 202 | `{"run_id", "status": "awaiting_approval", "approval"}` / `{"run_id", "status": "sleeping", "key", "wake_at_ms"}` |
 //! | stored for a run that has not reached the hook yet | 202 | `{"run_id", "status": "queued"}` |
 //! | the same payload again | 200 if the run completed, else 202 | the run's current outcome plus `"duplicate": true` |
+//! | a [verifier](HooksConfig::verifier) refused the signature (before any decoding or lookup) | 401 (500 for a bad secret, 400 for an unusable event id) | the [`SignatureError::code`](crate::signature::SignatureError::code) |
+//! | the same verified provider event again | 200 if the run completed, else 202 | the run's current outcome plus `"duplicate": true`; nothing runs |
 //! | malformed JSON | 400 | `malformed_json` |
 //! | unknown hook | 404 | `unknown_hook` |
 //! | another payload already resolved the hook | 409 | `already_resolved` |
+//! | a verified event already delivered to another hook | 409 | `event_reused` |
 //! | the hook's deadline passed | 410 | `hook_expired` |
 //! | body over the limit | 413 | `payload_too_large` |
 //! | payload of the wrong type (the hook waits again) | 422 | `payload_type` |
@@ -17,14 +21,25 @@
 //! | the engine cannot run this run (version, registration) | 500 | `engine` |
 //!
 //! Every error body is `{"error": {"code": "…", "message": "…"}}`.
+//!
+//! With [`HooksConfig::uniform_rejections`], unknown, expired and already-used hooks (the 404,
+//! 409 and 410 rows) all get the same 404 body, so an outside caller cannot tell a hook id that
+//! never existed from one that did; the Rust API ([`Engine::resume_hook`]) still returns the
+//! precise error to the application.
+//!
+//! [`approvals_router`] serves the approvals of the same engine to the people who decide them.
+
+mod approvals;
+
+pub use approvals::approvals_router;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -40,18 +55,41 @@ pub use axum;
 /// let config = awaitly::http::HooksConfig::default().path("/webhooks/payment").body_limit(16 * 1024);
 /// assert_eq!(config.hook_url("h1"), "/webhooks/payment/h1");
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HooksConfig {
     path: String,
     body_limit: usize,
+    uniform_rejections: bool,
+    #[cfg(feature = "signatures")]
+    verifier: Option<Arc<dyn crate::signature::WebhookVerifier>>,
+}
+
+impl std::fmt::Debug for HooksConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut debug = formatter.debug_struct("HooksConfig");
+        debug
+            .field("path", &self.path)
+            .field("body_limit", &self.body_limit)
+            .field("uniform_rejections", &self.uniform_rejections);
+        #[cfg(feature = "signatures")]
+        debug.field(
+            "verifier",
+            &self.verifier.as_ref().map(|verifier| verifier.provider()),
+        );
+        debug.finish()
+    }
 }
 
 impl Default for HooksConfig {
-    /// `/hooks`, bodies up to 64 KiB.
+    /// `/hooks`, bodies up to 64 KiB, distinct statuses for unknown, used and expired hooks, no
+    /// signature check.
     fn default() -> Self {
         Self {
             path: "/hooks".to_owned(),
             body_limit: 64 * 1024,
+            uniform_rejections: false,
+            #[cfg(feature = "signatures")]
+            verifier: None,
         }
     }
 }
@@ -82,6 +120,38 @@ impl HooksConfig {
     #[must_use]
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// When `true`, unknown, expired and already-used hooks all answer the same 404
+    /// `{"error": {"code": "unknown_hook", "message": "no hook takes deliveries at this URL"}}`,
+    /// so a caller guessing hook ids learns nothing. Default `false`: distinct 404, 409 and 410.
+    ///
+    /// ```
+    /// let _ = awaitly::http::HooksConfig::default().uniform_rejections(true);
+    /// ```
+    #[must_use]
+    pub fn uniform_rejections(mut self, uniform: bool) -> Self {
+        self.uniform_rejections = uniform;
+        self
+    }
+
+    /// Checks every delivery's provider signature on the raw body, after the size limit and
+    /// before JSON decoding or any hook lookup ([`verify_request`](crate::signature::verify_request));
+    /// a refused one gets the error's status and code. The verified event id becomes the
+    /// delivery's dedupe key ([`Engine::resume_hook_once`]): the same event again gets the
+    /// duplicate answer and runs nothing.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let verifier = awaitly::signature::GitHubVerifier::new("It's a Secret to Everybody").unwrap();
+    /// let config = awaitly::http::HooksConfig::default().verifier(Arc::new(verifier));
+    /// assert!(format!("{config:?}").contains("GitHub"));
+    /// ```
+    #[cfg(feature = "signatures")]
+    #[must_use]
+    pub fn verifier(mut self, verifier: Arc<dyn crate::signature::WebhookVerifier>) -> Self {
+        self.verifier = Some(verifier);
         self
     }
 
@@ -129,21 +199,42 @@ pub fn hooks_router_with(engine: Arc<Engine>, config: HooksConfig) -> Router {
     let shared = Arc::new(Shared { engine, config });
     Router::new()
         .route(&format!("{path}/{{hook_id}}"), post(deliver))
+        // `POST {path}/` (an empty id) gets the unknown-hook answer too, as JSON.
+        .route(&format!("{path}/"), post(empty_hook_id))
         .route(&path, get(list_pending))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(shared)
 }
 
-fn error(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Response {
     let body = json!({ "error": { "code": code, "message": message.to_string() } });
     (status, axum::Json(body)).into_response()
 }
 
+async fn empty_hook_id() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "unknown_hook",
+        "no hook takes deliveries at this URL",
+    )
+}
+
 async fn deliver(
     State(shared): State<Arc<Shared>>,
-    Path(hook_id): Path<String>,
+    hook_id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    // An id that does not even decode (invalid percent-encoding or UTF-8) names no hook: answered
+    // like any unknown hook, as JSON, not with axum's plain-text rejection.
+    let Ok(Path(hook_id)) = hook_id else {
+        let message = if shared.config.uniform_rejections {
+            "no hook takes deliveries at this URL"
+        } else {
+            "no hook has this id: it is not valid UTF-8 once percent-decoded"
+        };
+        return error(StatusCode::NOT_FOUND, "unknown_hook", message);
+    };
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -164,6 +255,28 @@ async fn deliver(
             );
         }
     };
+    #[cfg(feature = "signatures")]
+    let dedupe_key = match &shared.config.verifier {
+        Some(check) => match crate::signature::verify_request(
+            &**check,
+            &headers,
+            &body,
+            std::time::SystemTime::now(),
+        ) {
+            Ok(verified) => Some(verified.dedupe_key()),
+            Err(refused) => {
+                let status =
+                    StatusCode::from_u16(refused.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
+                return error(status, refused.code(), refused);
+            }
+        },
+        None => None,
+    };
+    #[cfg(not(feature = "signatures"))]
+    let dedupe_key: Option<String> = {
+        let _ = &headers;
+        None
+    };
     let payload: Value = match serde_json::from_slice(&body) {
         Ok(payload) => payload,
         Err(parse) => {
@@ -174,7 +287,12 @@ async fn deliver(
             );
         }
     };
-    match shared.engine.resume_hook(&hook_id.into(), payload).await {
+    let hook_id = hook_id.into();
+    let delivered = match &dedupe_key {
+        Some(key) => shared.engine.resume_hook_once(&hook_id, payload, key).await,
+        None => shared.engine.resume_hook(&hook_id, payload).await,
+    };
+    match delivered {
         Ok(Delivery::Applied { run_id, outcome }) => {
             outcome_response(&shared.config, &run_id, &outcome, false)
         }
@@ -186,7 +304,24 @@ async fn deliver(
             axum::Json(json!({ "run_id": run_id, "status": "queued" })),
         )
             .into_response(),
-        Err(failure) => engine_error(&failure),
+        Err(failure) => {
+            let hides = matches!(
+                failure,
+                EngineError::UnknownHook { .. }
+                    | EngineError::HookExpired { .. }
+                    | EngineError::AlreadyResolved { .. }
+                    | EngineError::EventReused { .. }
+            );
+            if shared.config.uniform_rejections && hides {
+                error(
+                    StatusCode::NOT_FOUND,
+                    "unknown_hook",
+                    "no hook takes deliveries at this URL",
+                )
+            } else {
+                engine_error(&failure)
+            }
+        }
     }
 }
 
@@ -217,6 +352,14 @@ fn outcome_response(
                 },
             }),
         ),
+        RunOutcome::AwaitingApproval { approval } => (
+            StatusCode::ACCEPTED,
+            json!({ "run_id": run_id, "status": "awaiting_approval", "approval": approval }),
+        ),
+        RunOutcome::Sleeping { key, wake_at_ms } => (
+            StatusCode::ACCEPTED,
+            json!({ "run_id": run_id, "status": "sleeping", "key": key, "wake_at_ms": wake_at_ms }),
+        ),
         RunOutcome::Running => (
             StatusCode::ACCEPTED,
             json!({ "run_id": run_id, "status": "running" }),
@@ -235,10 +378,16 @@ fn outcome_response(
     (status, axum::Json(body)).into_response()
 }
 
-fn engine_error(failure: &EngineError) -> Response {
+pub(crate) fn engine_error(failure: &EngineError) -> Response {
     let (status, code) = match failure {
         EngineError::UnknownHook { .. } => (StatusCode::NOT_FOUND, "unknown_hook"),
         EngineError::AlreadyResolved { .. } => (StatusCode::CONFLICT, "already_resolved"),
+        EngineError::EventReused { .. } => (StatusCode::CONFLICT, "event_reused"),
+        EngineError::UnknownRun { .. } => (StatusCode::NOT_FOUND, "unknown_run"),
+        EngineError::UnknownApproval { .. } => (StatusCode::NOT_FOUND, "unknown_approval"),
+        EngineError::ApprovalAlreadyDecided { .. } => (StatusCode::CONFLICT, "already_decided"),
+        EngineError::ApprovalExpired { .. } => (StatusCode::GONE, "approval_expired"),
+        EngineError::ApprovalValueType { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "value_type"),
         EngineError::PayloadType { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "payload_type"),
         EngineError::HookExpired { .. } => (StatusCode::GONE, "hook_expired"),
         EngineError::Fenced { .. } | EngineError::Store(_) => {

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use awaitly_runtime::{HookId, PendingHookOptions, StepEntry, pending_hook};
+use awaitly_runtime::{
+    HookId, PendingApprovalOptions, PendingHookOptions, StepEntry, pending_approval, pending_hook,
+};
 use serde_json::json;
 
 use super::{Changes, Claim, Created, NewRun, RunOutcome, Store, StoreError};
@@ -24,6 +26,9 @@ pub async fn run(store: Arc<dyn Store>) {
     pending_hooks_claims_and_releases(&*store).await;
     hook_ids_belong_to_one_run(&*store).await;
     list_and_delete(&*store).await;
+    due_runs_are_indexed_by_due_time(&*store).await;
+    claims_after_the_deadline_are_refused(&*store).await;
+    dedupe_keys_are_claimed_once_across_hooks(&*store).await;
     concurrent_claims_have_one_winner(&store).await;
     concurrent_saves_have_one_winner(&store).await;
 }
@@ -157,7 +162,7 @@ async fn early_delivery_is_kept_for_the_suspension(store: &dyn Store) {
     assert_eq!(registered.suspended_at_ms, None);
     assert!(!registered.is_pending(), "the run has not reached it yet");
     let claim = store
-        .claim_hook(&hook_id, &json!({ "paid": 1 }))
+        .claim_hook(&hook_id, &json!({ "paid": 1 }), 0, None)
         .await
         .unwrap();
     assert_eq!(
@@ -187,7 +192,10 @@ async fn pending_hooks_claims_and_releases(store: &dyn Store) {
         .unwrap();
     let hook_id = HookId::from("pend-hook-1");
     assert_eq!(
-        store.claim_hook(&hook_id, &json!(1)).await.unwrap(),
+        store
+            .claim_hook(&hook_id, &json!(1), 0, None)
+            .await
+            .unwrap(),
         Claim::Unknown
     );
     let hook = pending_hook(
@@ -214,7 +222,7 @@ async fn pending_hooks_claims_and_releases(store: &dyn Store) {
     assert_eq!(listed.metadata, Some(json!({ "orderId": "ord_1" })));
     assert!(listed.suspended_at_ms.is_some());
     let claim = store
-        .claim_hook(&hook_id, &json!({ "a": 1 }))
+        .claim_hook(&hook_id, &json!({ "a": 1 }), 0, None)
         .await
         .unwrap();
     assert_eq!(
@@ -225,7 +233,7 @@ async fn pending_hooks_claims_and_releases(store: &dyn Store) {
         }
     );
     let taken = store
-        .claim_hook(&hook_id, &json!({ "b": 2 }))
+        .claim_hook(&hook_id, &json!({ "b": 2 }), 0, None)
         .await
         .unwrap();
     assert_eq!(
@@ -326,7 +334,12 @@ async fn concurrent_claims_have_one_winner(store: &Arc<dyn Store>) {
     for index in 0..20 {
         let store = Arc::clone(store);
         let hook_id = hook_id.clone();
-        tasks.spawn(async move { store.claim_hook(&hook_id, &json!(index)).await.unwrap() });
+        tasks.spawn(async move {
+            store
+                .claim_hook(&hook_id, &json!(index), 0, None)
+                .await
+                .unwrap()
+        });
     }
     let claims = tasks.join_all().await;
     let winners: Vec<&Claim> = claims
@@ -376,4 +389,179 @@ async fn concurrent_saves_have_one_winner(store: &Arc<dyn Store>) {
     }));
     let state = store.load_run("race-2").await.unwrap().unwrap().state;
     assert_eq!(state.len(), 1, "only the winner's entry is stored");
+}
+
+async fn due_runs_are_indexed_by_due_time(store: &dyn Store) {
+    let deadline_hook = pending_hook(
+        HookId::from("due-hook-1"),
+        PendingHookOptions {
+            deadline_millis: Some(3_000),
+            ..PendingHookOptions::default()
+        },
+    );
+    let approval = pending_approval(
+        "approve:due",
+        PendingApprovalOptions {
+            deadline_millis: Some(2_000),
+            ..PendingApprovalOptions::default()
+        },
+    );
+    let outcomes = [
+        (
+            "due-sleep",
+            RunOutcome::Sleeping {
+                key: "nap".into(),
+                wake_at_ms: 1_000,
+            },
+        ),
+        (
+            "due-approval",
+            RunOutcome::AwaitingApproval {
+                approval: approval.clone(),
+            },
+        ),
+        (
+            "due-hook",
+            RunOutcome::Suspended {
+                hook: deadline_hook.clone(),
+            },
+        ),
+        (
+            "due-never",
+            RunOutcome::AwaitingApproval {
+                approval: pending_approval("approve:forever", PendingApprovalOptions::default()),
+            },
+        ),
+        ("due-done", RunOutcome::Completed { result: json!(1) }),
+    ];
+    for (run_id, outcome) in &outcomes {
+        store
+            .create_run(NewRun::new(*run_id, "w", 1, json!(null)))
+            .await
+            .unwrap();
+        let changes = Changes {
+            outcome: Some(outcome.clone()),
+            suspend_at: outcome.pending_hook().cloned(),
+            ..Changes::default()
+        };
+        store.save(run_id, 0, changes).await.unwrap();
+    }
+    let ids = |runs: Vec<super::RunRecord>| -> Vec<String> {
+        runs.into_iter()
+            .map(|run| run.run_id)
+            .filter(|id| id.starts_with("due-"))
+            .collect()
+    };
+    assert!(ids(store.due_runs(999, 10).await.unwrap()).is_empty());
+    assert_eq!(ids(store.due_runs(1_000, 10).await.unwrap()), ["due-sleep"]);
+    assert_eq!(
+        ids(store.due_runs(u64::MAX, 10).await.unwrap()),
+        ["due-sleep", "due-approval", "due-hook"],
+        "earliest first; no deadline and finished runs are never due"
+    );
+    assert_eq!(
+        ids(store.due_runs(u64::MAX, 2).await.unwrap()),
+        ["due-sleep", "due-approval"]
+    );
+    let loaded = store
+        .load_run("due-approval")
+        .await
+        .unwrap()
+        .unwrap()
+        .record;
+    assert_eq!(loaded.outcome, RunOutcome::AwaitingApproval { approval });
+    // A new outcome replaces the due time; a save without an outcome keeps it.
+    store
+        .save("due-sleep", 1, Changes::default())
+        .await
+        .unwrap();
+    assert_eq!(ids(store.due_runs(1_000, 10).await.unwrap()), ["due-sleep"]);
+    let running = Changes {
+        outcome: Some(RunOutcome::Running),
+        ..Changes::default()
+    };
+    store.save("due-sleep", 2, running).await.unwrap();
+    assert!(ids(store.due_runs(1_000, 10).await.unwrap()).is_empty());
+}
+
+async fn claims_after_the_deadline_are_refused(store: &dyn Store) {
+    // `due-hook` waits at a hook with deadline 3 000 (saved above).
+    let hook_id = HookId::from("due-hook-1");
+    assert_eq!(
+        store
+            .claim_hook(&hook_id, &json!("late"), 3_000, None)
+            .await
+            .unwrap(),
+        Claim::Expired {
+            run_id: "due-hook".into()
+        },
+        "at the deadline the hook takes nothing"
+    );
+    assert!(
+        store
+            .find_hook(&hook_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .payload
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .claim_hook(&hook_id, &json!("in time"), 2_999, None)
+            .await
+            .unwrap(),
+        Claim::Claimed {
+            run_id: "due-hook".into(),
+            suspended: true
+        }
+    );
+    assert_eq!(
+        store
+            .claim_hook(&hook_id, &json!("late"), 5_000, None)
+            .await
+            .unwrap(),
+        Claim::Taken {
+            run_id: "due-hook".into(),
+            payload: json!("in time")
+        },
+        "a claim accepted in time stays decided after the deadline"
+    );
+}
+
+async fn dedupe_keys_are_claimed_once_across_hooks(store: &dyn Store) {
+    let (first, second) = (HookId::from("dedupe-hook-1"), HookId::from("dedupe-hook-2"));
+    let mut run = NewRun::new("dedupe-1", "w", 1, json!(null));
+    run.hooks.extend([first.clone(), second.clone()]);
+    store.create_run(run).await.unwrap();
+    let claim = store
+        .claim_hook(&first, &json!("a"), 0, Some("Stripe:evt_1"))
+        .await
+        .unwrap();
+    assert!(matches!(claim, Claim::Claimed { .. }), "{claim:?}");
+    let seen = Claim::Seen {
+        run_id: "dedupe-1".into(),
+        hook_id: first.clone(),
+    };
+    for hook in [&first, &second] {
+        let again = store
+            .claim_hook(hook, &json!("b"), 0, Some("Stripe:evt_1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            again, seen,
+            "the same event claims nothing, whatever the hook"
+        );
+    }
+    assert_eq!(
+        store.find_hook(&second).await.unwrap().unwrap().payload,
+        None
+    );
+    // Releasing the claim frees its key: the provider's retry is processed.
+    assert!(store.release_hook(&first, &json!("a")).await.unwrap());
+    let retried = store
+        .claim_hook(&second, &json!("c"), 0, Some("Stripe:evt_1"))
+        .await
+        .unwrap();
+    assert!(matches!(retried, Claim::Claimed { .. }), "{retried:?}");
 }

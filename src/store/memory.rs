@@ -31,6 +31,10 @@ pub struct MemoryStore {
 struct Inner {
     runs: HashMap<String, MemoryRun>,
     hooks: HashMap<HookId, HookRecord>,
+    /// Each suspended hook's deadline, recorded with its suspension.
+    deadlines: HashMap<HookId, u64>,
+    /// The dedupe key of each claim made with one, and the hook it claimed.
+    dedupe: HashMap<String, HookId>,
     /// Creation order, so listings are oldest first like the SQL backends.
     next_sequence: u64,
 }
@@ -171,6 +175,10 @@ impl Store for MemoryStore {
             run.record.updated_at_ms = now;
             let revision = run.record.revision;
             let delivered = changes.suspend_at.map(|hook| {
+                match hook.deadline_millis {
+                    Some(deadline) => inner.deadlines.insert(hook.hook_id.clone(), deadline),
+                    None => inner.deadlines.remove(&hook.hook_id),
+                };
                 let record =
                     inner
                         .hooks
@@ -194,9 +202,24 @@ impl Store for MemoryStore {
         })
     }
 
-    fn claim_hook<'a>(&'a self, hook_id: &'a HookId, payload: &'a Value) -> StoreFuture<'a, Claim> {
+    fn claim_hook<'a>(
+        &'a self,
+        hook_id: &'a HookId,
+        payload: &'a Value,
+        now_ms: u64,
+        dedupe_key: Option<&'a str>,
+    ) -> StoreFuture<'a, Claim> {
         Box::pin(async move {
-            let mut inner = self.lock();
+            let mut guard = self.lock();
+            let inner = &mut *guard;
+            if let Some(seen) = dedupe_key.and_then(|key| inner.dedupe.get(key))
+                && let Some(hook) = inner.hooks.get(seen)
+            {
+                return Ok(Claim::Seen {
+                    run_id: hook.run_id.clone(),
+                    hook_id: seen.clone(),
+                });
+            }
             let Some(hook) = inner.hooks.get_mut(hook_id) else {
                 return Ok(Claim::Unknown);
             };
@@ -206,7 +229,19 @@ impl Store for MemoryStore {
                     payload: existing.clone(),
                 });
             }
+            if inner
+                .deadlines
+                .get(hook_id)
+                .is_some_and(|deadline| *deadline <= now_ms)
+            {
+                return Ok(Claim::Expired {
+                    run_id: hook.run_id.clone(),
+                });
+            }
             hook.payload = Some(payload.clone());
+            if let Some(key) = dedupe_key {
+                inner.dedupe.insert(key.to_owned(), hook_id.clone());
+            }
             Ok(Claim::Claimed {
                 run_id: hook.run_id.clone(),
                 suspended: hook.suspended_at_ms.is_some(),
@@ -221,13 +256,17 @@ impl Store for MemoryStore {
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let mut inner = self.lock();
-            Ok(match inner.hooks.get_mut(hook_id) {
+            let released = match inner.hooks.get_mut(hook_id) {
                 Some(hook) if hook.payload.as_ref() == Some(payload) => {
                     hook.payload = None;
                     true
                 }
                 _ => false,
-            })
+            };
+            if released {
+                inner.dedupe.retain(|_, claimed| claimed != hook_id);
+            }
+            Ok(released)
         })
     }
 
@@ -251,6 +290,26 @@ impl Store for MemoryStore {
         })
     }
 
+    fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>> {
+        Box::pin(async move {
+            let inner = self.lock();
+            let mut due: Vec<(u64, u64, &RunRecord)> = inner
+                .runs
+                .values()
+                .filter_map(|run| {
+                    let at = run.record.outcome.due_at_ms()?;
+                    (at <= now_ms).then_some((at, run.sequence, &run.record))
+                })
+                .collect();
+            due.sort_by_key(|(at, sequence, _)| (*at, *sequence));
+            Ok(due
+                .into_iter()
+                .take(limit)
+                .map(|(.., record)| record.clone())
+                .collect())
+        })
+    }
+
     fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>> {
         Box::pin(async move {
             let inner = self.lock();
@@ -264,7 +323,20 @@ impl Store for MemoryStore {
         Box::pin(async move {
             let mut inner = self.lock();
             let existed = inner.runs.remove(run_id).is_some();
-            inner.hooks.retain(|_, hook| hook.run_id != run_id);
+            let Inner {
+                hooks,
+                deadlines,
+                dedupe,
+                ..
+            } = &mut *inner;
+            hooks.retain(|hook_id, hook| {
+                let keep = hook.run_id != run_id;
+                if !keep {
+                    deadlines.remove(hook_id);
+                    dedupe.retain(|_, claimed| claimed != hook_id);
+                }
+                keep
+            });
             Ok(existed)
         })
     }

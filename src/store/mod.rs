@@ -75,11 +75,23 @@ pub trait Store: Send + Sync + 'static {
         changes: Changes,
     ) -> StoreFuture<'a, Saved>;
 
-    /// Atomically stores `payload` with the hook if no delivery claimed it before.
-    fn claim_hook<'a>(&'a self, hook_id: &'a HookId, payload: &'a Value) -> StoreFuture<'a, Claim>;
+    /// Atomically stores `payload` with the hook if no delivery claimed it before and its
+    /// deadline (recorded by the suspension, [`Changes::suspend_at`]) is later than `now_ms`:
+    /// the single point where a late payload racing the hook's timeout is decided.
+    ///
+    /// `dedupe_key` (a verified provider event id) is stored with a successful claim and unique
+    /// across all hooks: a later claim with the same key, to any hook, stores nothing and gets
+    /// [`Claim::Seen`].
+    fn claim_hook<'a>(
+        &'a self,
+        hook_id: &'a HookId,
+        payload: &'a Value,
+        now_ms: u64,
+        dedupe_key: Option<&'a str>,
+    ) -> StoreFuture<'a, Claim>;
 
     /// Undoes a claim whose payload turned out not to decode (only if the hook still holds
-    /// exactly `payload`); returns whether it did.
+    /// exactly `payload`), with its dedupe key; returns whether it did.
     fn release_hook<'a>(&'a self, hook_id: &'a HookId, payload: &'a Value)
     -> StoreFuture<'a, bool>;
 
@@ -88,6 +100,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Hooks a run waits at with no payload delivered yet, oldest first.
     fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>>;
+
+    /// Runs due at `now_ms` without anyone delivering anything, earliest first, at most `limit`:
+    /// sleeping runs whose wake-up time has passed, and runs waiting at a hook or an approval
+    /// whose deadline has passed ([`RunOutcome::due_at_ms`] at or before `now_ms`). Indexed.
+    fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>>;
 
     /// Every run (without steps), oldest first.
     fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>>;
@@ -110,10 +127,18 @@ pub(crate) fn parse_json(text: &str) -> Result<Value, StoreError> {
 }
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-/// Reads an entry a store wrote.
-pub(crate) fn parse_entry(key: &str, text: &str) -> Result<awaitly_runtime::StepEntry, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|error| StoreError::corrupt(format_args!("entry `{key}`: {error}")))
+/// Reads an entry a store wrote; an unreadable one is [`StoreError::Corrupt`] naming the run and
+/// the key (the row is only read, never repaired).
+pub(crate) fn parse_entry(
+    run_id: &str,
+    key: &str,
+    text: &str,
+) -> Result<awaitly_runtime::StepEntry, StoreError> {
+    serde_json::from_str(text).map_err(|error| {
+        StoreError::corrupt(format_args!(
+            "run `{run_id}`, entry `{key}`: {error}; the row was left as it is: restore it from a backup, or delete the run"
+        ))
+    })
 }
 
 /// Writes an entry as a store keeps it.
@@ -126,6 +151,20 @@ pub(crate) fn entry_text(entry: &awaitly_runtime::StepEntry) -> String {
 /// Reads a stored outcome.
 pub(crate) fn parse_outcome(text: &str) -> Result<RunOutcome, StoreError> {
     serde_json::from_str(text).map_err(StoreError::corrupt)
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// An outcome's due time as a store indexes it (`due_at`), saturating at `i64::MAX`.
+pub(crate) fn due_param(outcome: &RunOutcome) -> Option<i64> {
+    outcome
+        .due_at_ms()
+        .map(|due| i64::try_from(due).unwrap_or(i64::MAX))
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// A time in milliseconds as a store compares it, saturating at `i64::MAX`.
+pub(crate) fn ms_param(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use awaitly_runtime::{HookId, PendingHook, StepEntry};
+use awaitly_runtime::{HookId, PendingApproval, PendingHook, StepEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -20,7 +20,7 @@ use serde_json::Value;
 pub enum RunStatus {
     /// An executor is advancing it (or crashed while doing so: see `Engine::recover`).
     Running,
-    /// Waiting for a hook's payload.
+    /// Waiting for a hook's payload, a person's decision on an approval, or a wake-up time.
     Suspended,
     /// The workflow returned `Ok`; the run and its result are kept.
     Completed,
@@ -96,6 +96,19 @@ pub enum RunOutcome {
         /// The hook whose payload the run waits for.
         hook: PendingHook,
     },
+    /// Waiting for a person's decision on this approval.
+    AwaitingApproval {
+        /// The approval: key, reason, metadata, when it was requested and its deadline.
+        approval: PendingApproval,
+    },
+    /// Sleeping until `wake_at_ms`: [`Engine::resume_due`](crate::durable::Engine::resume_due)
+    /// runs it on once that time has passed.
+    Sleeping {
+        /// The `sleep!` site's key.
+        key: String,
+        /// When the run is due, in milliseconds since the Unix epoch.
+        wake_at_ms: u64,
+    },
     /// The workflow's `Ok` value.
     Completed {
         /// The output, as JSON.
@@ -123,7 +136,9 @@ impl RunOutcome {
     pub fn status(&self) -> RunStatus {
         match self {
             Self::Running => RunStatus::Running,
-            Self::Suspended { .. } => RunStatus::Suspended,
+            Self::Suspended { .. } | Self::AwaitingApproval { .. } | Self::Sleeping { .. } => {
+                RunStatus::Suspended
+            }
             Self::Completed { .. } => RunStatus::Completed,
             Self::Failed { .. } => RunStatus::Failed,
             Self::Stopped { .. } => RunStatus::Stopped,
@@ -141,6 +156,40 @@ impl RunOutcome {
     pub fn pending_hook(&self) -> Option<&PendingHook> {
         match self {
             Self::Suspended { hook } => Some(hook),
+            _ => None,
+        }
+    }
+
+    /// The approval a run waits for.
+    ///
+    /// ```
+    /// let approval = awaitly::pending_approval("approve:1", Default::default());
+    /// let outcome = awaitly::store::RunOutcome::AwaitingApproval { approval };
+    /// assert_eq!(outcome.pending_approval().unwrap().step_key, "approve:1");
+    /// ```
+    #[must_use]
+    pub fn pending_approval(&self) -> Option<&PendingApproval> {
+        match self {
+            Self::AwaitingApproval { approval } => Some(approval),
+            _ => None,
+        }
+    }
+
+    /// When a run with this outcome is due to be resumed without anyone delivering anything: a
+    /// sleep's wake-up time, or the deadline of the hook or approval it waits for. Stores index
+    /// it ([`Store::due_runs`](super::Store::due_runs)).
+    ///
+    /// ```
+    /// use awaitly::store::RunOutcome;
+    /// assert_eq!(RunOutcome::Sleeping { key: "nap".into(), wake_at_ms: 5 }.due_at_ms(), Some(5));
+    /// assert_eq!(RunOutcome::Running.due_at_ms(), None);
+    /// ```
+    #[must_use]
+    pub fn due_at_ms(&self) -> Option<u64> {
+        match self {
+            Self::Sleeping { wake_at_ms, .. } => Some(*wake_at_ms),
+            Self::Suspended { hook } => hook.deadline_millis,
+            Self::AwaitingApproval { approval } => approval.deadline_millis,
             _ => None,
         }
     }
@@ -422,6 +471,20 @@ pub enum Claim {
         run_id: String,
         /// Whether the run is already waiting at the hook (else the payload waits for it).
         suspended: bool,
+    },
+    /// The hook's deadline passed before any delivery claimed it: it takes no payload any more
+    /// (the run sees its typed timeout).
+    Expired {
+        /// The run that owns the hook.
+        run_id: String,
+    },
+    /// A delivery with the same dedupe key (a provider's event id) already claimed a hook —
+    /// this one or another: nothing was stored.
+    Seen {
+        /// The run that owns the hook the first delivery claimed.
+        run_id: String,
+        /// That hook.
+        hook_id: HookId,
     },
     /// An earlier delivery won; here is its payload.
     Taken {

@@ -7,18 +7,16 @@ use deadpool_postgres::{Config, ManagerConfig, Object, Pool, RecyclingMethod, Ru
 use serde_json::Value;
 use tokio_postgres::{NoTls, Row};
 
+mod migrate;
 mod sql;
 
 use sql::Sql;
 
 use super::{
     Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, Saved, Store, StoreError,
-    StoreFuture, StoredRun, entry_text, json_text, now_ms, outcome_text, parse_entry, parse_json,
-    parse_outcome,
+    StoreFuture, StoredRun, due_param, entry_text, json_text, ms_param, now_ms, outcome_text,
+    parse_entry, parse_json, parse_outcome,
 };
-
-/// The schema version this build creates; a newer one is refused instead of misread.
-const SCHEMA_VERSION: i32 = 1;
 
 /// A [`Store`] in PostgreSQL, for deployments where several app instances resume each other's
 /// runs. Tables live in one schema (default `awaitly`), created or migrated on first use under an
@@ -123,48 +121,6 @@ impl PostgresStore {
 
     async fn client(&self) -> Result<Object, StoreError> {
         self.pool.get().await.map_err(backend)
-    }
-
-    async fn migrate(&self) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(backend)?;
-        // Instances starting together would race on CREATE … IF NOT EXISTS; the lock orders them.
-        transaction
-            .execute(
-                "SELECT pg_advisory_xact_lock(hashtext($1))",
-                &[&self.sql.schema],
-            )
-            .await
-            .map_err(backend)?;
-        transaction
-            .batch_execute(&self.sql.migration())
-            .await
-            .map_err(backend)?;
-        let schema = format!("\"{}\"", self.sql.schema);
-        let stored: Option<i32> = transaction
-            .query_opt(&format!("SELECT version FROM {schema}.schema_version"), &[])
-            .await
-            .map_err(backend)?
-            .map(|row| row.get(0));
-        match stored {
-            Some(version) if version > SCHEMA_VERSION => {
-                return Err(StoreError::corrupt(format_args!(
-                    "schema `{}` has awaitly schema version {version}; this build understands up to {SCHEMA_VERSION}: upgrade awaitly",
-                    self.sql.schema
-                )));
-            }
-            Some(_) => {}
-            None => {
-                transaction
-                    .execute(
-                        &format!("INSERT INTO {schema}.schema_version (version) VALUES ($1)"),
-                        &[&SCHEMA_VERSION],
-                    )
-                    .await
-                    .map_err(backend)?;
-            }
-        }
-        transaction.commit().await.map_err(backend)
     }
 
     /// Drops the store's schema with every run in it: for tests and teardown.
@@ -313,7 +269,7 @@ impl PostgresStore {
             .map_err(backend)?
         {
             let key: String = row.get(0);
-            let entry = parse_entry(&key, row.get(1))?;
+            let entry = parse_entry(run_id, &key, row.get(1))?;
             state.insert(key, entry);
         }
         Ok(Some(StoredRun { record, state }))
@@ -344,6 +300,7 @@ impl PostgresStore {
                     &outcome.map(|outcome| outcome.status().as_str()),
                     &outcome.map(outcome_text),
                     &version,
+                    &outcome.and_then(due_param),
                 ],
             )
             .await
@@ -389,37 +346,10 @@ impl PostgresStore {
                     .map_err(backend)?;
             }
         }
-        let mut delivered = None;
-        if let Some(hook) = &changes.suspend_at {
-            // The upsert locks the hook row, so a concurrent claim either lands before (and its
-            // payload is returned here) or after (and sees the run suspended).
-            let row = transaction
-                .query_opt(
-                    &self.sql.suspend_hook,
-                    &[
-                        &hook.hook_id.as_str(),
-                        &run_id,
-                        &hook.metadata.as_ref().map(json_text),
-                        &now,
-                    ],
-                )
-                .await
-                .map_err(backend)?;
-            let Some(row) = row else {
-                let owner = transaction
-                    .query_opt(&self.sql.select_hook, &[&hook.hook_id.as_str()])
-                    .await
-                    .map_err(backend)?
-                    .map(|row| row.get::<_, String>(1))
-                    .unwrap_or_default();
-                return Err(StoreError::HookOwnedElsewhere {
-                    hook_id: hook.hook_id.to_string(),
-                    owner,
-                });
-            };
-            let payload: Option<&str> = row.get(0);
-            delivered = payload.map(parse_json).transpose()?;
-        }
+        let delivered = match &changes.suspend_at {
+            Some(hook) => self.suspend_at(&transaction, run_id, hook, now).await?,
+            None => None,
+        };
         transaction.commit().await.map_err(backend)?;
         Ok(Saved {
             revision: expected_revision + 1,
@@ -427,14 +357,85 @@ impl PostgresStore {
         })
     }
 
-    async fn claim(&self, hook_id: &HookId, payload: &Value) -> Result<Claim, StoreError> {
+    /// Records that the run waits at `hook` (in the save's transaction); returns the payload a
+    /// delivery stored with it before the run got there.
+    async fn suspend_at(
+        &self,
+        transaction: &tokio_postgres::Transaction<'_>,
+        run_id: &str,
+        hook: &awaitly_runtime::PendingHook,
+        now: i64,
+    ) -> Result<Option<Value>, StoreError> {
+        // The upsert locks the hook row, so a concurrent claim either lands before (and its
+        // payload is returned here) or after (and sees the run suspended).
+        let row = transaction
+            .query_opt(
+                &self.sql.suspend_hook,
+                &[
+                    &hook.hook_id.as_str(),
+                    &run_id,
+                    &hook.metadata.as_ref().map(json_text),
+                    &now,
+                    &hook.deadline_millis.map(ms_param),
+                ],
+            )
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else {
+            let owner = transaction
+                .query_opt(&self.sql.select_hook, &[&hook.hook_id.as_str()])
+                .await
+                .map_err(backend)?
+                .map(|row| row.get::<_, String>(1))
+                .unwrap_or_default();
+            return Err(StoreError::HookOwnedElsewhere {
+                hook_id: hook.hook_id.to_string(),
+                owner,
+            });
+        };
+        let payload: Option<&str> = row.get(0);
+        payload.map(parse_json).transpose()
+    }
+
+    async fn claim(
+        &self,
+        hook_id: &HookId,
+        payload: &Value,
+        now_ms: u64,
+        dedupe_key: Option<&str>,
+    ) -> Result<Claim, StoreError> {
         let client = self.client().await?;
         let payload = json_text(payload);
+        let now = ms_param(now_ms);
         loop {
-            let claimed = client
-                .query_opt(&self.sql.claim_hook, &[&hook_id.as_str(), &payload])
+            if let Some(key) = dedupe_key
+                && let Some(row) = client
+                    .query_opt(&self.sql.seen_dedupe, &[&key])
+                    .await
+                    .map_err(backend)?
+            {
+                let hook_id: String = row.get(1);
+                return Ok(Claim::Seen {
+                    run_id: row.get(0),
+                    hook_id: HookId::from(hook_id),
+                });
+            }
+            let claimed = match client
+                .query_opt(
+                    &self.sql.claim_hook,
+                    &[&hook_id.as_str(), &payload, &now, &dedupe_key],
+                )
                 .await
-                .map_err(backend)?;
+            {
+                Ok(claimed) => claimed,
+                // Another hook's claim took the dedupe key meanwhile: look again.
+                Err(error)
+                    if error.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) =>
+                {
+                    continue;
+                }
+                Err(error) => return Err(backend(error)),
+            };
             if let Some(row) = claimed {
                 let suspended_at: Option<i64> = row.get(1);
                 return Ok(Claim::Claimed {
@@ -449,11 +450,17 @@ impl PostgresStore {
             else {
                 return Ok(Claim::Unknown);
             };
+            let deadline: Option<i64> = row.get(6);
             let hook = read_hook(&row)?;
             if let Some(existing) = hook.payload {
                 return Ok(Claim::Taken {
                     run_id: hook.run_id,
                     payload: existing,
+                });
+            }
+            if deadline.is_some_and(|deadline| deadline <= now) {
+                return Ok(Claim::Expired {
+                    run_id: hook.run_id,
                 });
             }
             // Released between the two statements (its payload did not decode): claim again.
@@ -508,8 +515,14 @@ impl Store for PostgresStore {
         Box::pin(self.save_changes(run_id, expected_revision, changes))
     }
 
-    fn claim_hook<'a>(&'a self, hook_id: &'a HookId, payload: &'a Value) -> StoreFuture<'a, Claim> {
-        Box::pin(self.claim(hook_id, payload))
+    fn claim_hook<'a>(
+        &'a self,
+        hook_id: &'a HookId,
+        payload: &'a Value,
+        now_ms: u64,
+        dedupe_key: Option<&'a str>,
+    ) -> StoreFuture<'a, Claim> {
+        Box::pin(self.claim(hook_id, payload, now_ms, dedupe_key))
     }
 
     fn release_hook<'a>(
@@ -545,6 +558,18 @@ impl Store for PostgresStore {
 
     fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>> {
         Box::pin(self.query_all(&self.sql.pending_hooks, read_hook))
+    }
+
+    fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = client
+                .query(&self.sql.due_runs, &[&ms_param(now_ms), &limit])
+                .await
+                .map_err(backend)?;
+            rows.iter().map(read_run).collect()
+        })
     }
 
     fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>> {

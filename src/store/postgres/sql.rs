@@ -13,10 +13,12 @@ pub(super) struct Sql {
     pub(super) suspend_hook: String,
     pub(super) select_hook: String,
     pub(super) claim_hook: String,
+    pub(super) seen_dedupe: String,
     pub(super) release_hook: String,
     pub(super) select_entries: String,
     pub(super) pending_hooks: String,
     pub(super) list_runs: String,
+    pub(super) due_runs: String,
     pub(super) delete_run: String,
     pub(super) delete_entries: String,
     pub(super) delete_hooks: String,
@@ -44,7 +46,8 @@ impl Sql {
             bump_revision: format!(
                 "UPDATE {s}.runs SET revision = revision + 1, updated_at = $3,
                      status = COALESCE($4, status), outcome = COALESCE($5, outcome),
-                     version = COALESCE($6, version)
+                     version = COALESCE($6, version),
+                     due_at = CASE WHEN $5::TEXT IS NULL THEN due_at ELSE $7 END
                  WHERE run_id = $1 AND revision = $2"
             ),
             delete_entry: format!("DELETE FROM {s}.entries WHERE run_id = $1 AND key = $2"),
@@ -53,20 +56,25 @@ impl Sql {
                  ON CONFLICT (run_id, key) DO UPDATE SET entry = excluded.entry"
             ),
             suspend_hook: format!(
-                "INSERT INTO {s}.hooks (hook_id, run_id, metadata, registered_at, suspended_at)
-                 VALUES ($1, $2, $3, $4, $4)
+                "INSERT INTO {s}.hooks (hook_id, run_id, metadata, registered_at, suspended_at, deadline)
+                 VALUES ($1, $2, $3, $4, $4, $5)
                  ON CONFLICT (hook_id) DO UPDATE SET metadata = excluded.metadata,
-                     suspended_at = excluded.suspended_at
+                     suspended_at = excluded.suspended_at, deadline = excluded.deadline
                  WHERE hooks.run_id = excluded.run_id
                  RETURNING payload"
             ),
-            select_hook: format!("SELECT {HOOK_COLUMNS} FROM {s}.hooks WHERE hook_id = $1"),
+            select_hook: format!(
+                "SELECT {HOOK_COLUMNS}, deadline FROM {s}.hooks WHERE hook_id = $1"
+            ),
             claim_hook: format!(
-                "UPDATE {s}.hooks SET payload = $2 WHERE hook_id = $1 AND payload IS NULL
+                "UPDATE {s}.hooks SET payload = $2, dedupe_key = $4
+                 WHERE hook_id = $1 AND payload IS NULL AND (deadline IS NULL OR deadline > $3)
                  RETURNING run_id, suspended_at"
             ),
+            seen_dedupe: format!("SELECT run_id, hook_id FROM {s}.hooks WHERE dedupe_key = $1"),
             release_hook: format!(
-                "UPDATE {s}.hooks SET payload = NULL WHERE hook_id = $1 AND payload = $2"
+                "UPDATE {s}.hooks SET payload = NULL, dedupe_key = NULL
+                 WHERE hook_id = $1 AND payload = $2"
             ),
             select_entries: format!(
                 "SELECT key, entry FROM {s}.entries WHERE run_id = $1 ORDER BY seq"
@@ -76,10 +84,28 @@ impl Sql {
                  WHERE payload IS NULL AND suspended_at IS NOT NULL ORDER BY suspended_at, hook_id"
             ),
             list_runs: format!("SELECT {RUN_COLUMNS} FROM {s}.runs ORDER BY seq"),
+            due_runs: format!(
+                "SELECT {RUN_COLUMNS} FROM {s}.runs WHERE due_at IS NOT NULL AND due_at <= $1
+                 ORDER BY due_at, seq LIMIT $2"
+            ),
             delete_run: format!("DELETE FROM {s}.runs WHERE run_id = $1"),
             delete_entries: format!("DELETE FROM {s}.entries WHERE run_id = $1"),
             delete_hooks: format!("DELETE FROM {s}.hooks WHERE run_id = $1"),
         }
+    }
+
+    /// Fills the columns version 2 added from what version 1 stored: a suspended run's hook
+    /// deadline is in its outcome, a pending hook's in its entry.
+    pub(super) fn backfill_from_1(&self) -> String {
+        let s = format!("\"{}\"", self.schema);
+        format!(
+            "UPDATE {s}.runs SET due_at = (outcome::jsonb #>> '{{hook,deadline}}')::BIGINT
+                 WHERE status = 'suspended';
+             UPDATE {s}.hooks SET deadline = (entries.entry::jsonb #>> '{{error,deadline}}')::BIGINT
+                 FROM {s}.entries
+                 WHERE entries.run_id = hooks.run_id AND entries.key = 'hook:' || hooks.hook_id
+                   AND hooks.suspended_at IS NOT NULL;"
+        )
     }
 
     pub(super) fn migration(&self) -> String {
@@ -97,8 +123,11 @@ impl Sql {
                  outcome TEXT NOT NULL,
                  revision BIGINT NOT NULL,
                  created_at BIGINT NOT NULL,
-                 updated_at BIGINT NOT NULL
+                 updated_at BIGINT NOT NULL,
+                 due_at BIGINT
              );
+             ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS due_at BIGINT;
+             CREATE INDEX IF NOT EXISTS runs_due ON {s}.runs (due_at) WHERE due_at IS NOT NULL;
              CREATE INDEX IF NOT EXISTS runs_by_seq ON {s}.runs (seq);
              CREATE TABLE IF NOT EXISTS {s}.entries (
                  seq BIGSERIAL NOT NULL,
@@ -114,8 +143,14 @@ impl Sql {
                  metadata TEXT,
                  registered_at BIGINT NOT NULL,
                  suspended_at BIGINT,
-                 payload TEXT
+                 payload TEXT,
+                 deadline BIGINT,
+                 dedupe_key TEXT
              );
+             ALTER TABLE {s}.hooks ADD COLUMN IF NOT EXISTS deadline BIGINT;
+             ALTER TABLE {s}.hooks ADD COLUMN IF NOT EXISTS dedupe_key TEXT;
+             CREATE UNIQUE INDEX IF NOT EXISTS hooks_dedupe ON {s}.hooks (dedupe_key)
+                 WHERE dedupe_key IS NOT NULL;
              CREATE INDEX IF NOT EXISTS hooks_by_run ON {s}.hooks (run_id);
              CREATE INDEX IF NOT EXISTS hooks_pending ON {s}.hooks (suspended_at)
                  WHERE payload IS NULL AND suspended_at IS NOT NULL;"

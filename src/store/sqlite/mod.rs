@@ -9,45 +9,13 @@ use serde_json::Value;
 
 use super::{
     Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, Saved, Store, StoreError,
-    StoreFuture, StoredRun, entry_text, json_text, now_ms, outcome_text, parse_entry, parse_json,
-    parse_outcome,
+    StoreFuture, StoredRun, due_param, entry_text, json_text, ms_param, now_ms, outcome_text,
+    parse_entry, parse_json, parse_outcome,
 };
 
-/// The schema this build writes; a file with a newer one is refused instead of misread.
-const SCHEMA_VERSION: i64 = 1;
+mod schema;
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS awaitly_runs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL UNIQUE,
-    workflow TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    input TEXT NOT NULL,
-    status TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    revision INTEGER NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS awaitly_entries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    entry TEXT NOT NULL,
-    UNIQUE (run_id, key)
-);
-CREATE TABLE IF NOT EXISTS awaitly_hooks (
-    hook_id TEXT PRIMARY KEY,
-    run_id TEXT NOT NULL,
-    metadata TEXT,
-    registered_at INTEGER NOT NULL,
-    suspended_at INTEGER,
-    payload TEXT
-);
-CREATE INDEX IF NOT EXISTS awaitly_hooks_by_run ON awaitly_hooks (run_id);
-CREATE INDEX IF NOT EXISTS awaitly_hooks_pending ON awaitly_hooks (suspended_at)
-    WHERE payload IS NULL AND suspended_at IS NOT NULL;
-";
+use schema::open_connection;
 
 const RUN_COLUMNS: &str =
     "run_id, workflow, version, input, outcome, revision, created_at, updated_at";
@@ -138,36 +106,6 @@ impl SqliteStore {
             .map_err(StoreError::backend)?
         })
     }
-}
-
-fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let connection = Connection::open(path)
-        .map_err(|error| StoreError::backend(format_args!("{}: {error}", path.display())))?;
-    connection
-        .busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(StoreError::backend)?;
-    connection
-        .pragma_update(None, "journal_mode", "WAL")
-        .map_err(StoreError::backend)?;
-    connection
-        .pragma_update(None, "synchronous", "FULL")
-        .map_err(StoreError::backend)?;
-    let version: i64 = connection
-        .pragma_query_value(None, "user_version", |row| row.get(0))
-        .map_err(StoreError::backend)?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::corrupt(format_args!(
-            "{} has awaitly schema version {version}; this build understands up to {SCHEMA_VERSION}: upgrade awaitly",
-            path.display()
-        )));
-    }
-    connection
-        .execute_batch(SCHEMA)
-        .map_err(StoreError::backend)?;
-    connection
-        .pragma_update(None, "user_version", SCHEMA_VERSION)
-        .map_err(StoreError::backend)?;
-    Ok(connection)
 }
 
 fn backend(error: rusqlite::Error) -> StoreError {
@@ -304,7 +242,8 @@ fn save(
         .prepare_cached(
             "UPDATE awaitly_runs SET revision = revision + 1, updated_at = ?3,
                  status = COALESCE(?4, status), outcome = COALESCE(?5, outcome),
-                 version = COALESCE(?6, version)
+                 version = COALESCE(?6, version),
+                 due_at = CASE WHEN ?5 IS NULL THEN due_at ELSE ?7 END
              WHERE run_id = ?1 AND revision = ?2",
         )
         .and_then(|mut statement| {
@@ -314,7 +253,8 @@ fn save(
                 now,
                 outcome.map(|outcome| outcome.status().as_str()),
                 outcome.map(outcome_text),
-                changes.version
+                changes.version,
+                outcome.and_then(due_param)
             ])
         })
         .map_err(backend)?;
@@ -359,17 +299,18 @@ fn save(
         }
         transaction
             .prepare_cached(
-                "INSERT INTO awaitly_hooks (hook_id, run_id, metadata, registered_at, suspended_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4)
+                "INSERT INTO awaitly_hooks (hook_id, run_id, metadata, registered_at, suspended_at, deadline)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5)
                  ON CONFLICT (hook_id) DO UPDATE SET metadata = excluded.metadata,
-                     suspended_at = excluded.suspended_at",
+                     suspended_at = excluded.suspended_at, deadline = excluded.deadline",
             )
             .and_then(|mut statement| {
                 statement.execute(params![
                     hook.hook_id.as_str(),
                     run_id,
                     hook.metadata.as_ref().map(json_text),
-                    now
+                    now,
+                    hook.deadline_millis.map(ms_param)
                 ])
             })
             .map_err(backend)?;
@@ -385,10 +326,28 @@ fn claim_hook(
     connection: &mut Connection,
     hook_id: &str,
     payload: &str,
+    now_ms: i64,
+    dedupe_key: Option<&str>,
 ) -> Result<Claim, StoreError> {
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(backend)?;
+    if let Some(key) = dedupe_key {
+        let seen: Option<(String, String)> = transaction
+            .prepare_cached("SELECT run_id, hook_id FROM awaitly_hooks WHERE dedupe_key = ?1")
+            .and_then(|mut statement| {
+                statement
+                    .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+            })
+            .map_err(backend)?;
+        if let Some((run_id, hook_id)) = seen {
+            return Ok(Claim::Seen {
+                run_id,
+                hook_id: HookId::from(hook_id),
+            });
+        }
+    }
     let Some(hook) = find_hook(&transaction, hook_id)? else {
         return Ok(Claim::Unknown);
     };
@@ -398,9 +357,18 @@ fn claim_hook(
             payload: existing,
         });
     }
+    let deadline: Option<i64> = transaction
+        .prepare_cached("SELECT deadline FROM awaitly_hooks WHERE hook_id = ?1")
+        .and_then(|mut statement| statement.query_row([hook_id], |row| row.get(0)))
+        .map_err(backend)?;
+    if deadline.is_some_and(|deadline| deadline <= now_ms) {
+        return Ok(Claim::Expired {
+            run_id: hook.run_id,
+        });
+    }
     transaction
-        .prepare_cached("UPDATE awaitly_hooks SET payload = ?2 WHERE hook_id = ?1")
-        .and_then(|mut statement| statement.execute(params![hook_id, payload]))
+        .prepare_cached("UPDATE awaitly_hooks SET payload = ?2, dedupe_key = ?3 WHERE hook_id = ?1")
+        .and_then(|mut statement| statement.execute(params![hook_id, payload, dedupe_key]))
         .map_err(backend)?;
     transaction.commit().map_err(backend)?;
     Ok(Claim::Claimed {
@@ -424,7 +392,7 @@ fn load_run(connection: &Connection, run_id: &str) -> Result<Option<StoredRun>, 
     let mut state = ResumeState::new();
     for row in rows {
         let (key, entry) = row.map_err(backend)?;
-        let entry = parse_entry(&key, &entry)?;
+        let entry = parse_entry(run_id, &key, &entry)?;
         state.insert(key, entry);
     }
     Ok(Some(StoredRun { record, state }))
@@ -460,10 +428,25 @@ impl Store for SqliteStore {
         self.call(move |connection| save(connection, &run_id, expected_revision, &changes))
     }
 
-    fn claim_hook<'a>(&'a self, hook_id: &'a HookId, payload: &'a Value) -> StoreFuture<'a, Claim> {
+    fn claim_hook<'a>(
+        &'a self,
+        hook_id: &'a HookId,
+        payload: &'a Value,
+        now_ms: u64,
+        dedupe_key: Option<&'a str>,
+    ) -> StoreFuture<'a, Claim> {
         let hook_id = hook_id.to_string();
         let payload = json_text(payload);
-        self.call(move |connection| claim_hook(connection, &hook_id, &payload))
+        let dedupe_key = dedupe_key.map(str::to_owned);
+        self.call(move |connection| {
+            claim_hook(
+                connection,
+                &hook_id,
+                &payload,
+                ms_param(now_ms),
+                dedupe_key.as_deref(),
+            )
+        })
     }
 
     fn release_hook<'a>(
@@ -476,7 +459,8 @@ impl Store for SqliteStore {
         self.call(move |connection| {
             let released = connection
                 .prepare_cached(
-                    "UPDATE awaitly_hooks SET payload = NULL WHERE hook_id = ?1 AND payload = ?2",
+                    "UPDATE awaitly_hooks SET payload = NULL, dedupe_key = NULL
+                     WHERE hook_id = ?1 AND payload = ?2",
                 )
                 .and_then(|mut statement| statement.execute(params![hook_id, payload]))
                 .map_err(backend)?;
@@ -499,6 +483,22 @@ impl Store for SqliteStore {
                 ),
                 read_hook,
             )
+        })
+    }
+
+    fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(&format!(
+                    "SELECT {RUN_COLUMNS} FROM awaitly_runs
+                     WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY due_at, seq LIMIT ?2"
+                ))
+                .map_err(backend)?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = statement
+                .query_map(params![ms_param(now_ms), limit], read_run)
+                .map_err(backend)?;
+            rows.map(|row| row.map_err(backend)?).collect()
         })
     }
 

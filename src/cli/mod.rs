@@ -1,0 +1,181 @@
+//! The `awaitly` command-line tool: what each run of a store waits on, from a shell.
+//!
+//! ```text
+//! awaitly --store sqlite://runs.db runs                # status, workflow, age, what it waits on
+//! awaitly --store sqlite://runs.db run order-1         # one run's steps
+//! awaitly --store postgres://app@db/app hooks          # pending hooks and approvals
+//! awaitly --store postgres://app@db/app stuck          # past a deadline, or a sleep that is due
+//! awaitly --store state.json --json runs               # a resume state file, JSON for scripts
+//! awaitly --store sqlite://runs.db delete-run order-1 --yes
+//! ```
+//!
+//! Read-only by default: the only command that changes a store is `delete-run`, which refuses
+//! without `--yes`. A SQLite file must exist and hold awaitly's tables (the tool never creates
+//! one); PostgreSQL gets `--connect-timeout` seconds (default 5) to answer.
+//!
+//! Build it with `cargo install awaitly --features cli` (binary `awaitly`), or call [`run`] from a
+//! binary of your own.
+
+mod commands;
+mod error;
+mod source;
+mod table;
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+pub use error::CliError;
+
+/// `awaitly`: inspect the runs of a store.
+#[derive(Debug, Parser)]
+#[command(
+    name = "awaitly",
+    version,
+    about = "Inspect awaitly runs: what each one waits on"
+)]
+struct Arguments {
+    /// Where the runs are (also read from `AWAITLY_STORE`).
+    #[arg(
+        long,
+        env = "AWAITLY_STORE",
+        value_name = "URL",
+        help = "The store: sqlite://PATH, postgres://USER@HOST:PORT/DATABASE, or a resume state JSON file (file://PATH or PATH.json)"
+    )]
+    store: String,
+    /// Print JSON instead of tables, for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Seconds to wait for PostgreSQL to answer before giving up.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    connect_timeout: u64,
+    /// The PostgreSQL schema the application's store uses.
+    #[arg(long, default_value = "awaitly", value_name = "SCHEMA")]
+    postgres_schema: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every run: status, workflow, age and what it waits on.
+    Runs {
+        /// Only runs with this status (running, suspended, completed, failed, stopped).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only runs of this workflow.
+        #[arg(long)]
+        workflow: Option<String>,
+    },
+    /// One run's steps: key, status, recorded at, value size, error.
+    Run {
+        /// The run id.
+        run_id: String,
+    },
+    /// Pending hooks and approvals: age, deadline, reason and metadata.
+    Hooks,
+    /// Runs past a hook's or approval's deadline, or whose sleep is due: nothing resumed them.
+    Stuck,
+    /// Deletes a run with its steps and hooks (refuses without --yes).
+    DeleteRun {
+        /// The run id.
+        run_id: String,
+        /// Confirms the deletion, which cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Runs the tool with these command-line arguments (the first is the program name), prints to
+/// standard output (results) and standard error (errors), and returns the exit code: 0 on
+/// success, 1 when the store fails, 2 for a usage error (a wrong flag or URL, a missing `--yes`).
+///
+/// ```
+/// let code = awaitly::cli::run(["awaitly", "--store", "mysql://db", "runs"]);
+/// assert_eq!(code, std::process::ExitCode::from(2));
+/// ```
+pub fn run<I, T>(arguments: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let arguments = match Arguments::try_parse_from(arguments) {
+        Ok(arguments) => arguments,
+        Err(error) => {
+            // Help and version go to stdout with code 0; usage errors to stderr with code 2.
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Failure::from(CliError::Runtime(error)))
+        .and_then(|runtime| runtime.block_on(execute(&arguments)));
+    match outcome {
+        Ok(text) => {
+            // A closed pipe (`awaitly runs | head`) is not an error worth a panic.
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(Failure { error, output }) => {
+            let _ = std::io::stdout().lock().write_all(output.as_bytes());
+            let _ = writeln!(std::io::stderr().lock(), "error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// An error, and what was printed before it (the run a refused deletion would delete).
+struct Failure {
+    error: CliError,
+    output: String,
+}
+
+impl From<CliError> for Failure {
+    fn from(error: CliError) -> Self {
+        Self {
+            error,
+            output: String::new(),
+        }
+    }
+}
+
+async fn execute(arguments: &Arguments) -> Result<String, Failure> {
+    let options = source::OpenOptions {
+        connect_timeout: Duration::from_secs(arguments.connect_timeout),
+        postgres_schema: &arguments.postgres_schema,
+    };
+    let source = source::open(&arguments.store, &options).await?;
+    let now_ms = crate::store::now_ms();
+    let json = arguments.json;
+    let store = &*source.store;
+    let output = match &arguments.command {
+        Command::Runs { status, workflow } => {
+            let filter = commands::RunFilter::parse(status.as_deref(), workflow.as_deref())?;
+            commands::runs(store, &filter, now_ms, json).await?
+        }
+        Command::Run { run_id } => commands::run(store, run_id, now_ms, json).await?,
+        Command::Hooks => commands::hooks(store, now_ms, json).await?,
+        Command::Stuck => commands::stuck(store, now_ms, json).await?,
+        Command::DeleteRun { run_id, yes } => {
+            if let Some(path) = source.state_file {
+                return Err(CliError::ReadOnlySource { path }.into());
+            }
+            let preview = commands::run(store, run_id, now_ms, json).await?;
+            if !yes {
+                return Err(Failure {
+                    error: CliError::ConfirmationRequired {
+                        run_id: run_id.clone(),
+                    },
+                    output: preview,
+                });
+            }
+            commands::delete_run(store, run_id, json).await?
+        }
+    };
+    Ok(output)
+}

@@ -1,0 +1,144 @@
+//! HTML building blocks: escaping, the page frame with its inline stylesheet, and query strings.
+
+use std::fmt::Write as _;
+
+/// Text made safe to put between tags and inside quoted attribute values.
+pub(crate) fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            // Control characters (a terminal escape in a payload) are shown, not passed on.
+            control if control.is_control() && !matches!(control, '\n' | '\t') => {
+                let _ = write!(escaped, "\\u{{{:x}}}", u32::from(control));
+            }
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+/// A query-string component: everything but unreserved characters percent-encoded.
+pub(crate) fn encode_component(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            let _ = write!(encoded, "%{byte:02X}");
+        }
+    }
+    encoded
+}
+
+/// The `name=value` pairs of a query string, percent-decoded (`+` is a space).
+pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode_component(name), decode_component(value))
+        })
+        .collect()
+}
+
+fn decode_component(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'+' => decoded.push(b' '),
+            b'%' if index + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(byte) => {
+                        decoded.push(byte);
+                        index += 3;
+                        continue;
+                    }
+                    Err(_) => decoded.push(b'%'),
+                }
+            }
+            other => decoded.push(other),
+        }
+        index += 1;
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+const STYLE: &str = "
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+header{background:#1d2330;color:#fff;padding:10px 24px;display:flex;gap:24px;align-items:center}
+header a{color:#cfd8ff;text-decoration:none}header strong{font-size:16px}
+main{padding:16px 24px;max-width:1200px}
+table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0 20px}
+th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e6ec;vertical-align:top}
+.json{overflow-wrap:anywhere;min-width:16em}
+th{background:#eef0f4;font-weight:600}
+code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}
+pre{background:#fff;border:1px solid #e3e6ec;padding:10px;overflow:auto;white-space:pre-wrap}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;background:#e3e6ec}
+.completed,.approved,.slept{background:#d7f5dd}.failed{background:#fbe0e0}
+.suspended,.waiting,.pending,.sleeping{background:#fff4cc}.running,.hook-created{background:#dde8ff}
+.stopped,.notReached{background:#f2f2f2}
+form{margin:8px 0;display:flex;gap:8px;align-items:center}
+.flow{list-style:none;padding:0;margin:8px 0 20px}
+.flow li{background:#fff;border:1px solid #c9ced8;border-left-width:6px;margin:0 0 10px;padding:6px 10px;max-width:640px}
+.flow li.completed{border-color:#2e7d32}.flow li.failed{border-color:#c62828}
+.flow li.pending{border-color:#b7950b}.flow li.notReached{border-color:#9e9e9e;border-style:dashed}
+.muted{color:#667085}dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px}dt{font-weight:600}dd{margin:0}
+";
+
+/// A complete page: the frame, navigation (links relative to the mount point) and `body`.
+pub(crate) fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · awaitly</title><style>{STYLE}</style></head><body>\
+         <header><strong>awaitly</strong><nav><a href=\"?\">Runs</a> · \
+         <a href=\"?view=hooks\">Hooks &amp; approvals</a></nav></header>\
+         <main>{body}</main></body></html>\n",
+        title = escape(title),
+    )
+}
+
+/// A status word as a coloured badge.
+pub(crate) fn badge(status: &str) -> String {
+    let status = escape(status);
+    format!("<span class=\"badge {status}\">{status}</span>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_quotes_and_controls_are_escaped() {
+        assert_eq!(
+            escape("</pre><script>x='1'&\"\u{1b}"),
+            "&lt;/pre&gt;&lt;script&gt;x=&#39;1&#39;&amp;&quot;\\u{1b}"
+        );
+        assert_eq!(escape("ünïcødé ✓"), "ünïcødé ✓");
+    }
+
+    #[test]
+    fn query_strings_round_trip() {
+        let value = "order 1&x=<y>/ü";
+        let query = format!("run={}&status=", encode_component(value));
+        assert_eq!(
+            parse_query(&query),
+            [
+                ("run".to_owned(), value.to_owned()),
+                ("status".to_owned(), String::new())
+            ]
+        );
+        assert_eq!(parse_query("a=b+c&%zz=1%")[1].0, "%zz");
+        assert_eq!(parse_query("a=1%")[0].1, "1%");
+    }
+}

@@ -1,0 +1,112 @@
+//! The schema of [`SqliteStore`](super::SqliteStore): creating it, and migrating older files
+//! forward (the version lives in SQLite's `user_version`).
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::store::StoreError;
+
+/// The schema this build writes; a file with a newer one is refused instead of misread.
+///
+/// 1. runs, entries, hooks.
+/// 2. `awaitly_runs.due_at` (when a sleeping or waiting run is due; indexed),
+///    `awaitly_hooks.deadline` (checked by claims) and `awaitly_hooks.dedupe_key` (a verified
+///    provider event id, unique).
+const SCHEMA_VERSION: i64 = 2;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS awaitly_runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL UNIQUE,
+    workflow TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    input TEXT NOT NULL,
+    status TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    due_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS awaitly_entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    UNIQUE (run_id, key)
+);
+CREATE TABLE IF NOT EXISTS awaitly_hooks (
+    hook_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    metadata TEXT,
+    registered_at INTEGER NOT NULL,
+    suspended_at INTEGER,
+    payload TEXT,
+    deadline INTEGER,
+    dedupe_key TEXT
+);
+CREATE INDEX IF NOT EXISTS awaitly_hooks_by_run ON awaitly_hooks (run_id);
+CREATE INDEX IF NOT EXISTS awaitly_hooks_pending ON awaitly_hooks (suspended_at)
+    WHERE payload IS NULL AND suspended_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS awaitly_runs_due ON awaitly_runs (due_at) WHERE due_at IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS awaitly_hooks_dedupe ON awaitly_hooks (dedupe_key)
+    WHERE dedupe_key IS NOT NULL;
+";
+
+/// From version 1: the two new columns, filled from what version 1 stored (a suspended run's
+/// hook deadline is in its outcome; a pending hook's in its entry).
+const MIGRATE_FROM_1: &str = "
+ALTER TABLE awaitly_runs ADD COLUMN due_at INTEGER;
+ALTER TABLE awaitly_hooks ADD COLUMN deadline INTEGER;
+ALTER TABLE awaitly_hooks ADD COLUMN dedupe_key TEXT;
+UPDATE awaitly_runs SET due_at = json_extract(outcome, '$.hook.deadline')
+    WHERE status = 'suspended' AND json_valid(outcome);
+UPDATE awaitly_hooks SET deadline = (
+    SELECT json_extract(entry, '$.error.deadline') FROM awaitly_entries
+    WHERE awaitly_entries.run_id = awaitly_hooks.run_id
+      AND awaitly_entries.key = 'hook:' || awaitly_hooks.hook_id AND json_valid(entry)
+) WHERE suspended_at IS NOT NULL;
+";
+
+pub(super) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let mut connection = Connection::open(path)
+        .map_err(|error| StoreError::backend(format_args!("{}: {error}", path.display())))?;
+    connection
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(StoreError::backend)?;
+    connection
+        .pragma_update(None, "journal_mode", "WAL")
+        .map_err(StoreError::backend)?;
+    connection
+        .pragma_update(None, "synchronous", "FULL")
+        .map_err(StoreError::backend)?;
+    let transaction = connection
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(StoreError::backend)?;
+    let version: i64 = transaction
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(StoreError::backend)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::corrupt(format_args!(
+            "{} has awaitly schema version {version}; this build understands up to {SCHEMA_VERSION}: upgrade awaitly",
+            path.display()
+        )));
+    }
+    if version == 1 {
+        transaction.execute_batch(MIGRATE_FROM_1).map_err(|error| {
+            StoreError::backend(format_args!(
+                "{}: migrating the awaitly schema from version 1 to {SCHEMA_VERSION}: {error}",
+                path.display()
+            ))
+        })?;
+    }
+    transaction
+        .execute_batch(SCHEMA)
+        .map_err(StoreError::backend)?;
+    transaction
+        .pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(StoreError::backend)?;
+    transaction.commit().map_err(StoreError::backend)?;
+    Ok(connection)
+}
