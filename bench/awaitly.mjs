@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Workloads 1-4 of issue 4 on the REAL awaitly (pinned in ./package.json), for the side-by-side
-// table of examples/compare.rs. Prints one JSON document on stdout (progress goes to stderr).
+// Workloads 1-4 and 5 (`durable.run`, workload "durable") of issue 4 on the REAL awaitly (pinned in
+// ./package.json), for the side-by-side table of examples/compare.rs. Prints one JSON document on
+// stdout (progress goes to stderr).
 //
 //   npm ci --prefix bench && node bench/awaitly.mjs [--quick] [--sizes 10,100,1000,10000]
 //   node bench/awaitly.mjs --serve [--quick]   # what examples/compare.rs runs
@@ -22,6 +23,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { ok } from "awaitly";
+import { durable } from "awaitly/durable";
 import {
   createHook,
   createResumeStateCollector,
@@ -61,6 +63,31 @@ function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Workload 5 (awaitly's durable run is quadratic: one run of 10,000 steps takes tens of seconds):
+ * a warm-up of >= 1 run and >= 200 ms, then one run per sample for >= 400 ms and >= 3 samples,
+ * stopping after 2 s once there is one sample. With `single` (N >= 10,000) no warm-up (the code
+ * is warm from the smaller N) and one sample.
+ */
+async function measureFew(routine, single) {
+  const warmStart = now();
+  let runs = 0;
+  while (!single && (runs < 1 || now() - warmStart < METHOD.warmUpMs * 1e6)) {
+    await routine();
+    runs += 1;
+  }
+  const samples = [];
+  const start = now();
+  for (;;) {
+    const t0 = now();
+    await routine();
+    samples.push(now() - t0);
+    const spent = now() - start;
+    if (single || (samples.length >= 3 && spent >= METHOD.measureMs * 1e6) || spent >= 2e9) break;
+  }
+  return { nsPerRun: median(samples), batch: 1, samples: samples.length };
 }
 
 /** Median ns per run of `routine` (sync or async), after a warm-up. */
@@ -171,6 +198,16 @@ async function hookCycle(n) {
   return resume(n, hook, inject(state, hook, n));
 }
 
+// Workload 5: awaitly's `durable.run` with its default in-memory store, the same n keyed steps
+// (a checkpoint after each); a new id per run (a completed run's state is deleted anyway).
+let durableRuns = 0;
+async function durableRun(n, body) {
+  durableRuns += 1;
+  const result = await durable.run(deps, body, { id: `bench-${n}-${durableRuns}` });
+  check(result.ok && result.value === expectedSum(n), `durable run of ${n} failed`);
+  return result;
+}
+
 function check(condition, message) {
   if (!condition) throw new Error(`bench/awaitly.mjs: ${message}`);
 }
@@ -212,7 +249,8 @@ async function fixture(n) {
     ["inject", () => inject(suspended.state, suspended.hook, n)],
     ["resume", () => resume(n, suspended.hook, injected)],
   ]);
-  return { bytes: Buffer.byteLength(json), workloads };
+  const durableWorkload = () => durableRun(n, body);
+  return { bytes: Buffer.byteLength(json), workloads, durable: durableWorkload };
 }
 
 async function serve() {
@@ -223,10 +261,12 @@ async function serve() {
     const request = JSON.parse(line);
     const n = request.n ?? request.bytes;
     if (!fixtures.has(n)) fixtures.set(n, await fixture(n));
-    const { bytes, workloads } = fixtures.get(n);
+    const { bytes, workloads, durable: durableWorkload } = fixtures.get(n);
     let answer;
     if (request.bytes !== undefined) {
       answer = { n, bytes };
+    } else if (request.workload === "durable") {
+      answer = { workload: "durable", n, ...(await measureFew(durableWorkload, n >= 10_000)) };
     } else {
       const routine = workloads.get(request.workload);
       check(routine !== undefined, `unknown workload ${request.workload}`);
@@ -242,13 +282,16 @@ async function main() {
   const results = [];
   const bytes = [];
   for (const n of SIZES) {
-    const { bytes: size, workloads } = await fixture(n);
+    const { bytes: size, workloads, durable: durableWorkload } = await fixture(n);
     bytes.push({ n, bytes: size, bytesPerStep: size / n });
     for (const [workload, routine] of workloads) {
       const { nsPerRun, batch, samples } = await measure(routine);
       results.push({ workload, n, nsPerStep: nsPerRun / n, nsPerRun, batch, samples });
       process.stderr.write(`awaitly ${workload} N=${n}: ${(nsPerRun / n).toFixed(0)} ns/step\n`);
     }
+    const { nsPerRun, batch, samples } = await measureFew(durableWorkload, n >= 10_000);
+    results.push({ workload: "durable", n, nsPerStep: nsPerRun / n, nsPerRun, batch, samples });
+    process.stderr.write(`awaitly durable N=${n}: ${(nsPerRun / n).toFixed(0)} ns/step\n`);
   }
   const report = {
     runtime: `node ${process.version}`,

@@ -8,6 +8,7 @@
 //! cargo run --release --example compare -- --quick    # 1 round, short sampling: ~40 s
 //! cargo run --release --example compare -- --no-node  # ours only
 //! cargo run --release --example compare -- --rounds 5 # more rounds, steadier medians
+//! cargo run --release --example compare --features sqlite,http,postgres -- --durable-only  # 5, 6
 //! # one workload in a loop, for a profiler (build with debug info, see BENCHMARKS.md):
 //! cargo run --release --example compare -- --profile replay 1000 10
 //! ```
@@ -22,7 +23,16 @@
 //! consumes (a cloned resume state) are made outside the timed region; dropping the run's result
 //! is inside it.
 //!
-//! Workloads 5 (durable run per store) and 6 (HTTP callback round trip) are TODO: see `main`.
+//! Workloads 5 (durable run per store, vs awaitly's `durable.run`) and 6 (HTTP callback round trip,
+//! ours only) need the features `sqlite` and `http` (and `postgres` for that store, measured when
+//! `AWAITLY_TEST_POSTGRES_URL` is set); without them the harness says they were skipped:
+//!
+//! ```sh
+//! cargo run --release --example compare --features sqlite,http,postgres   # workloads 1–6
+//! ```
+//!
+//! Both are measured once per invocation (not per round; awaitly's durable run of 10,000 steps
+//! alone takes tens of seconds), ours and awaitly's alternating per N; see `compare/durable.rs`.
 
 #![allow(clippy::cast_precision_loss)] // nanosecond and byte counts far below 2^52
 
@@ -35,6 +45,9 @@ use std::time::{Duration, Instant};
 
 #[path = "../benches/common/mod.rs"]
 mod common;
+#[cfg(all(feature = "sqlite", feature = "http"))]
+#[path = "compare/durable.rs"]
+mod durable;
 
 use common::{Fixture, SIZES};
 
@@ -428,6 +441,226 @@ fn profile(workload: &str, n: u32, duration: Duration) {
     );
 }
 
+/// Workloads 5 and 6, or why they were not measured.
+#[derive(Debug)]
+struct DurableResults {
+    /// ns per run by (store, N); the store "awaitly" is awaitly's `durable.run` (memory store).
+    runs: Timings,
+    /// Stores not measured, and why.
+    skipped: Vec<(String, String)>,
+    /// Workload 6: requests per second and median latency (medians over rounds), deliveries per
+    /// round, rounds.
+    http: Result<(f64, Duration, usize, usize), String>,
+}
+
+#[cfg(not(all(feature = "sqlite", feature = "http")))]
+fn durable_workloads(
+    _quick: bool,
+    _rounds: usize,
+    _node: Option<&mut NodeBench>,
+) -> DurableResults {
+    let why = "built without the features sqlite and http (add `--features sqlite,http,postgres`)";
+    eprintln!("workloads 5 and 6 skipped: {why}");
+    DurableResults {
+        runs: Timings::new(),
+        skipped: ["memory", "sqlite", "postgres"]
+            .into_iter()
+            .map(|store| (store.to_owned(), why.to_owned()))
+            .collect(),
+        http: Err(why.to_owned()),
+    }
+}
+
+/// Workload 5 per store and N (awaitly's `durable.run` right after our memory store, which goes
+/// first at even N), then workload 6 `rounds` times.
+#[cfg(all(feature = "sqlite", feature = "http"))]
+fn durable_workloads(
+    quick: bool,
+    rounds: usize,
+    mut node: Option<&mut NodeBench>,
+) -> DurableResults {
+    let mut runs = Timings::new();
+    let mut skipped = Vec::new();
+    let mut benches = Vec::new();
+    for store in durable::STORES {
+        match durable::DurableBench::new(store) {
+            Ok(bench) => benches.push((store, bench)),
+            Err(why) => {
+                eprintln!("workload 5, {store} store: skipped: {why}");
+                skipped.push((store.to_owned(), why));
+            }
+        }
+    }
+    for (index, n) in SIZES.into_iter().enumerate() {
+        let theirs = |node: Option<&mut NodeBench>, runs: &mut Timings| {
+            let Some(node) = node else { return };
+            match node.measure("durable", n) {
+                Ok(ns) => {
+                    eprintln!(
+                        "durable N={n} awaitly: {:.1} µs/step",
+                        ns / f64::from(n) / 1e3
+                    );
+                    runs.insert(("awaitly".to_owned(), n), ns);
+                }
+                Err(error) => eprintln!("awaitly durable N={n}: {error}"),
+            }
+        };
+        if index % 2 == 1 {
+            theirs(node.as_deref_mut(), &mut runs);
+        }
+        for (store, bench) in &mut benches {
+            let ns = bench.measure(n, quick);
+            eprintln!(
+                "durable N={n} {store}: {:.1} µs/step",
+                ns / f64::from(n) / 1e3
+            );
+            runs.insert(((*store).to_owned(), n), ns);
+            if index % 2 == 0 && *store == "memory" {
+                theirs(node.as_deref_mut(), &mut runs);
+            }
+        }
+    }
+    drop(benches);
+
+    let deliveries = if quick { 500 } else { 2_000 };
+    let mut measured = Vec::new();
+    let mut http = Err("not run".to_owned());
+    for round in 0..rounds {
+        match durable::http_round_trip(deliveries) {
+            Ok(result) => {
+                eprintln!(
+                    "round {}/{rounds} HTTP callback round trip: {:.0} requests/s, median {:.2} ms",
+                    round + 1,
+                    result.requests_per_second,
+                    result.median_latency.as_secs_f64() * 1e3
+                );
+                measured.push(result);
+            }
+            Err(error) => {
+                eprintln!("workload 6: {error}");
+                http = Err(error);
+                break;
+            }
+        }
+    }
+    if !measured.is_empty() {
+        let mut per_second: Vec<f64> = measured.iter().map(|m| m.requests_per_second).collect();
+        let mut latency: Vec<f64> = measured
+            .iter()
+            .map(|m| m.median_latency.as_secs_f64())
+            .collect();
+        http = Ok((
+            median(&mut per_second),
+            Duration::from_secs_f64(median(&mut latency)),
+            deliveries,
+            measured.len(),
+        ));
+    }
+    DurableResults {
+        runs,
+        skipped,
+        http,
+    }
+}
+
+/// The tables of workloads 5 and 6 and their targets.
+fn print_durable(results: &DurableResults) {
+    println!();
+    if results.runs.is_empty() {
+        for (store, why) in &results.skipped {
+            println!("workload 5 (durable run), {store} store: skipped: {why}");
+        }
+    } else {
+        print_durable_table(results);
+    }
+    println!();
+    match &results.http {
+        Ok((per_second, latency, deliveries, rounds)) => {
+            println!(
+                "| workload 6: HTTP callback round trip, `hooks_router` + SQLite store, loopback | concurrent clients | deliveries per round | rounds | requests/s (median) | latency (median) |"
+            );
+            println!("|---|---:|---:|---:|---:|---:|");
+            println!(
+                "| each POST completes its own suspended run (200) | {} | {deliveries} | {rounds} | {per_second:.0} | {:.2} ms |",
+                CLIENTS_OF_WORKLOAD_6,
+                latency.as_secs_f64() * 1e3
+            );
+        }
+        Err(why) => println!("workload 6 (HTTP callback round trip): not measured: {why}"),
+    }
+}
+
+/// Workload 5: µs per step per store and N, and the target "flat in N".
+fn print_durable_table(results: &DurableResults) {
+    use std::fmt::Write as _;
+    const STORES: [&str; 3] = ["memory", "sqlite", "postgres"];
+    let micros = |store: &str, n: u32| {
+        results
+            .runs
+            .get(&(store.to_owned(), n))
+            .map(|ns| ns / f64::from(n) / 1e3)
+    };
+    let us = |value: Option<f64>| match value {
+        Some(value) if value >= 100.0 => format!("{value:.0}"),
+        Some(value) if value >= 1.0 => format!("{value:.2}"),
+        Some(value) => format!("{value:.3}"),
+        None => "—".to_owned(),
+    };
+    println!(
+        "Workload 5, durable run of N keyed steps (a checkpoint per step): µs per step (median run / N), ratio = awaitly / ours"
+    );
+    println!();
+    println!(
+        "| N | awaitly `durable.run` (memory) | ours memory | ratio | ours SQLite | ratio | ours Postgres | ratio |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for n in SIZES {
+        let theirs = micros("awaitly", n);
+        let mut row = format!("| {n} | {} |", us(theirs));
+        for store in STORES {
+            let mine = micros(store, n);
+            let times = match (theirs, mine) {
+                (Some(theirs), Some(mine)) if theirs < mine => format!("{:.2}×", theirs / mine),
+                _ => ratio(theirs, mine),
+            };
+            let _ = write!(row, " {} | {times} |", us(mine));
+        }
+        println!("{row}");
+    }
+    for (store, why) in &results.skipped {
+        println!("{store} store: skipped: {why}");
+    }
+    println!();
+    println!(
+        "| target (issue 4) | ours memory | ours SQLite | ours Postgres | awaitly (memory, for reference) |"
+    );
+    println!("|---|---|---|---|---|");
+    let flat = |store: &str, judge: bool| match (micros(store, 10), micros(store, 10_000)) {
+        (Some(small), Some(large)) => {
+            let times = large / small;
+            if judge {
+                format!("{times:.2}× {}", verdict(times <= 2.0))
+            } else {
+                format!("{times:.2}×")
+            }
+        }
+        _ => "—".to_owned(),
+    };
+    println!(
+        "| checkpoint cost per step at 10,000 steps ≤ 2× at 10 | {} | {} | {} | {} |",
+        flat("memory", true),
+        flat("sqlite", true),
+        flat("postgres", true),
+        flat("awaitly", false)
+    );
+}
+
+/// Concurrent clients of workload 6.
+#[cfg(all(feature = "sqlite", feature = "http"))]
+const CLIENTS_OF_WORKLOAD_6: usize = durable::CLIENTS;
+#[cfg(not(all(feature = "sqlite", feature = "http")))]
+const CLIENTS_OF_WORKLOAD_6: usize = 16;
+
 fn per_step(timings: &Timings, workload: &str, n: u32) -> Option<f64> {
     timings
         .get(&(workload.to_owned(), n))
@@ -491,12 +724,16 @@ fn main() {
     } else {
         None
     };
+    if args.iter().any(|arg| arg == "--durable-only") {
+        print_durable(&durable_workloads(quick, rounds, node.as_mut()));
+        return;
+    }
     let all = measure_all(method, &fixtures, rounds, node.as_mut());
     let ours = Rounds::medians(&all.ours);
     let theirs = Rounds::medians(&all.theirs);
     let mut their_bytes = BTreeMap::new();
     let (mut runtime, mut awaitly) = (String::new(), String::new());
-    if let Some(mut node) = node {
+    if let Some(node) = node.as_mut() {
         for n in SIZES {
             if let Ok(bytes) = node.bytes(n) {
                 their_bytes.insert(n, bytes);
@@ -504,6 +741,7 @@ fn main() {
         }
         (runtime, awaitly) = (node.runtime.clone(), node.awaitly.clone());
     }
+    let mut node_for_durable = node;
     let last = fixtures.last().expect("sizes");
     let state_file =
         std::env::temp_dir().join(format!("awaitly-compare-{}.json", std::process::id()));
@@ -513,12 +751,7 @@ fn main() {
         .map_err(|error| error.to_string())
         .and_then(|()| measure_memory("load", &state_file.to_string_lossy()));
     let _ = std::fs::remove_file(&state_file);
-    // TODO(issue 4, workload 5): durable run per store (memory, SQLite, Postgres): ns per
-    // checkpoint at each N, ours vs awaitly's `durable.run` with its in-memory store (bench/awaitly.mjs
-    // gets a matching `durable` workload), once src/durable lands; add rows and the target
-    // "checkpoint cost at 10,000 ≤ 2× at 10".
-    // TODO(issue 4, workload 6): HTTP callback round trip through the axum router with the SQLite
-    // store: requests per second at a fixed concurrency on loopback (ours only).
+    let durable_results = durable_workloads(quick, rounds, node_for_durable.as_mut());
 
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     println!();
@@ -681,4 +914,5 @@ fn main() {
         Err(_) => "—".to_owned(),
     };
     println!("| peak RSS of a suspended run ≤ 3× its JSON | — | — | — | {memory_cell} |");
+    print_durable(&durable_results);
 }
