@@ -36,6 +36,8 @@ pub(crate) struct Drive<'a> {
     pub(crate) take_over: bool,
     /// Where the run reads the time.
     pub(crate) clock: &'a Arc<dyn Clock>,
+    /// Where the run reports its events, if anywhere.
+    pub(crate) events: Option<&'a Arc<dyn awaitly_runtime::EventSink>>,
     /// The largest stored state allowed, in bytes.
     pub(crate) max_state_bytes: Option<usize>,
     /// An approval just decided by this executor, with its pending entry as stored: put back if
@@ -82,6 +84,7 @@ impl Drive<'_> {
                 state,
                 journal.clone(),
                 Arc::clone(self.clock),
+                self.events.cloned(),
             )
             .map_err(|error| EngineError::InvalidInput {
                 workflow: record.workflow.clone(),
@@ -463,6 +466,7 @@ impl super::Engine {
             removed,
             take_over,
             clock: &self.clock,
+            events: self.events.as_ref(),
             max_state_bytes: self.max_state_bytes,
             decided,
         }

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use awaitly_runtime::{Clock, HookId, HookTimeout, SystemClock, Workflow};
+use awaitly_runtime::{Clock, EventSink, HookId, HookTimeout, SystemClock, Workflow};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -54,6 +54,7 @@ pub struct Engine {
     pub(super) registry: Registry,
     stale_after: Duration,
     pub(super) clock: Arc<dyn Clock>,
+    pub(super) events: Option<Arc<dyn EventSink>>,
     pub(super) max_state_bytes: Option<usize>,
 }
 
@@ -64,6 +65,7 @@ impl std::fmt::Debug for Engine {
             .field("workflows", &self.registry)
             .field("stale_after", &self.stale_after)
             .field("clock", &self.clock)
+            .field("events", &self.events.is_some())
             .field("max_state_bytes", &self.max_state_bytes)
             .finish_non_exhaustive()
     }
@@ -95,6 +97,7 @@ impl Engine {
             registry: Registry::default(),
             stale_after: Duration::from_secs(30),
             clock: Arc::new(SystemClock),
+            events: None,
             max_state_bytes: None,
         }
     }
@@ -112,6 +115,22 @@ impl Engine {
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Reports every run's [`Event`](awaitly_runtime::Event)s to `events` (with
+    /// `awaitly::trace::TracingEvents`, as `tracing` spans): step started / completed / replayed,
+    /// hook pending / delivered, approval requested / resolved, run suspended / completed / failed.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sink = Arc::new(|event: &awaitly::Event| println!("{event:?}"));
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new()).events(sink);
+    /// # drop(engine);
+    /// ```
+    #[must_use]
+    pub fn events(mut self, events: Arc<dyn EventSink>) -> Self {
+        self.events = Some(events);
         self
     }
 

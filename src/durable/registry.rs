@@ -6,7 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use awaitly_runtime::{Clock, Journal, Outcome, ResumeState, Run, RunError, SystemClock, Workflow};
+use awaitly_runtime::{
+    Clock, EventSink, Journal, Outcome, ResumeState, Run, RunError, SystemClock, Workflow,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -15,7 +17,13 @@ use serde_json::Value;
 pub(crate) type ErasedRun = Pin<Box<dyn Future<Output = Run<Value, Value>> + Send>>;
 
 /// Builds a run from the JSON input, or says why the input does not decode.
-pub(crate) type Factory = dyn Fn(Value, ResumeState, Arc<dyn Journal>, Arc<dyn Clock>) -> Result<ErasedRun, serde_json::Error>
+pub(crate) type Factory = dyn Fn(
+        Value,
+        ResumeState,
+        Arc<dyn Journal>,
+        Arc<dyn Clock>,
+        Option<Arc<dyn EventSink>>,
+    ) -> Result<ErasedRun, serde_json::Error>
     + Send
     + Sync;
 
@@ -50,11 +58,14 @@ impl Registry {
         T: Serialize,
         E: Serialize,
     {
-        let erased: Arc<Factory> = Arc::new(move |input, state, journal, clock| {
+        let erased: Arc<Factory> = Arc::new(move |input, state, journal, clock, events| {
             let input: I = serde_json::from_value(input)?;
-            let workflow = factory(input);
+            let mut workflow = factory(input).journal(journal).clock(clock);
+            if let Some(events) = events {
+                workflow = workflow.events(events);
+            }
             Ok(Box::pin(async move {
-                let run = workflow.journal(journal).clock(clock).run(state).await;
+                let run = workflow.run(state).await;
                 Run {
                     outcome: erase(run.outcome),
                     state: run.state,
@@ -92,6 +103,7 @@ impl Registry {
                 ResumeState::new(),
                 journal,
                 Arc::new(SystemClock),
+                None,
             )
             .map(drop)?;
         }
