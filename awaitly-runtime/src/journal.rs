@@ -34,7 +34,7 @@ pub type JournalFuture<'a> = Pin<Box<dyn Future<Output = Result<(), JournalError
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let keys = Arc::new(Keys::default());
-/// let _ = two().run_with_journal(awaitly::ResumeState::new(), keys.clone()).await;
+/// let _ = two().journal(keys.clone()).start().await;
 /// assert_eq!(*keys.0.lock().unwrap(), ["a", "b"]);
 /// # });
 /// ```

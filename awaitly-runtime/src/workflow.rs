@@ -214,16 +214,6 @@ where
         }
     }
 
-    /// [`run`](Self::run) with a [`journal`](Self::journal).
-    #[doc(hidden)]
-    pub async fn run_with_journal(
-        self,
-        state: ResumeState,
-        journal: Arc<dyn Journal>,
-    ) -> Run<T, E> {
-        self.journal(journal).run(state).await
-    }
-
     /// Runs the workflow from an empty state: [`run`](Self::run) with [`ResumeState::new`].
     ///
     /// ```
