@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::on_every_backend;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,18 +49,6 @@ fn engine(store: Arc<dyn Store>, clock: &Arc<ManualClock>) -> Engine {
         .clock(clock.clone())
         .register("nap", 1, nap)
         .register("pay", 1, pay_or_time_out)
-}
-
-async fn on_every_backend<F, Fut>(check: F)
-where
-    F: Fn(&'static str, Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for (name, store, cleanup) in common::backends().await {
-        println!("backend: {name}");
-        check(name, store).await;
-        cleanup.run().await;
-    }
 }
 
 fn completed(text: &str) -> RunOutcome {

@@ -4,11 +4,13 @@
 
 mod common;
 
+use common::on_every_backend;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use awaitly::durable::{Delivery, Engine, EngineError};
-use awaitly::store::{RunOutcome, RunStatus, Store};
+use awaitly::store::{RunOutcome, RunStatus};
 use awaitly::{HookId, await_hook, step, workflow};
 use common::flows::{self, OrderInput, executions};
 use serde_json::json;
@@ -26,18 +28,6 @@ fn hook_of(outcome: &RunOutcome) -> HookId {
         .unwrap_or_else(|| panic!("expected a suspended run, got {outcome:?}"))
         .hook_id
         .clone()
-}
-
-async fn on_every_backend<F, Fut>(check: F)
-where
-    F: Fn(&'static str, Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for (name, store, cleanup) in common::backends().await {
-        println!("backend: {name}");
-        check(name, store).await;
-        cleanup.run().await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::on_every_backend;
+
 use std::sync::Arc;
 
 use awaitly::durable::{Engine, EngineError};
@@ -26,18 +28,6 @@ async fn asks(size: usize) -> Result<u32, String> {
     let approved: Result<u32, ApprovalError> =
         await_approval!("approve", metadata = "z".repeat(size));
     approved.map_err(|error| error.to_string())
-}
-
-async fn on_every_backend<F, Fut>(check: F)
-where
-    F: Fn(&'static str, Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for (name, store, cleanup) in common::backends().await {
-        println!("backend: {name}");
-        check(name, store).await;
-        cleanup.run().await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

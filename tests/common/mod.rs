@@ -107,3 +107,17 @@ impl Cleanup {
         }
     }
 }
+
+/// Runs `check` once per backend (memory, SQLite, and Postgres when configured), cleaning up
+/// after each.
+pub async fn on_every_backend<F, Fut>(check: F)
+where
+    F: Fn(&'static str, std::sync::Arc<dyn awaitly::store::Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for (name, store, cleanup) in backends().await {
+        println!("backend: {name}");
+        check(name, store).await;
+        cleanup.run().await;
+    }
+}
