@@ -157,17 +157,7 @@ pub(crate) async fn run(
 }
 
 pub(crate) async fn hooks(store: &dyn Store, now_ms: i64, json: bool) -> Result<String, CliError> {
-    let waiting: Vec<(RunRecord, Wait)> = inspect::survey(store)
-        .await?
-        .into_iter()
-        .flat_map(|run| {
-            let record = run.record;
-            run.waits
-                .into_iter()
-                .filter(|wait| wait.kind != WaitKind::Sleep)
-                .map(move |wait| (record.clone(), wait))
-        })
-        .collect();
+    let waiting = waits_where(store, |wait| wait.kind != WaitKind::Sleep).await?;
     if json {
         let rows: Vec<Value> = waiting
             .iter()
@@ -205,17 +195,7 @@ pub(crate) async fn hooks(store: &dyn Store, now_ms: i64, json: bool) -> Result<
 }
 
 pub(crate) async fn stuck(store: &dyn Store, now_ms: i64, json: bool) -> Result<String, CliError> {
-    let stuck: Vec<(RunRecord, Wait)> = inspect::survey(store)
-        .await?
-        .into_iter()
-        .flat_map(|run| {
-            let record = run.record;
-            run.waits
-                .into_iter()
-                .filter(|wait| wait.is_overdue(now_ms))
-                .map(move |wait| (record.clone(), wait))
-        })
-        .collect();
+    let stuck = waits_where(store, |wait| wait.is_overdue(now_ms)).await?;
     if json {
         let rows: Vec<Value> = stuck
             .iter()
@@ -333,4 +313,23 @@ fn pretty(value: &Value) -> String {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// Every wait of every unfinished run that `keep` selects, with its run.
+async fn waits_where(
+    store: &dyn Store,
+    keep: impl Fn(&Wait) -> bool,
+) -> Result<Vec<(RunRecord, Wait)>, CliError> {
+    Ok(inspect::survey(store)
+        .await?
+        .into_iter()
+        .flat_map(|run| {
+            let record = run.record;
+            run.waits
+                .into_iter()
+                .filter(|wait| keep(wait))
+                .map(move |wait| (record.clone(), wait))
+                .collect::<Vec<_>>()
+        })
+        .collect())
 }
