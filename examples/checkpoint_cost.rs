@@ -58,8 +58,10 @@ impl Store for Timed {
         payload: &'a Value,
         now_ms: u64,
         dedupe_key: Option<&'a str>,
+        lease: Option<&'a awaitly::store::Lease>,
     ) -> StoreFuture<'a, Claim> {
-        self.inner.claim_hook(hook_id, payload, now_ms, dedupe_key)
+        self.inner
+            .claim_hook(hook_id, payload, now_ms, dedupe_key, lease)
     }
     fn release_hook<'a>(
         &'a self,
@@ -67,6 +69,22 @@ impl Store for Timed {
         payload: &'a Value,
     ) -> StoreFuture<'a, bool> {
         self.inner.release_hook(hook_id, payload)
+    }
+    fn claim_runs<'a>(
+        &'a self,
+        now_ms: u64,
+        limit: usize,
+        lease: &'a awaitly::store::Lease,
+        queues: &'a [awaitly::store::QueueLimit],
+    ) -> StoreFuture<'a, awaitly::store::ClaimedRuns> {
+        self.inner.claim_runs(now_ms, limit, lease, queues)
+    }
+    fn renew_lease<'a>(
+        &'a self,
+        run_id: &'a str,
+        lease: &'a awaitly::store::Lease,
+    ) -> StoreFuture<'a, bool> {
+        self.inner.renew_lease(run_id, lease)
     }
     fn find_hook<'a>(&'a self, hook_id: &'a HookId) -> StoreFuture<'a, Option<HookRecord>> {
         self.inner.find_hook(hook_id)

@@ -182,7 +182,7 @@ pub async fn survey(store: &dyn Store) -> Result<Vec<RunSummary>, StoreError> {
 /// use awaitly::{ResumeState, StepEntry, pending_approval, PendingApprovalOptions};
 /// # let record = awaitly::store::RunRecord { run_id: "r".into(), workflow: "w".into(), version: 1,
 /// #     input: serde_json::Value::Null, outcome: awaitly::store::RunOutcome::Running, revision: 0,
-/// #     created_at_ms: 0, updated_at_ms: 0 };
+/// #     created_at_ms: 0, updated_at_ms: 0, lease: None, queue: "default".into(), priority: 0 };
 /// let mut state = ResumeState::new();
 /// let options = PendingApprovalOptions { reason: Some("over the limit".into()), ..Default::default() };
 /// state.insert("approve:1", StepEntry::pending_approval(&pending_approval("approve:1", options)));

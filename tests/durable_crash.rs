@@ -54,8 +54,10 @@ impl Store for FailingStore {
         payload: &'a Value,
         now_ms: u64,
         dedupe_key: Option<&'a str>,
+        lease: Option<&'a awaitly::store::Lease>,
     ) -> StoreFuture<'a, Claim> {
-        self.inner.claim_hook(hook_id, payload, now_ms, dedupe_key)
+        self.inner
+            .claim_hook(hook_id, payload, now_ms, dedupe_key, lease)
     }
     fn release_hook<'a>(
         &'a self,
@@ -63,6 +65,22 @@ impl Store for FailingStore {
         payload: &'a Value,
     ) -> StoreFuture<'a, bool> {
         self.inner.release_hook(hook_id, payload)
+    }
+    fn claim_runs<'a>(
+        &'a self,
+        now_ms: u64,
+        limit: usize,
+        lease: &'a awaitly::store::Lease,
+        queues: &'a [awaitly::store::QueueLimit],
+    ) -> StoreFuture<'a, awaitly::store::ClaimedRuns> {
+        self.inner.claim_runs(now_ms, limit, lease, queues)
+    }
+    fn renew_lease<'a>(
+        &'a self,
+        run_id: &'a str,
+        lease: &'a awaitly::store::Lease,
+    ) -> StoreFuture<'a, bool> {
+        self.inner.renew_lease(run_id, lease)
     }
     fn find_hook<'a>(&'a self, hook_id: &'a HookId) -> StoreFuture<'a, Option<HookRecord>> {
         self.inner.find_hook(hook_id)
@@ -226,16 +244,8 @@ async fn a_redelivery_finishes_a_claim_whose_winner_died() {
         assert!(matches!(died, EngineError::Store(_)), "{backend}: {died:?}");
         drop(dying);
 
-        // The claim survived: another payload is refused, and the provider's retry applies it.
+        // The claim survived: the provider's retry applies it, and another payload is refused.
         let engine = flows::engine(Arc::clone(&store));
-        let other = engine
-            .resume_hook(&hook, json!({ "paid_cents": 1 }))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(other, EngineError::AlreadyResolved { .. }),
-            "{backend}: {other:?}"
-        );
         let retried = engine.resume_hook(&hook, payment).await.unwrap();
         assert_eq!(
             retried,
@@ -246,6 +256,14 @@ async fn a_redelivery_finishes_a_claim_whose_winner_died() {
                 }
             },
             "{backend}"
+        );
+        let other = engine
+            .resume_hook(&hook, json!({ "paid_cents": 1 }))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(other, EngineError::AlreadyResolved { .. }),
+            "{backend}: {other:?}"
         );
         assert_eq!(executions(&run, "create-order"), 1);
         assert_eq!(executions(&run, "fulfil"), 1);

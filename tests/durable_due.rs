@@ -194,7 +194,7 @@ async fn a_payload_claimed_in_time_wins_even_when_applied_after_the_deadline() {
         let hook = hook_of(&engine.start(&run, "pay", &run).await.unwrap().outcome);
         // A delivery claims the hook a millisecond before the deadline, then its process dies.
         let claim = store
-            .claim_hook(&hook, &json!(99), T0 + TEN_MINUTES - 1, None)
+            .claim_hook(&hook, &json!(99), T0 + TEN_MINUTES - 1, None, None)
             .await
             .unwrap();
         assert!(

@@ -10,7 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use awaitly::durable::{Delivery, Engine, EngineError};
-use awaitly::store::{RunOutcome, RunStatus};
+use awaitly::store::{
+    Changes, Claim, ClaimedRuns, Created, HookRecord, Lease, NewRun, QueueLimit, RunOutcome,
+    RunRecord, RunStatus, Saved, Store, StoreFuture, StoredRun,
+};
 use awaitly::{HookId, await_hook, step, workflow};
 use common::flows::{self, OrderInput, executions};
 use serde_json::json;
@@ -302,14 +305,84 @@ async fn gated(run: String) -> Result<u32, String> {
     Ok(first + slow + last)
 }
 
+/// A store whose lease renewals never arrive: the executor using it looks dead (a process
+/// paused, or cut off from the database) while it is in fact still running a step.
+struct Partitioned(Arc<dyn Store>);
+
+impl Store for Partitioned {
+    fn create_run(&self, run: NewRun) -> StoreFuture<'_, Created> {
+        self.0.create_run(run)
+    }
+    fn load_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, Option<StoredRun>> {
+        self.0.load_run(run_id)
+    }
+    fn save<'a>(
+        &'a self,
+        run_id: &'a str,
+        revision: u64,
+        changes: Changes,
+    ) -> StoreFuture<'a, Saved> {
+        self.0.save(run_id, revision, changes)
+    }
+    fn claim_hook<'a>(
+        &'a self,
+        hook_id: &'a HookId,
+        payload: &'a serde_json::Value,
+        now_ms: u64,
+        dedupe_key: Option<&'a str>,
+        lease: Option<&'a Lease>,
+    ) -> StoreFuture<'a, Claim> {
+        self.0
+            .claim_hook(hook_id, payload, now_ms, dedupe_key, lease)
+    }
+    fn release_hook<'a>(
+        &'a self,
+        hook_id: &'a HookId,
+        payload: &'a serde_json::Value,
+    ) -> StoreFuture<'a, bool> {
+        self.0.release_hook(hook_id, payload)
+    }
+    fn find_hook<'a>(&'a self, hook_id: &'a HookId) -> StoreFuture<'a, Option<HookRecord>> {
+        self.0.find_hook(hook_id)
+    }
+    fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>> {
+        self.0.pending_hooks()
+    }
+    fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>> {
+        self.0.due_runs(now_ms, limit)
+    }
+    fn claim_runs<'a>(
+        &'a self,
+        now_ms: u64,
+        limit: usize,
+        lease: &'a Lease,
+        queues: &'a [QueueLimit],
+    ) -> StoreFuture<'a, ClaimedRuns> {
+        self.0.claim_runs(now_ms, limit, lease, queues)
+    }
+    fn renew_lease<'a>(&'a self, _run_id: &'a str, _lease: &'a Lease) -> StoreFuture<'a, bool> {
+        Box::pin(async { Ok(false) })
+    }
+    fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>> {
+        self.0.list_runs()
+    }
+    fn delete_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, bool> {
+        self.0.delete_run(run_id)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stale_executor_is_fenced_out() {
+async fn a_live_executor_is_not_taken_over() {
     on_every_backend(|backend, store| async move {
-        let run = format!("fence-{backend}");
+        let run = format!("alive-{backend}");
         let gate = Arc::new(tokio::sync::Notify::new());
         *GATE.lock().await = Some(Arc::clone(&gate));
-        let slow_engine =
-            Arc::new(Engine::with_store(Arc::clone(&store)).register("gated", 1, gated));
+        // A short lease: its heartbeat renews it while the slow step runs.
+        let slow_engine = Arc::new(
+            Engine::with_store(Arc::clone(&store))
+                .stale_after(Duration::from_millis(150))
+                .register("gated", 1, gated),
+        );
         let first = {
             let engine = Arc::clone(&slow_engine);
             let run = run.clone();
@@ -318,7 +391,45 @@ async fn a_stale_executor_is_fenced_out() {
         while executions(&run, "slow") == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        // The first executor looks crashed: a second one takes the run over and finishes it.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Well past the lease's length, the executor is alive: nobody else advances the run.
+        let other = Engine::with_store(Arc::clone(&store)).register("gated", 1, gated);
+        assert_eq!(other.resume_run(&run).await.unwrap(), RunOutcome::Running);
+        assert!(other.recover().await.unwrap().is_empty());
+        let restarted = other.start(&run, "gated", &run).await.unwrap();
+        assert_eq!(restarted.outcome, RunOutcome::Running);
+        *GATE.lock().await = None;
+        gate.notify_one();
+        let finished = first.await.unwrap().unwrap();
+        assert_eq!(finished.outcome, RunOutcome::Completed { result: json!(3) });
+        assert_eq!(executions(&run, "slow"), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_executor_is_fenced_out() {
+    on_every_backend(|backend, store| async move {
+        let run = format!("fence-{backend}");
+        let gate = Arc::new(tokio::sync::Notify::new());
+        *GATE.lock().await = Some(Arc::clone(&gate));
+        // Its lease renewals never arrive, so its lease lapses while its step runs.
+        let slow_engine = Arc::new(
+            Engine::with_store(Arc::new(Partitioned(Arc::clone(&store))))
+                .stale_after(Duration::from_millis(100))
+                .register("gated", 1, gated),
+        );
+        let first = {
+            let engine = Arc::clone(&slow_engine);
+            let run = run.clone();
+            tokio::spawn(async move { engine.start(&run, "gated", &run).await })
+        };
+        while executions(&run, "slow") == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The first executor looks crashed: once its lease lapsed, a second one takes the run
+        // over and finishes it.
+        tokio::time::sleep(Duration::from_millis(150)).await;
         *GATE.lock().await = None;
         let rescuer = Engine::with_store(Arc::clone(&store)).register("gated", 1, gated);
         let outcome = rescuer.resume_run(&run).await.unwrap();

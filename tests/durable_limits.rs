@@ -171,7 +171,7 @@ PRAGMA user_version = 1;
     let hook = awaitly::HookId::from("h-old");
     assert_eq!(
         store
-            .claim_hook(&hook, &json!(1), 5_000, None)
+            .claim_hook(&hook, &json!(1), 5_000, None, None)
             .await
             .unwrap(),
         Claim::Expired {
@@ -184,7 +184,7 @@ PRAGMA user_version = 1;
         .unwrap()
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     // Opening again is a no-op.
     assert!(SqliteStore::open(&file.0).await.is_ok());
 }

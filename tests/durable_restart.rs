@@ -60,22 +60,25 @@ async fn a_run_left_running_is_recovered_after_a_restart() {
     let file = common::ScratchFile::new("recover");
     let run = "recover-1";
     {
-        // A "process" that dies in the middle: the run is created, marked running, and the
-        // process ends before any step executes (the workflow is never driven).
+        // A "process" that dies in the middle: the run is created, leased to it for 300 ms, and
+        // the process ends before any step executes (the workflow is never driven).
         let store = SqliteStore::open(&file.0).await.unwrap();
-        let created = store
-            .create_run(awaitly::store::NewRun::new(run, "twenty", 1, json!(run)))
-            .await
-            .unwrap();
+        let mut new_run = awaitly::store::NewRun::new(run, "twenty", 1, json!(run));
+        new_run.lease = Some(awaitly::store::Lease::new(
+            "dead-executor",
+            Duration::from_millis(300),
+        ));
+        let created = store.create_run(new_run).await.unwrap();
         assert_eq!(created.record().status(), RunStatus::Running);
     }
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&file.0).await.unwrap());
     let fresh = flows::engine(Arc::clone(&store));
-    // Not stale yet with the default 30 s: `start` returns the run as it stands.
+    // Its lease has not expired yet: `start` returns the run as it stands.
     let again = fresh.start(run, "twenty", &run).await.unwrap();
     assert_eq!((again.created, again.outcome), (false, RunOutcome::Running));
-    // Once it counts as crashed, starting it again picks it up from its last checkpoint.
-    let engine = flows::engine(Arc::clone(&store)).stale_after(Duration::ZERO);
+    // Once the lease has lapsed, starting it again picks it up from its last checkpoint.
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let engine = flows::engine(Arc::clone(&store));
     let resumed = engine.start(run, "twenty", &run).await.unwrap();
     assert!(!resumed.created);
     assert!(

@@ -57,7 +57,7 @@ INSERT INTO {s}.hooks (hook_id, run_id, registered_at, suspended_at) VALUES ('h-
     assert!(store.due_runs(4_999, 10).await.unwrap().is_empty());
     assert_eq!(
         store
-            .claim_hook(&"h-old".into(), &json!(1), 5_000, None)
+            .claim_hook(&"h-old".into(), &json!(1), 5_000, None, None)
             .await
             .unwrap(),
         Claim::Expired {
@@ -69,7 +69,7 @@ INSERT INTO {s}.hooks (hook_id, run_id, registered_at, suspended_at) VALUES ('h-
         .await
         .unwrap()
         .get(0);
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     // Connecting again is a no-op.
     PostgresStore::connect_with_schema(&url, &schema)
         .await

@@ -35,13 +35,18 @@ impl Engine {
             })
             .map(|(key, _)| key.to_owned())
             .collect();
-        self.drive_stored(stored, None, failed, true).await
+        let mut plan = super::drive::Plan::take_over(self.lease());
+        plan.removed = failed;
+        self.drive(stored, plan).await
     }
 
-    /// Resumes every run left behind by a crashed executor: runs marked running with no
-    /// checkpoint for [`stale_after`](Self::stale_after), and suspended runs whose hook holds a
-    /// delivered payload. Call it when an instance starts (and periodically with several
-    /// instances). Returns each resumed run with its result.
+    /// Takes over and resumes every run that needs an executor and that nobody holds: runs left
+    /// running by a crashed executor (its lease expired, see [`stale_after`](Self::stale_after)),
+    /// suspended runs whose hook holds a delivered payload not applied yet, and runs that are due
+    /// (as [`resume_due`](Self::resume_due)). Runs are claimed in batches, each in one store
+    /// write, so instances recovering at once split the runs instead of racing on them. Call it
+    /// when an instance starts; a `Worker` does it continuously. Returns each resumed run with
+    /// its result.
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -52,28 +57,20 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Store`] if the runs cannot be listed; failures of single runs are in the
+    /// [`EngineError::Store`] if runs cannot be claimed; failures of single runs are in the
     /// returned list.
     pub async fn recover(
         &self,
     ) -> Result<Vec<(String, Result<RunOutcome, EngineError>)>, EngineError> {
         let mut resumed = Vec::new();
-        for record in self.store.list_runs().await? {
-            let due = match &record.outcome {
-                RunOutcome::Running => self.is_stale(&record),
-                RunOutcome::Suspended { hook } => self
-                    .store
-                    .find_hook(&hook.hook_id)
-                    .await?
-                    .is_some_and(|hook| hook.payload.is_some()),
-                _ => false,
-            };
-            if due {
-                let result = self.resume_run(&record.run_id).await;
-                resumed.push((record.run_id, result));
+        loop {
+            let batch = self.claim_and_advance(super::DUE_BATCH, &[]).await?;
+            let full = batch.len() == super::DUE_BATCH;
+            resumed.extend(batch);
+            if !full {
+                return Ok(resumed);
             }
         }
-        Ok(resumed)
     }
 
     /// Records `version` as the run's workflow version, after the caller has made sure its

@@ -3,6 +3,8 @@
 use awaitly_runtime::{ApprovalError, InjectError, PendingApproval};
 use serde::Deserialize;
 
+use super::claim::is_contention;
+use super::drive::Plan;
 use super::{Engine, EngineError};
 use crate::store::{Changes, RunOutcome, StoredRun, entry_text};
 
@@ -13,9 +15,6 @@ use crate::store::{Changes, RunOutcome, StoredRun, entry_text};
 /// assert_eq!(decision.status(), "rejected");
 /// ```
 pub use awaitly_runtime::ApprovalDecision as Decision;
-
-/// How many times a decision retries after another executor moved the run under it.
-const DECISION_ATTEMPTS: usize = 5;
 
 /// An approval a run waits for: what [`Engine::pending_approvals`] lists.
 ///
@@ -93,8 +92,10 @@ impl Engine {
     ///
     /// [`EngineError::UnknownRun`], [`EngineError::UnknownApproval`],
     /// [`EngineError::ApprovalAlreadyDecided`], [`EngineError::ApprovalExpired`],
-    /// [`EngineError::ApprovalValueType`] (the approval waits again), and what running the
-    /// workflow can fail with ([`EngineError::VersionMismatch`], [`EngineError::Store`], …).
+    /// [`EngineError::ApprovalValueType`] (the approval waits again), [`EngineError::Busy`]
+    /// (another executor held the run for longer than [`Engine::answer_within`]: nothing was
+    /// decided, retry), and what running the workflow can fail with
+    /// ([`EngineError::VersionMismatch`], [`EngineError::Store`], …).
     pub async fn decide_approval(
         &self,
         run_id: &str,
@@ -102,8 +103,11 @@ impl Engine {
         decision: Decision,
         actor: &str,
     ) -> Result<RunOutcome, EngineError> {
-        for _ in 0..DECISION_ATTEMPTS {
-            let stored = self.load(run_id).await?;
+        let since = std::time::Instant::now();
+        loop {
+            // Decided from a run nobody else holds, so the answer cannot be overtaken: a worker
+            // timing the approval out, or another decision, finishes first.
+            let stored = self.load_settled(run_id, since).await?;
             let Some(original) = stored.state.get(key).cloned() else {
                 return Err(unknown(run_id, key));
             };
@@ -126,12 +130,14 @@ impl Engine {
                 return Err(unknown(run_id, key));
             };
             if entry_text(&decided) == entry_text(&original) {
-                // The same decision again: nothing to do.
+                // The same decision again: it is recorded, and the run stands where it is.
                 return Ok(stored.record.outcome);
             }
+            let lease = self.lease();
             let changes = Changes {
                 entries: vec![(key.to_owned(), decided)],
                 outcome: Some(RunOutcome::Running),
+                lease: Some(lease.clone()),
                 ..Changes::default()
             };
             match self
@@ -144,24 +150,20 @@ impl Engine {
                     record.revision = saved.revision;
                     record.outcome = RunOutcome::Running;
                     let decided_run = StoredRun { record, state };
-                    return self
-                        .drive_decided(
-                            decided_run,
-                            None,
-                            Vec::new(),
-                            false,
-                            Some((key.to_owned(), original)),
-                        )
-                        .await;
+                    let mut plan = Plan::held(lease);
+                    plan.decided = Some((key.to_owned(), original));
+                    return self.drive(decided_run, plan).await;
                 }
                 // Another decision (or executor) moved the run: look again.
-                Err(crate::store::StoreError::Conflict { .. }) => {}
+                Err(error) if is_contention(&error) => {}
                 Err(error) => return Err(EngineError::Store(error)),
             }
+            if since.elapsed() >= self.answer_within {
+                return Err(EngineError::Busy {
+                    run_id: run_id.to_owned(),
+                });
+            }
         }
-        Err(EngineError::Fenced {
-            run_id: run_id.to_owned(),
-        })
     }
 
     /// Every approval a run waits for — what is waiting for whom — oldest request first, with

@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use super::EngineError;
 use super::journal::{Budget, StoreJournal};
+use super::lease::Heartbeat;
 use super::registry::{Factory, Lookup, Registry};
-use crate::store::{Changes, RunOutcome, Store, StoredRun, entry_text};
+use crate::store::{Changes, Lease, RunOutcome, Store, StoreError, StoredRun, entry_text};
 
 /// Where a payload to inject came from: the caller gets decode errors; an early delivery that
 /// does not decode is dropped (the hook waits again) since its sender was already answered.
@@ -43,6 +44,52 @@ pub(crate) struct Drive<'a> {
     /// An approval just decided by this executor, with its pending entry as stored: put back if
     /// the decided value does not decode as the type the workflow awaits.
     pub(crate) decided: Option<(String, StepEntry)>,
+    /// The lease every write of this drive carries: taken (or already held), renewed by each
+    /// checkpoint and a heartbeat, released by the save that suspends or finishes the run.
+    pub(crate) lease: Lease,
+}
+
+/// What one drive of a run should do besides running the workflow on.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// The lease the drive holds or takes.
+    pub(crate) lease: Lease,
+    /// A claimed payload to inject first.
+    pub(crate) inject: Option<(HookId, Value, PayloadSource)>,
+    /// Keys to clear before running (a retry of failed steps).
+    pub(crate) removed: Vec<String>,
+    /// Whether the drive must take the run (a write naming the loaded revision, with its lease)
+    /// before executing anything; false when the caller's own write already did.
+    pub(crate) take_over: bool,
+    /// An approval this executor just decided, with its pending entry as stored.
+    pub(crate) decided: Option<(String, StepEntry)>,
+}
+
+impl Plan {
+    /// Take the run with `lease` and run it on.
+    pub(crate) fn take_over(lease: Lease) -> Self {
+        Self {
+            lease,
+            inject: None,
+            removed: Vec::new(),
+            take_over: true,
+            decided: None,
+        }
+    }
+
+    /// Run on a run whose lease this executor's own write already took.
+    pub(crate) fn held(lease: Lease) -> Self {
+        Self {
+            take_over: false,
+            ..Self::take_over(lease)
+        }
+    }
+
+    /// Inject a claimed payload first.
+    pub(crate) fn inject(mut self, hook_id: HookId, payload: Value, source: PayloadSource) -> Self {
+        self.inject = Some((hook_id, payload, source));
+        self
+    }
 }
 
 impl Drive<'_> {
@@ -66,11 +113,14 @@ impl Drive<'_> {
         )
         .await?;
         if self.take_over {
-            // Bumping the revision before any step executes means two executors that loaded the
-            // same revision never both execute the next step: the second one is refused here.
+            // Taking the lease with a write that names the loaded revision, before any step
+            // executes, means no other executor advances the run meanwhile: one whose lease is
+            // live refuses this write, and one that loaded the same revision is refused after it.
             let removed = std::mem::take(&mut self.removed);
-            revision = self.mark_running(&run_id, revision, removed).await?;
+            revision = self.take(&run_id, revision, removed).await?;
         }
+        // Renews the lease while a long step runs between checkpoints; stops when dropped.
+        let _heartbeat = Heartbeat::start(Arc::clone(self.store), &run_id, &self.lease);
         loop {
             let journal = Arc::new(StoreJournal::new(
                 Arc::clone(self.store),
@@ -78,6 +128,7 @@ impl Drive<'_> {
                 revision,
                 std::mem::take(&mut carry),
                 self.budget(&state),
+                self.lease.clone(),
             ));
             let run = factory(
                 record.input.clone(),
@@ -118,6 +169,7 @@ impl Drive<'_> {
                 entries,
                 outcome: Some(outcome.clone()),
                 suspend_at: suspend_at.clone(),
+                lease: Some(self.lease.clone()),
                 ..Changes::default()
             };
             let saved = self
@@ -215,11 +267,29 @@ impl Drive<'_> {
             outcome: Some(RunOutcome::Stopped {
                 message: error.to_string(),
             }),
+            lease: Some(self.lease.clone()),
             ..Changes::default()
         };
         match self.store.save(run_id, revision, changes).await {
             Ok(_) => error,
             Err(failure) => EngineError::from_save(failure),
+        }
+    }
+
+    /// Takes the run over: saves it as running with this drive's lease (clearing `removed`);
+    /// returns the new revision. [`EngineError::Busy`] if another executor's lease is live,
+    /// [`EngineError::Fenced`] if the run moved on since it was loaded.
+    async fn take(
+        &self,
+        run_id: &str,
+        revision: u64,
+        removed: Vec<String>,
+    ) -> Result<u64, EngineError> {
+        match self.mark_running(run_id, revision, removed).await {
+            Err(EngineError::Store(StoreError::Leased { run_id, .. })) => {
+                Err(EngineError::Busy { run_id })
+            }
+            other => other,
         }
     }
 
@@ -233,14 +303,14 @@ impl Drive<'_> {
         let changes = Changes {
             removed,
             outcome: Some(RunOutcome::Running),
+            lease: Some(self.lease.clone()),
             ..Changes::default()
         };
-        Ok(self
-            .store
-            .save(run_id, revision, changes)
-            .await
-            .map_err(EngineError::from_save)?
-            .revision)
+        match self.store.save(run_id, revision, changes).await {
+            Ok(saved) => Ok(saved.revision),
+            Err(error @ StoreError::Leased { .. }) => Err(EngineError::Store(error)),
+            Err(error) => Err(EngineError::from_save(error)),
+        }
     }
 
     /// The outcome to store for a finished run of the workflow, and the error to report when the
@@ -426,40 +496,25 @@ fn unsaved(
 }
 
 impl super::Engine {
+    /// Runs `stored` on as `plan` says, holding `plan.lease` throughout.
     pub(super) async fn drive(
         &self,
-        record: crate::store::RunRecord,
-        inject: Option<(HookId, Value, PayloadSource)>,
-        removed: Vec<String>,
-        take_over: bool,
+        stored: StoredRun,
+        plan: Plan,
     ) -> Result<RunOutcome, EngineError> {
-        let stored = StoredRun {
-            record,
-            state: awaitly_runtime::ResumeState::new(),
+        let Plan {
+            lease,
+            inject,
+            removed,
+            take_over,
+            decided,
+        } = plan;
+        let run_id = stored.record.run_id.clone();
+        let released = Lease {
+            duration_ms: 0,
+            ..lease.clone()
         };
-        self.drive_stored(stored, inject, removed, take_over).await
-    }
-
-    pub(super) async fn drive_stored(
-        &self,
-        stored: StoredRun,
-        inject: Option<(HookId, Value, PayloadSource)>,
-        removed: Vec<String>,
-        take_over: bool,
-    ) -> Result<RunOutcome, EngineError> {
-        self.drive_decided(stored, inject, removed, take_over, None)
-            .await
-    }
-
-    pub(super) async fn drive_decided(
-        &self,
-        stored: StoredRun,
-        inject: Option<(HookId, Value, PayloadSource)>,
-        removed: Vec<String>,
-        take_over: bool,
-        decided: Option<(String, awaitly_runtime::StepEntry)>,
-    ) -> Result<RunOutcome, EngineError> {
-        Drive {
+        let result = Drive {
             store: &self.store,
             registry: &self.registry,
             inject,
@@ -469,8 +524,18 @@ impl super::Engine {
             events: self.events.as_ref(),
             max_state_bytes: self.max_state_bytes,
             decided,
+            lease,
         }
         .run(stored)
-        .await
+        .await;
+        if let Err(error) = &result
+            && !matches!(error, EngineError::Busy { .. } | EngineError::Fenced { .. })
+        {
+            // The drive stopped early (a store failure, code that does not fit the run): let
+            // go of the lease at once instead of making every other executor wait it out. A
+            // lease already released, or taken over, is left alone.
+            let _ = self.store.renew_lease(&run_id, &released).await;
+        }
+        result
     }
 }

@@ -21,12 +21,15 @@ impl Engine {
         self.clock.now_millis()
     }
 
-    /// Resumes every run that is due by the engine's [`clock`](Self::clock) (at most
-    /// [`DUE_BATCH`] per call, earliest first): a sleep continues; a hook or approval past its
+    /// Claims and resumes the runs that need an executor (at most [`DUE_BATCH`] per call,
+    /// earliest first): due by the engine's [`clock`](Self::clock), left by a crashed executor,
+    /// or holding an unapplied payload. The claim leases them to this engine in one store write,
+    /// so engines sharing a store split the due runs and never advance one run twice. A sleep
+    /// continues; a hook or approval past its
     /// deadline lets the workflow see its typed timeout ([`HookTimeout`](awaitly_runtime::HookTimeout),
     /// [`ApprovalError::Expired`](awaitly_runtime::ApprovalError::Expired)); a hook whose payload
     /// the store accepted before the deadline takes that payload. Returns each resumed run with
-    /// its result; a run another executor advanced meanwhile reports [`EngineError::Fenced`].
+    /// its result.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -54,17 +57,11 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Store`] if the due runs cannot be listed; failures of single runs are in
+    /// [`EngineError::Store`] if the due runs cannot be claimed; failures of single runs are in
     /// the returned list.
     pub async fn resume_due(
         &self,
     ) -> Result<Vec<(String, Result<RunOutcome, EngineError>)>, EngineError> {
-        let now = self.clock.now_millis();
-        let mut resumed = Vec::new();
-        for record in self.store.due_runs(now, DUE_BATCH).await? {
-            let result = self.resume_run(&record.run_id).await;
-            resumed.push((record.run_id, result));
-        }
-        Ok(resumed)
+        self.claim_and_advance(DUE_BATCH, &[]).await
     }
 }

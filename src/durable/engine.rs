@@ -2,23 +2,34 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use awaitly_runtime::{Clock, EventSink, HookId, HookTimeout, SystemClock, Workflow};
+use awaitly_runtime::{Clock, EventSink, HookId, SystemClock, Workflow};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::EngineError;
-use super::drive::PayloadSource;
+use super::drive::Plan;
 use super::registry::Registry;
 use super::results::{Delivery, Started};
-use crate::store::{
-    Claim, Created, NewRun, RunOutcome, RunRecord, RunStatus, Store, StoredRun, now_ms,
-};
+use crate::store::{Created, NewRun, RunOutcome, RunRecord, RunStatus, Store, StoredRun, now_ms};
 
-/// How many times a delivery retries after another executor moved the run under it.
-const DELIVERY_ATTEMPTS: usize = 5;
+/// Where a delivery's workflow runs on: see [`Engine::deliveries`].
+///
+/// ```
+/// assert_ne!(awaitly::durable::Deliveries::InPlace, awaitly::durable::Deliveries::Queue);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deliveries {
+    /// The delivering call runs the workflow on to its next outcome and reports it.
+    InPlace,
+    /// The delivering call stores the payload and marks the run due; a worker (in any process)
+    /// runs it on. A payload that then turns out not to decode is dropped and the hook waits
+    /// again, as for a payload delivered before the run reached its hook.
+    Queue,
+}
 
 /// Runs registered workflows durably against a [`Store`]: every executed step is checkpointed
 /// before the next starts, suspended runs are resumed by hook id, and crashed runs are picked up
@@ -52,7 +63,16 @@ const DELIVERY_ATTEMPTS: usize = 5;
 pub struct Engine {
     pub(super) store: Arc<dyn Store>,
     pub(super) registry: Registry,
-    stale_after: Duration,
+    pub(super) stale_after: Duration,
+    /// This engine's id, the prefix of every lease it takes.
+    pub(super) executor: String,
+    /// Drives started so far: the suffix that makes each lease's owner unique.
+    pub(super) drives: AtomicU64,
+    /// How long a delivery or decision waits for another executor to let go of a run before
+    /// answering [`EngineError::Busy`].
+    pub(super) answer_within: Duration,
+    /// Whether deliveries run the workflow on in place or leave it to the workers.
+    pub(super) deliveries: Deliveries,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) events: Option<Arc<dyn EventSink>>,
     pub(super) max_state_bytes: Option<usize>,
@@ -64,6 +84,9 @@ impl std::fmt::Debug for Engine {
             .debug_struct("Engine")
             .field("workflows", &self.registry)
             .field("stale_after", &self.stale_after)
+            .field("executor", &self.executor)
+            .field("answer_within", &self.answer_within)
+            .field("deliveries", &self.deliveries)
             .field("clock", &self.clock)
             .field("events", &self.events.is_some())
             .field("max_state_bytes", &self.max_state_bytes)
@@ -96,6 +119,10 @@ impl Engine {
             store,
             registry: Registry::default(),
             stale_after: Duration::from_secs(30),
+            executor: uuid::Uuid::new_v4().simple().to_string(),
+            drives: AtomicU64::new(0),
+            answer_within: Duration::from_secs(10),
+            deliveries: Deliveries::InPlace,
             clock: Arc::new(SystemClock),
             events: None,
             max_state_bytes: None,
@@ -175,9 +202,11 @@ impl Engine {
         self
     }
 
-    /// How long a run may go without a checkpoint while marked running before it counts as
-    /// crashed: [`start`](Self::start) and [`recover`](Self::recover) then resume it. Default 30 s;
-    /// set it above your slowest step.
+    /// How long a run's lease lasts unless renewed: the executor advancing a run renews it with
+    /// every checkpoint and, while a step runs, every third of this time. An executor that dies
+    /// stops renewing; once its lease has expired, [`start`](Self::start), [`recover`](Self::recover),
+    /// [`resume_due`](Self::resume_due) and workers take the run over from its last checkpoint.
+    /// Default 30 s: shorter means faster take-over after a crash, and more renewals.
     ///
     /// ```
     /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new())
@@ -187,6 +216,37 @@ impl Engine {
     #[must_use]
     pub fn stale_after(mut self, stale_after: Duration) -> Self {
         self.stale_after = stale_after;
+        self
+    }
+
+    /// How long a delivery or an approval decision waits for another executor that holds the run
+    /// (it is applying a competing payload, or timing the hook out) before answering
+    /// [`EngineError::Busy`] instead of an answer that might not hold. Default 10 s.
+    ///
+    /// ```
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new())
+    ///     .answer_within(std::time::Duration::from_secs(2));
+    /// # drop(engine);
+    /// ```
+    #[must_use]
+    pub fn answer_within(mut self, wait: Duration) -> Self {
+        self.answer_within = wait;
+        self
+    }
+
+    /// Whether a delivery runs the workflow on in the caller's task ([`Deliveries::InPlace`], the
+    /// default: the answer carries the run's next outcome) or only stores the payload and leaves
+    /// the run to the workers ([`Deliveries::Queue`]: the answer is [`Delivery::Queued`] and the
+    /// callback's request returns at once).
+    ///
+    /// ```
+    /// use awaitly::durable::{Deliveries, Engine};
+    /// let engine = Engine::new(awaitly::store::MemoryStore::new()).deliveries(Deliveries::Queue);
+    /// # drop(engine);
+    /// ```
+    #[must_use]
+    pub fn deliveries(mut self, deliveries: Deliveries) -> Self {
+        self.deliveries = deliveries;
         self
     }
 
@@ -205,8 +265,9 @@ impl Engine {
 
     /// Starts run `run_id` of workflow `workflow` with `input` and runs it until it completes,
     /// fails or suspends. Idempotent: if the run exists it is returned as it stands (`created:
-    /// false`), except that a run left running by a crashed executor (no checkpoint for
-    /// [`stale_after`](Self::stale_after)) is resumed from its last checkpoint.
+    /// false`), except that a run left running by a crashed executor (its lease expired, see
+    /// [`stale_after`](Self::stale_after)) is taken over and resumed from its last checkpoint.
+    /// A run another executor is advancing is returned as it stands (running).
     ///
     /// ```
     /// #[awaitly::workflow]
@@ -272,24 +333,17 @@ impl Engine {
         input: &I,
         hooks: &[HookId],
     ) -> Result<Started, EngineError> {
-        let Some((version, _)) = self.registry.latest(workflow) else {
-            return Err(EngineError::UnknownWorkflow {
-                workflow: workflow.to_owned(),
-            });
-        };
-        let invalid_input = |error: serde_json::Error| EngineError::InvalidInput {
-            workflow: workflow.to_owned(),
-            message: error.to_string(),
-        };
-        let input = serde_json::to_value(input).map_err(invalid_input)?;
-        self.registry
-            .check_input(workflow, version, &input)
-            .map_err(invalid_input)?;
-        let mut run = NewRun::new(run_id, workflow, version, input);
+        let lease = self.lease();
+        let mut run = self.new_run(run_id, workflow, input)?;
         run.hooks = hooks.to_vec();
+        run.lease = Some(lease.clone());
         match self.store.create_run(run).await? {
             Created::New(record) => {
-                let outcome = self.drive(record, None, Vec::new(), false).await?;
+                let stored = StoredRun {
+                    record,
+                    state: awaitly_runtime::ResumeState::new(),
+                };
+                let outcome = self.drive(stored, Plan::held(lease)).await?;
                 Ok(Started {
                     run_id: run_id.to_owned(),
                     created: true,
@@ -303,7 +357,7 @@ impl Engine {
                         workflow: record.workflow,
                     });
                 }
-                let outcome = if self.is_stale(&record) {
+                let outcome = if self.is_orphaned(&record) {
                     self.resume_run(run_id).await?
                 } else {
                     record.outcome
@@ -385,175 +439,27 @@ impl Engine {
         self.deliver(hook_id, payload, Some(dedupe_key)).await
     }
 
-    async fn deliver(
+    /// A run of the latest registered version of `workflow`, its input checked.
+    pub(super) fn new_run<I: Serialize + ?Sized>(
         &self,
-        hook_id: &HookId,
-        payload: Value,
-        dedupe_key: Option<&str>,
-    ) -> Result<Delivery, EngineError> {
-        let now = self.clock.now_millis();
-        match self
-            .store
-            .claim_hook(hook_id, &payload, now, dedupe_key)
-            .await?
-        {
-            Claim::Seen {
-                run_id,
-                hook_id: claimed,
-            } => {
-                if claimed != *hook_id {
-                    return Err(EngineError::EventReused {
-                        hook_id: hook_id.clone(),
-                        dedupe_key: dedupe_key.unwrap_or_default().to_owned(),
-                    });
-                }
-                let outcome = self.record(&run_id).await?.outcome;
-                Ok(Delivery::Duplicate { run_id, outcome })
-            }
-            Claim::Unknown => Err(EngineError::UnknownHook {
-                hook_id: hook_id.clone(),
-            }),
-            Claim::Expired { run_id } => Err(EngineError::HookExpired {
-                hook_id: hook_id.clone(),
-                run_id,
-            }),
-            Claim::Taken {
-                run_id,
-                payload: existing,
-            } => {
-                if existing != payload {
-                    return Err(EngineError::AlreadyResolved {
-                        hook_id: hook_id.clone(),
-                        run_id,
-                    });
-                }
-                let record = self.record(&run_id).await?;
-                let unapplied = record
-                    .outcome
-                    .pending_hook()
-                    .is_some_and(|hook| hook.hook_id == *hook_id);
-                if !unapplied {
-                    return Ok(Delivery::Duplicate {
-                        run_id,
-                        outcome: record.outcome,
-                    });
-                }
-                // Claimed but not applied: the winner is on its way, or died after claiming. A
-                // retry may apply it; the take-over write lets only one executor through.
-                match self.apply_claimed(hook_id, payload, run_id).await? {
-                    Delivery::Queued { run_id } => {
-                        let outcome = self.record(&run_id).await?.outcome;
-                        Ok(Delivery::Duplicate { run_id, outcome })
-                    }
-                    applied => Ok(applied),
-                }
-            }
-            Claim::Claimed {
-                run_id,
-                suspended: false,
-            } => Ok(Delivery::Queued { run_id }),
-            Claim::Claimed {
-                run_id,
-                suspended: true,
-            } => self.apply_claimed(hook_id, payload, run_id).await,
-        }
-    }
-
-    /// Runs the workflow on with a payload this delivery claimed.
-    async fn apply_claimed(
-        &self,
-        hook_id: &HookId,
-        payload: Value,
-        run_id: String,
-    ) -> Result<Delivery, EngineError> {
-        for _ in 0..DELIVERY_ATTEMPTS {
-            let stored = self.load(&run_id).await?;
-            let waits_here = stored
-                .record
-                .outcome
-                .pending_hook()
-                .is_some_and(|hook| hook.hook_id == *hook_id);
-            if !waits_here {
-                let timed_out = stored
-                    .state
-                    .get(&hook_id.step_key())
-                    .and_then(awaitly_runtime::StepEntry::error)
-                    .is_some_and(|error| HookTimeout::deserialize(error).is_ok());
-                if timed_out {
-                    // The timeout was recorded first (a sweeper ran the run on): the payload is
-                    // refused, and its claim freed.
-                    self.store.release_hook(hook_id, &payload).await?;
-                    return Err(EngineError::HookExpired {
-                        hook_id: hook_id.clone(),
-                        run_id,
-                    });
-                }
-                // Another executor is running it on (it took the claimed payload, or will).
-                return Ok(Delivery::Queued { run_id });
-            }
-            let inject = Some((hook_id.clone(), payload.clone(), PayloadSource::Caller));
-            match self.drive_stored(stored, inject, Vec::new(), true).await {
-                Ok(outcome) => return Ok(Delivery::Applied { run_id, outcome }),
-                Err(EngineError::Fenced { .. }) => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(Delivery::Queued { run_id })
-    }
-
-    /// Runs `run_id` on from its last checkpoint: a run left running by a crashed executor, a
-    /// stopped run (after the code was fixed), a suspended run whose hook holds a delivered
-    /// payload, and a run that is due (a sleep whose wake-up time passed, a hook or approval whose
-    /// deadline passed: the workflow then sees its typed timeout). Completed, failed and plainly
-    /// waiting runs are returned as they stand.
-    ///
-    /// Calling it for a run another executor is advancing right now makes the two race: the
-    /// later checkpoint is refused ([`EngineError::Fenced`]) and the step in flight may have run
-    /// twice — see [`recover`](Self::recover), which waits for [`stale_after`](Self::stale_after).
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new());
-    /// assert!(engine.resume_run("nope").await.is_err());
-    /// # });
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::UnknownRun`], [`EngineError::VersionMismatch`], [`EngineError::Fenced`],
-    /// [`EngineError::Store`].
-    pub async fn resume_run(&self, run_id: &str) -> Result<RunOutcome, EngineError> {
-        let stored = self.load(run_id).await?;
-        match &stored.record.outcome {
-            RunOutcome::Completed { .. } | RunOutcome::Failed { .. } => Ok(stored.record.outcome),
-            RunOutcome::Suspended { hook } => {
-                let delivered = self
-                    .store
-                    .find_hook(&hook.hook_id)
-                    .await?
-                    .and_then(|hook| hook.payload);
-                match delivered {
-                    Some(payload) => {
-                        let inject = Some((hook.hook_id.clone(), payload, PayloadSource::Early));
-                        self.drive_stored(stored, inject, Vec::new(), true).await
-                    }
-                    None if self.is_due(&stored.record.outcome) => {
-                        self.drive_stored(stored, None, Vec::new(), true).await
-                    }
-                    None => Ok(stored.record.outcome),
-                }
-            }
-            RunOutcome::AwaitingApproval { .. } | RunOutcome::Sleeping { .. } => {
-                if self.is_due(&stored.record.outcome) {
-                    self.drive_stored(stored, None, Vec::new(), true).await
-                } else {
-                    Ok(stored.record.outcome)
-                }
-            }
-            RunOutcome::Running | RunOutcome::Stopped { .. } => {
-                self.drive_stored(stored, None, Vec::new(), true).await
-            }
-        }
+        run_id: &str,
+        workflow: &str,
+        input: &I,
+    ) -> Result<NewRun, EngineError> {
+        let Some((version, _)) = self.registry.latest(workflow) else {
+            return Err(EngineError::UnknownWorkflow {
+                workflow: workflow.to_owned(),
+            });
+        };
+        let invalid_input = |error: serde_json::Error| EngineError::InvalidInput {
+            workflow: workflow.to_owned(),
+            message: error.to_string(),
+        };
+        let input = serde_json::to_value(input).map_err(invalid_input)?;
+        self.registry
+            .check_input(workflow, version, &input)
+            .map_err(invalid_input)?;
+        Ok(NewRun::new(run_id, workflow, version, input))
     }
 
     pub(super) async fn load(&self, run_id: &str) -> Result<StoredRun, EngineError> {
@@ -572,9 +478,13 @@ impl Engine {
             .is_some_and(|due| due <= self.clock.now_millis())
     }
 
-    pub(super) fn is_stale(&self, record: &RunRecord) -> bool {
+    /// Is the run left running with nobody holding a live lease on it (its executor crashed,
+    /// or it was enqueued and no worker took it yet)?
+    pub(super) fn is_orphaned(&self, record: &RunRecord) -> bool {
         record.status() == RunStatus::Running
-            && u128::try_from(now_ms().saturating_sub(record.updated_at_ms)).unwrap_or(0)
-                >= self.stale_after.as_millis()
+            && record
+                .lease
+                .as_ref()
+                .is_none_or(|lease| !lease.is_live(now_ms()))
     }
 }

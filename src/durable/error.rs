@@ -180,6 +180,16 @@ pub enum EngineError {
         /// The event's dedupe key.
         dedupe_key: String,
     },
+    /// Another executor is advancing the run (it holds the run's lease) and what this call asked
+    /// for could not be decided before it let go: nothing was changed by this call. Retry later
+    /// (the HTTP integration answers `503` with `Retry-After`).
+    #[error(
+        "run `{run_id}` is being advanced by another executor and the answer is not decided yet; nothing was changed: retry shortly"
+    )]
+    Busy {
+        /// The run.
+        run_id: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -189,7 +199,9 @@ impl EngineError {
     /// A store error, with a lost compare-and-swap reported as [`EngineError::Fenced`].
     pub(crate) fn from_save(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict { run_id, .. } => Self::Fenced { run_id },
+            StoreError::Conflict { run_id, .. } | StoreError::Leased { run_id, .. } => {
+                Self::Fenced { run_id }
+            }
             other => Self::Store(other),
         }
     }

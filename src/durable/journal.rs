@@ -6,12 +6,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use awaitly_runtime::{Journal, JournalError, JournalFuture, StepEntry};
 
-use crate::store::{Changes, Store, StoreError, entry_text};
+use crate::store::{Changes, Lease, Store, StoreError, entry_text};
 
 /// Writes each executed step to the store, fenced by the run's revision.
 pub(crate) struct StoreJournal {
     store: Arc<dyn Store>,
     run_id: String,
+    /// Every checkpoint carries the drive's lease: it renews it, and is refused once another
+    /// executor has taken the run over.
+    lease: Lease,
     progress: Mutex<Progress>,
 }
 
@@ -58,10 +61,12 @@ impl StoreJournal {
         revision: u64,
         carry: Vec<(String, StepEntry)>,
         budget: Option<Budget>,
+        lease: Lease,
     ) -> Self {
         Self {
             store,
             run_id,
+            lease,
             progress: Mutex::new(Progress {
                 revision,
                 carry,
@@ -119,6 +124,7 @@ impl Journal for StoreJournal {
             }
             let changes = Changes {
                 entries,
+                lease: Some(self.lease.clone()),
                 ..Changes::default()
             };
             match self.store.save(&self.run_id, revision, changes).await {

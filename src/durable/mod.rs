@@ -47,11 +47,15 @@
 
 mod admin;
 mod approvals;
+mod claim;
+mod deliver;
 mod drive;
 mod due;
 mod engine;
 mod error;
 mod journal;
+mod lease;
+mod queue;
 mod registry;
 mod results;
 #[cfg(feature = "worker")]
@@ -59,8 +63,9 @@ mod worker;
 
 pub use approvals::{Decision, PendingApprovalRecord};
 pub use due::DUE_BATCH;
-pub use engine::Engine;
+pub use engine::{Deliveries, Engine};
 pub use error::EngineError;
+pub use queue::Enqueue;
 pub use results::{Delivery, Started};
 #[cfg(feature = "worker")]
 pub use worker::{Worker, WorkerHandle, WorkerStats};

@@ -5,18 +5,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::{Engine, EngineError};
-use crate::store::RunOutcome;
+use crate::store::{QueueLimit, RunOutcome};
 
 /// What to call with each resumed run's result (for logs and metrics).
 type Report = Arc<dyn Fn(&str, &Result<RunOutcome, EngineError>) + Send + Sync>;
 
-/// Resumes due runs — sleeps that are over, hooks and approvals past their deadline — by calling
-/// [`Engine::resume_due`] every [`interval`](Self::interval) (default 1 s) on a tokio task.
-/// Several workers (one per instance) may share a store: the store's compare-and-swap lets one
-/// executor advance each run.
+/// Claims and runs the runs that need an executor — sleeps that are over, hooks and approvals
+/// past their deadline, enqueued runs ([`Engine::enqueue`]), runs whose executor died (its lease
+/// expired), payloads claimed but not applied — on a tokio task, up to
+/// [`concurrency`](Self::concurrency) at once.
+///
+/// Any number of workers, in any number of processes, may share a store: each claim leases the
+/// runs it takes in one store write, so workers split the work and never advance one run twice.
+/// A worker wakes when a run it may claim falls due, when the store notifies it (PostgreSQL's
+/// `LISTEN`/`NOTIFY`), and at the latest every [`interval`](Self::interval) (default 1 s).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -34,6 +39,8 @@ pub struct Worker {
     engine: Arc<Engine>,
     interval: Duration,
     report: Option<Report>,
+    queues: Vec<QueueLimit>,
+    concurrency: usize,
 }
 
 impl std::fmt::Debug for Worker {
@@ -41,6 +48,8 @@ impl std::fmt::Debug for Worker {
         formatter
             .debug_struct("Worker")
             .field("interval", &self.interval)
+            .field("queues", &self.queues)
+            .field("concurrency", &self.concurrency)
             .finish_non_exhaustive()
     }
 }
@@ -58,10 +67,41 @@ impl Worker {
             engine,
             interval: Duration::from_secs(1),
             report: None,
+            queues: Vec::new(),
+            concurrency: 16,
         }
     }
 
-    /// How long to wait between two passes (real time, whatever the engine's clock).
+    /// Serves `queue` (call again for more queues), with its store-wide concurrency limit. A
+    /// worker given no queue serves every queue, unlimited.
+    ///
+    /// ```
+    /// use awaitly::store::QueueLimit;
+    /// # let engine = std::sync::Arc::new(awaitly::durable::Engine::new(awaitly::store::MemoryStore::new()));
+    /// let _worker = awaitly::durable::Worker::new(engine)
+    ///     .queue(QueueLimit::new("emails").concurrency(4))
+    ///     .queue(QueueLimit::new("default"));
+    /// ```
+    #[must_use]
+    pub fn queue(mut self, queue: QueueLimit) -> Self {
+        self.queues.push(queue);
+        self
+    }
+
+    /// How many runs this worker advances at once (default 16; at least 1).
+    ///
+    /// ```
+    /// # let engine = std::sync::Arc::new(awaitly::durable::Engine::new(awaitly::store::MemoryStore::new()));
+    /// let _worker = awaitly::durable::Worker::new(engine).concurrency(4);
+    /// ```
+    #[must_use]
+    pub fn concurrency(mut self, runs: usize) -> Self {
+        self.concurrency = runs.max(1);
+        self
+    }
+
+    /// The longest a worker waits before looking for work again when nothing woke it (real
+    /// time, whatever the engine's clock).
     ///
     /// ```
     /// # let engine = std::sync::Arc::new(awaitly::durable::Engine::new(awaitly::store::MemoryStore::new()));
@@ -109,30 +149,87 @@ impl Worker {
         let stats = Arc::new(Counters::default());
         let counters = Arc::clone(&stats);
         let task = tokio::spawn(async move {
+            let mut running: JoinSet<(String, Result<RunOutcome, EngineError>)> = JoinSet::new();
             loop {
-                counters.ticks.fetch_add(1, Ordering::SeqCst);
-                match self.engine.resume_due().await {
-                    Ok(resumed) => {
-                        for (run_id, result) in &resumed {
-                            counters.resumed.fetch_add(1, Ordering::SeqCst);
-                            if let Some(report) = &self.report {
-                                report(run_id, result);
+                let mut wait = self.interval;
+                let free = self.concurrency.saturating_sub(running.len());
+                if free > 0 {
+                    counters.ticks.fetch_add(1, Ordering::SeqCst);
+                    match self.claim(free, &mut running).await {
+                        Ok(next_due) => {
+                            if let Some(next_due) = next_due {
+                                wait = wait.min(next_due);
                             }
                         }
-                    }
-                    Err(error) => {
-                        if let Some(report) = &self.report {
-                            report("", &Err(error));
+                        Err(error) => {
+                            if let Some(report) = &self.report {
+                                report("", &Err(error));
+                            }
                         }
                     }
                 }
                 tokio::select! {
-                    () = tokio::time::sleep(self.interval) => {}
+                    () = self.wait_for_work(wait) => {}
+                    Some(finished) = running.join_next(), if !running.is_empty() => {
+                        self.finished(finished, &counters);
+                    }
                     _ = stopped.changed() => break,
                 }
             }
+            // Let the runs in flight reach their next checkpoint-and-stop point.
+            while let Some(finished) = running.join_next().await {
+                self.finished(finished, &counters);
+            }
         });
         WorkerHandle { stop, task, stats }
+    }
+}
+
+impl Worker {
+    /// Claims up to `free` runs and starts advancing each; returns how long until the next run
+    /// falls due, if the store knows.
+    async fn claim(
+        &self,
+        free: usize,
+        running: &mut JoinSet<(String, Result<RunOutcome, EngineError>)>,
+    ) -> Result<Option<Duration>, EngineError> {
+        let lease = self.engine.lease();
+        let claimed = self
+            .engine
+            .store
+            .claim_runs(self.engine.now_millis(), free, &lease, &self.queues)
+            .await?;
+        for record in claimed.runs {
+            let engine = Arc::clone(&self.engine);
+            let lease = lease.clone();
+            running.spawn(async move {
+                let result = engine.advance_claimed(&record.run_id, lease).await;
+                (record.run_id, result)
+            });
+        }
+        Ok(claimed
+            .next_due_at_ms
+            .map(|due| Duration::from_millis(due.saturating_sub(self.engine.now_millis()))))
+    }
+
+    async fn wait_for_work(&self, wait: Duration) {
+        // A store failure here only means falling back to the plain wait.
+        if self.engine.store.wait_for_work(wait).await.is_err() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn finished(
+        &self,
+        finished: Result<(String, Result<RunOutcome, EngineError>), tokio::task::JoinError>,
+        counters: &Counters,
+    ) {
+        counters.resumed.fetch_add(1, Ordering::SeqCst);
+        if let Ok((run_id, result)) = finished
+            && let Some(report) = &self.report
+        {
+            report(&run_id, &result);
+        }
     }
 }
 
@@ -158,7 +255,7 @@ pub struct WorkerHandle {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WorkerStats {
-    /// Passes over the due runs.
+    /// Claims made (each a pass looking for work).
     pub ticks: u64,
     /// Runs resumed (whatever their result).
     pub resumed: u64,
@@ -183,7 +280,7 @@ impl WorkerHandle {
         }
     }
 
-    /// Stops the loop (after the pass in progress, if any) and waits for it to end.
+    /// Stops claiming, lets the runs in flight finish their drive, and waits for the loop to end.
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {

@@ -390,6 +390,16 @@ pub(crate) fn engine_error(failure: &EngineError) -> Response {
         EngineError::ApprovalValueType { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "value_type"),
         EngineError::PayloadType { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "payload_type"),
         EngineError::HookExpired { .. } => (StatusCode::GONE, "hook_expired"),
+        EngineError::Busy { .. } => {
+            // Nothing was decided or changed: a retry (providers retry 5xx answers) gets the
+            // final answer once the executor holding the run lets go.
+            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "busy", failure);
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+            return response;
+        }
         EngineError::Fenced { .. } | EngineError::Store(_) => {
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }

@@ -162,14 +162,15 @@ async fn early_delivery_is_kept_for_the_suspension(store: &dyn Store) {
     assert_eq!(registered.suspended_at_ms, None);
     assert!(!registered.is_pending(), "the run has not reached it yet");
     let claim = store
-        .claim_hook(&hook_id, &json!({ "paid": 1 }), 0, None)
+        .claim_hook(&hook_id, &json!({ "paid": 1 }), 0, None, None)
         .await
         .unwrap();
     assert_eq!(
         claim,
         Claim::Claimed {
             run_id: "early-1".into(),
-            suspended: false
+            suspended: false,
+            leased: false
         }
     );
     let changes = Changes {
@@ -193,7 +194,7 @@ async fn pending_hooks_claims_and_releases(store: &dyn Store) {
     let hook_id = HookId::from("pend-hook-1");
     assert_eq!(
         store
-            .claim_hook(&hook_id, &json!(1), 0, None)
+            .claim_hook(&hook_id, &json!(1), 0, None, None)
             .await
             .unwrap(),
         Claim::Unknown
@@ -222,18 +223,19 @@ async fn pending_hooks_claims_and_releases(store: &dyn Store) {
     assert_eq!(listed.metadata, Some(json!({ "orderId": "ord_1" })));
     assert!(listed.suspended_at_ms.is_some());
     let claim = store
-        .claim_hook(&hook_id, &json!({ "a": 1 }), 0, None)
+        .claim_hook(&hook_id, &json!({ "a": 1 }), 0, None, None)
         .await
         .unwrap();
     assert_eq!(
         claim,
         Claim::Claimed {
             run_id: "pend-1".into(),
-            suspended: true
+            suspended: true,
+            leased: false
         }
     );
     let taken = store
-        .claim_hook(&hook_id, &json!({ "b": 2 }), 0, None)
+        .claim_hook(&hook_id, &json!({ "b": 2 }), 0, None, None)
         .await
         .unwrap();
     assert_eq!(
@@ -336,7 +338,7 @@ async fn concurrent_claims_have_one_winner(store: &Arc<dyn Store>) {
         let hook_id = hook_id.clone();
         tasks.spawn(async move {
             store
-                .claim_hook(&hook_id, &json!(index), 0, None)
+                .claim_hook(&hook_id, &json!(index), 0, None, None)
                 .await
                 .unwrap()
         });
@@ -459,8 +461,15 @@ async fn due_runs_are_indexed_by_due_time(store: &dyn Store) {
         ["due-sleep", "due-approval", "due-hook"],
         "earliest first; no deadline and finished runs are never due"
     );
+    // The limit cuts the listing (other runs of the shared store may come first).
+    let all = store.due_runs(u64::MAX, 1_000).await.unwrap();
+    let through_approval = all
+        .iter()
+        .position(|run| run.run_id == "due-approval")
+        .unwrap()
+        + 1;
     assert_eq!(
-        ids(store.due_runs(u64::MAX, 2).await.unwrap()),
+        ids(store.due_runs(u64::MAX, through_approval).await.unwrap()),
         ["due-sleep", "due-approval"]
     );
     let loaded = store
@@ -489,7 +498,7 @@ async fn claims_after_the_deadline_are_refused(store: &dyn Store) {
     let hook_id = HookId::from("due-hook-1");
     assert_eq!(
         store
-            .claim_hook(&hook_id, &json!("late"), 3_000, None)
+            .claim_hook(&hook_id, &json!("late"), 3_000, None, None)
             .await
             .unwrap(),
         Claim::Expired {
@@ -508,17 +517,18 @@ async fn claims_after_the_deadline_are_refused(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .claim_hook(&hook_id, &json!("in time"), 2_999, None)
+            .claim_hook(&hook_id, &json!("in time"), 2_999, None, None)
             .await
             .unwrap(),
         Claim::Claimed {
             run_id: "due-hook".into(),
-            suspended: true
+            suspended: true,
+            leased: false
         }
     );
     assert_eq!(
         store
-            .claim_hook(&hook_id, &json!("late"), 5_000, None)
+            .claim_hook(&hook_id, &json!("late"), 5_000, None, None)
             .await
             .unwrap(),
         Claim::Taken {
@@ -535,7 +545,7 @@ async fn dedupe_keys_are_claimed_once_across_hooks(store: &dyn Store) {
     run.hooks.extend([first.clone(), second.clone()]);
     store.create_run(run).await.unwrap();
     let claim = store
-        .claim_hook(&first, &json!("a"), 0, Some("Stripe:evt_1"))
+        .claim_hook(&first, &json!("a"), 0, Some("Stripe:evt_1"), None)
         .await
         .unwrap();
     assert!(matches!(claim, Claim::Claimed { .. }), "{claim:?}");
@@ -545,7 +555,7 @@ async fn dedupe_keys_are_claimed_once_across_hooks(store: &dyn Store) {
     };
     for hook in [&first, &second] {
         let again = store
-            .claim_hook(hook, &json!("b"), 0, Some("Stripe:evt_1"))
+            .claim_hook(hook, &json!("b"), 0, Some("Stripe:evt_1"), None)
             .await
             .unwrap();
         assert_eq!(
@@ -560,7 +570,7 @@ async fn dedupe_keys_are_claimed_once_across_hooks(store: &dyn Store) {
     // Releasing the claim frees its key: the provider's retry is processed.
     assert!(store.release_hook(&first, &json!("a")).await.unwrap());
     let retried = store
-        .claim_hook(&second, &json!("c"), 0, Some("Stripe:evt_1"))
+        .claim_hook(&second, &json!("c"), 0, Some("Stripe:evt_1"), None)
         .await
         .unwrap();
     assert!(matches!(retried, Claim::Claimed { .. }), "{retried:?}");

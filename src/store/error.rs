@@ -20,6 +20,17 @@ pub enum StoreError {
         /// The revision the writer expected.
         expected: u64,
     },
+    /// Another executor holds a live lease on the run: it is advancing it right now. Nothing was
+    /// written; wait for its lease to be released or to expire.
+    #[error(
+        "run `{run_id}` is being advanced by executor `{owner}` (its lease is live): nothing was written; try again once it is released or expired"
+    )]
+    Leased {
+        /// The run.
+        run_id: String,
+        /// The executor holding the lease.
+        owner: String,
+    },
     /// No run has this id.
     #[error("no run `{run_id}` in the store")]
     UnknownRun {

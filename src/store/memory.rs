@@ -7,8 +7,8 @@ use awaitly_runtime::{HookId, ResumeState};
 use serde_json::Value;
 
 use super::{
-    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, Saved, Store, StoreError,
-    StoreFuture, StoredRun, now_ms,
+    Changes, Claim, ClaimedRuns, Created, HookRecord, Lease, NewRun, QueueLimit, RunLease,
+    RunOutcome, RunRecord, Saved, Store, StoreError, StoreFuture, StoredRun, due_param, now_ms,
 };
 
 /// A [`Store`] in memory: everything is lost when it is dropped. Same semantics as the durable
@@ -44,6 +44,18 @@ struct MemoryRun {
     record: RunRecord,
     state: ResumeState,
     sequence: u64,
+    /// When the run needs an executor (as the SQL stores index it).
+    due_at: Option<i64>,
+}
+
+impl MemoryRun {
+    /// Is the run's lease held, at `now`, by someone other than `owner`?
+    fn leased_to_other(&self, owner: Option<&str>, now: i64) -> Option<&RunLease> {
+        self.record
+            .lease
+            .as_ref()
+            .filter(|lease| lease.is_live(now) && Some(lease.owner.as_str()) != owner)
+    }
 }
 
 impl MemoryStore {
@@ -90,6 +102,12 @@ impl Store for MemoryStore {
                 revision: 0,
                 created_at_ms: now,
                 updated_at_ms: now,
+                lease: run.lease.map(|lease| RunLease {
+                    expires_at_ms: lease.expires_at(now),
+                    owner: lease.owner,
+                }),
+                queue: run.queue,
+                priority: run.priority,
             };
             for hook_id in run.hooks {
                 inner.hooks.insert(
@@ -112,6 +130,7 @@ impl Store for MemoryStore {
                     record: record.clone(),
                     state: ResumeState::new(),
                     sequence,
+                    due_at: due_param(&RunOutcome::Running),
                 },
             );
             Ok(Created::New(record))
@@ -142,6 +161,14 @@ impl Store for MemoryStore {
                 .ok_or_else(|| StoreError::UnknownRun {
                     run_id: run_id.to_owned(),
                 })?;
+            let now = now_ms();
+            let owner = changes.lease.as_ref().map(|lease| lease.owner.as_str());
+            if let Some(lease) = run.leased_to_other(owner, now) {
+                return Err(StoreError::Leased {
+                    run_id: run_id.to_owned(),
+                    owner: lease.owner.clone(),
+                });
+            }
             if run.record.revision != expected_revision {
                 return Err(StoreError::Conflict {
                     run_id: run_id.to_owned(),
@@ -158,14 +185,24 @@ impl Store for MemoryStore {
                     owner: existing.run_id.clone(),
                 });
             }
-            let now = now_ms();
             for key in &changes.removed {
                 run.state.remove(key);
             }
             for (key, entry) in changes.entries {
                 run.state.insert(key, entry);
             }
+            if let Some(lease) = changes.lease {
+                let running = changes
+                    .outcome
+                    .as_ref()
+                    .is_none_or(|outcome| matches!(outcome, RunOutcome::Running));
+                run.record.lease = running.then(|| RunLease {
+                    expires_at_ms: lease.expires_at(now),
+                    owner: lease.owner,
+                });
+            }
             if let Some(outcome) = changes.outcome {
+                run.due_at = due_param(&outcome);
                 run.record.outcome = outcome;
             }
             if let Some(version) = changes.version {
@@ -208,6 +245,7 @@ impl Store for MemoryStore {
         payload: &'a Value,
         now_ms: u64,
         dedupe_key: Option<&'a str>,
+        lease: Option<&'a Lease>,
     ) -> StoreFuture<'a, Claim> {
         Box::pin(async move {
             let mut guard = self.lock();
@@ -239,12 +277,33 @@ impl Store for MemoryStore {
                 });
             }
             hook.payload = Some(payload.clone());
+            let run_id = hook.run_id.clone();
+            let suspended = hook.suspended_at_ms.is_some();
             if let Some(key) = dedupe_key {
                 inner.dedupe.insert(key.to_owned(), hook_id.clone());
             }
+            let mut leased = false;
+            if suspended
+                && let Some(run) = inner.runs.get_mut(&run_id)
+                && run.record.status() == super::RunStatus::Suspended
+            {
+                // The payload waits to be applied: the run needs an executor now.
+                run.due_at = Some(0);
+                let now = super::now_ms();
+                if let Some(lease) = lease
+                    && run.leased_to_other(None, now).is_none()
+                {
+                    run.record.lease = Some(RunLease {
+                        owner: lease.owner.clone(),
+                        expires_at_ms: lease.expires_at(now),
+                    });
+                    leased = true;
+                }
+            }
             Ok(Claim::Claimed {
-                run_id: hook.run_id.clone(),
-                suspended: hook.suspended_at_ms.is_some(),
+                run_id,
+                suspended,
+                leased,
             })
         })
     }
@@ -293,12 +352,14 @@ impl Store for MemoryStore {
     fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>> {
         Box::pin(async move {
             let inner = self.lock();
-            let mut due: Vec<(u64, u64, &RunRecord)> = inner
+            let due_by = super::ms_param(now_ms);
+            let mut due: Vec<(i64, u64, &RunRecord)> = inner
                 .runs
                 .values()
+                .filter(|run| run.record.status() == super::RunStatus::Suspended)
                 .filter_map(|run| {
-                    let at = run.record.outcome.due_at_ms()?;
-                    (at <= now_ms).then_some((at, run.sequence, &run.record))
+                    let at = run.due_at?;
+                    (at <= due_by).then_some((at, run.sequence, &run.record))
                 })
                 .collect();
             due.sort_by_key(|(at, sequence, _)| (*at, *sequence));
@@ -307,6 +368,94 @@ impl Store for MemoryStore {
                 .take(limit)
                 .map(|(.., record)| record.clone())
                 .collect())
+        })
+    }
+
+    fn claim_runs<'a>(
+        &'a self,
+        now_ms: u64,
+        limit: usize,
+        lease: &'a Lease,
+        queues: &'a [QueueLimit],
+    ) -> StoreFuture<'a, ClaimedRuns> {
+        Box::pin(async move {
+            let mut inner = self.lock();
+            let now = super::now_ms();
+            let due_limit = super::ms_param(now_ms);
+            let mut free: HashMap<&str, usize> = HashMap::new();
+            for queue in queues {
+                if let Some(concurrency) = queue.concurrency {
+                    let busy = inner
+                        .runs
+                        .values()
+                        .filter(|run| {
+                            run.record.queue == queue.queue
+                                && run.leased_to_other(None, now).is_some()
+                        })
+                        .count();
+                    free.insert(queue.queue.as_str(), concurrency.saturating_sub(busy));
+                }
+            }
+            let served = |queue: &str| queues.is_empty() || queues.iter().any(|q| q.queue == queue);
+            let mut candidates: Vec<(i32, i64, u64, String)> = Vec::new();
+            let mut next_due_at: Option<i64> = None;
+            for run in inner.runs.values() {
+                let Some(due_at) = run.due_at else { continue };
+                if run.leased_to_other(None, now).is_some() || !served(&run.record.queue) {
+                    continue;
+                }
+                if due_at <= due_limit {
+                    candidates.push((
+                        run.record.priority,
+                        due_at,
+                        run.sequence,
+                        run.record.run_id.clone(),
+                    ));
+                } else {
+                    next_due_at = Some(next_due_at.map_or(due_at, |next| next.min(due_at)));
+                }
+            }
+            candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+            let mut runs = Vec::new();
+            for (.., run_id) in candidates {
+                if runs.len() >= limit {
+                    break;
+                }
+                let Some(run) = inner.runs.get_mut(&run_id) else {
+                    continue;
+                };
+                if let Some(slots) = free.get_mut(run.record.queue.as_str()) {
+                    if *slots == 0 {
+                        continue;
+                    }
+                    *slots -= 1;
+                }
+                run.record.lease = Some(RunLease {
+                    owner: lease.owner.clone(),
+                    expires_at_ms: lease.expires_at(now),
+                });
+                runs.push(run.record.clone());
+            }
+            Ok(ClaimedRuns {
+                runs,
+                next_due_at_ms: next_due_at.and_then(|due| u64::try_from(due).ok()),
+            })
+        })
+    }
+
+    fn renew_lease<'a>(&'a self, run_id: &'a str, lease: &'a Lease) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut inner = self.lock();
+            let Some(run) = inner.runs.get_mut(run_id) else {
+                return Ok(false);
+            };
+            match &mut run.record.lease {
+                Some(held) if held.owner == lease.owner => {
+                    held.expires_at_ms = lease.expires_at(now_ms());
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
         })
     }
 

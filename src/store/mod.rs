@@ -30,8 +30,8 @@ pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use types::{
-    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, RunStatus, Saved,
-    StoredRun, now_ms,
+    Changes, Claim, ClaimedRuns, Created, DEFAULT_QUEUE, HookRecord, Lease, NewRun, QueueLimit,
+    RunLease, RunOutcome, RunRecord, RunStatus, Saved, StoredRun, now_ms,
 };
 
 /// The future every [`Store`] method returns: boxed so the trait can be used as
@@ -82,12 +82,19 @@ pub trait Store: Send + Sync + 'static {
     /// `dedupe_key` (a verified provider event id) is stored with a successful claim and unique
     /// across all hooks: a later claim with the same key, to any hook, stores nothing and gets
     /// [`Claim::Seen`].
+    ///
+    /// With `lease`, a successful claim on a hook its run waits at also takes the run's lease in
+    /// the same write when no other executor holds a live one ([`Claim::Claimed::leased`]), so
+    /// the claimer applies its payload without a worker racing it. Either way the run becomes due
+    /// at once: if the claimer dies before applying the payload, the next executor to claim due
+    /// runs applies it once the lease has expired.
     fn claim_hook<'a>(
         &'a self,
         hook_id: &'a HookId,
         payload: &'a Value,
         now_ms: u64,
         dedupe_key: Option<&'a str>,
+        lease: Option<&'a Lease>,
     ) -> StoreFuture<'a, Claim>;
 
     /// Undoes a claim whose payload turned out not to decode (only if the hook still holds
@@ -103,8 +110,41 @@ pub trait Store: Send + Sync + 'static {
 
     /// Runs due at `now_ms` without anyone delivering anything, earliest first, at most `limit`:
     /// sleeping runs whose wake-up time has passed, and runs waiting at a hook or an approval
-    /// whose deadline has passed ([`RunOutcome::due_at_ms`] at or before `now_ms`). Indexed.
+    /// whose deadline has passed ([`RunOutcome::due_at_ms`] at or before `now_ms`), and waiting
+    /// runs whose hook holds a delivered payload not applied yet (due at once). Indexed.
+    /// A listing only: executors take runs with [`claim_runs`](Self::claim_runs).
     fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>>;
+
+    /// Takes up to `limit` runs that need an executor and that nobody holds a live lease on —
+    /// due at `now_ms` ([`RunOutcome::due_at_ms`]), left running by an executor whose lease
+    /// expired, holding a delivered payload not yet applied, or enqueued — and leases them to
+    /// `lease.owner` in the same write, so executors sharing the store split the work instead of
+    /// racing on it. Higher priority first, then earliest due, then oldest.
+    ///
+    /// `queues` restricts the claim to those queues, each with an optional store-wide
+    /// concurrency limit (runs of the queue holding a live lease, this claim's included); empty
+    /// means every queue, unlimited.
+    fn claim_runs<'a>(
+        &'a self,
+        now_ms: u64,
+        limit: usize,
+        lease: &'a Lease,
+        queues: &'a [QueueLimit],
+    ) -> StoreFuture<'a, ClaimedRuns>;
+
+    /// Extends `lease` on `run_id` if `lease.owner` still holds it; returns whether it did (a
+    /// `false` means another executor took the run over: stop advancing it).
+    fn renew_lease<'a>(&'a self, run_id: &'a str, lease: &'a Lease) -> StoreFuture<'a, bool>;
+
+    /// Waits until work may have become due (another executor or process saved a run that needs
+    /// an executor) or `timeout` passed. Stores that cannot notify simply wait out `timeout`;
+    /// `PostgresStore` wakes through `LISTEN`/`NOTIFY`.
+    fn wait_for_work(&self, timeout: std::time::Duration) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            tokio::time::sleep(timeout).await;
+            Ok(())
+        })
+    }
 
     /// Every run (without steps), oldest first.
     fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>>;
@@ -153,15 +193,40 @@ pub(crate) fn parse_outcome(text: &str) -> Result<RunOutcome, StoreError> {
     serde_json::from_str(text).map_err(StoreError::corrupt)
 }
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-/// An outcome's due time as a store indexes it (`due_at`), saturating at `i64::MAX`.
+/// When a run with `outcome` needs an executor, as a store indexes it (`due_at`), saturating at
+/// `i64::MAX`: a running run at once (it is only claimable once its lease has lapsed), a waiting
+/// run at its due time, a finished one never.
 pub(crate) fn due_param(outcome: &RunOutcome) -> Option<i64> {
+    if matches!(outcome, RunOutcome::Running) {
+        return Some(0);
+    }
     outcome
         .due_at_ms()
         .map(|due| i64::try_from(due).unwrap_or(i64::MAX))
 }
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// Why a save matched no row: no such run, another executor's live lease, or a moved revision.
+pub(crate) fn refusal(run: Option<RunRecord>, run_id: &str, expected: u64, now: i64) -> StoreError {
+    match run {
+        None => StoreError::UnknownRun {
+            run_id: run_id.to_owned(),
+        },
+        Some(RunRecord {
+            lease: Some(lease),
+            revision,
+            ..
+        }) if lease.is_live(now) && revision == expected => StoreError::Leased {
+            run_id: run_id.to_owned(),
+            owner: lease.owner,
+        },
+        Some(_) => StoreError::Conflict {
+            run_id: run_id.to_owned(),
+            expected,
+        },
+    }
+}
+
 /// A time in milliseconds as a store compares it, saturating at `i64::MAX`.
 pub(crate) fn ms_param(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)

@@ -215,6 +215,13 @@ pub struct NewRun {
     /// Hook ids made before the run (`create_hook`) that callbacks may reach before the run
     /// suspends at them: registered with the run so such early deliveries are kept, not refused.
     pub hooks: Vec<HookId>,
+    /// The lease the creating executor takes with the run, so no other executor advances it
+    /// while its creator runs it; `None` leaves the run for whichever worker claims it first.
+    pub lease: Option<Lease>,
+    /// The queue workers claim the run from.
+    pub queue: String,
+    /// Higher runs first within the queue.
+    pub priority: i32,
 }
 
 impl NewRun {
@@ -236,6 +243,9 @@ impl NewRun {
             version,
             input,
             hooks: Vec::new(),
+            lease: None,
+            queue: DEFAULT_QUEUE.to_owned(),
+            priority: 0,
         }
     }
 }
@@ -252,6 +262,9 @@ impl NewRun {
 ///     revision: 0,
 ///     created_at_ms: 0,
 ///     updated_at_ms: 0,
+///     lease: None,
+///     queue: "default".into(),
+///     priority: 0,
 /// };
 /// assert_eq!(record.status(), awaitly::store::RunStatus::Running);
 /// ```
@@ -273,6 +286,13 @@ pub struct RunRecord {
     pub created_at_ms: i64,
     /// Time of the latest save, milliseconds since the Unix epoch.
     pub updated_at_ms: i64,
+    /// The executor advancing the run right now, if one holds an unexpired lease on it (an
+    /// expired lease is kept until the next executor takes the run over).
+    pub lease: Option<RunLease>,
+    /// The queue the run belongs to (`"default"` unless it was enqueued elsewhere).
+    pub queue: String,
+    /// Higher runs first among runs of one queue that are due at once.
+    pub priority: i32,
 }
 
 impl RunRecord {
@@ -281,7 +301,7 @@ impl RunRecord {
     /// ```
     /// # let record = awaitly::store::RunRecord { run_id: "r".into(), workflow: "w".into(), version: 1,
     /// #     input: serde_json::Value::Null, outcome: awaitly::store::RunOutcome::Running, revision: 0,
-    /// #     created_at_ms: 0, updated_at_ms: 0 };
+    /// #     created_at_ms: 0, updated_at_ms: 0, lease: None, queue: "default".into(), priority: 0 };
     /// assert!(!record.status().is_terminal());
     /// ```
     #[must_use]
@@ -295,7 +315,7 @@ impl RunRecord {
 /// ```
 /// # let record = awaitly::store::RunRecord { run_id: "r".into(), workflow: "w".into(), version: 1,
 /// #     input: serde_json::Value::Null, outcome: awaitly::store::RunOutcome::Running, revision: 0,
-/// #     created_at_ms: 0, updated_at_ms: 0 };
+/// #     created_at_ms: 0, updated_at_ms: 0, lease: None, queue: "default".into(), priority: 0 };
 /// let run = awaitly::store::StoredRun { record, state: awaitly::ResumeState::new() };
 /// assert!(run.state.is_empty());
 /// ```
@@ -312,7 +332,7 @@ pub struct StoredRun {
 /// ```
 /// # let record = awaitly::store::RunRecord { run_id: "r".into(), workflow: "w".into(), version: 1,
 /// #     input: serde_json::Value::Null, outcome: awaitly::store::RunOutcome::Running, revision: 0,
-/// #     created_at_ms: 0, updated_at_ms: 0 };
+/// #     created_at_ms: 0, updated_at_ms: 0, lease: None, queue: "default".into(), priority: 0 };
 /// let created = awaitly::store::Created::Existing(record);
 /// assert_eq!(created.record().run_id, "r");
 /// ```
@@ -330,7 +350,7 @@ impl Created {
     /// ```
     /// # let record = awaitly::store::RunRecord { run_id: "r".into(), workflow: "w".into(), version: 1,
     /// #     input: serde_json::Value::Null, outcome: awaitly::store::RunOutcome::Running, revision: 0,
-    /// #     created_at_ms: 0, updated_at_ms: 0 };
+    /// #     created_at_ms: 0, updated_at_ms: 0, lease: None, queue: "default".into(), priority: 0 };
     /// assert_eq!(awaitly::store::Created::New(record).record().revision, 0);
     /// ```
     #[must_use]
@@ -365,6 +385,11 @@ pub struct Changes {
     /// hook's metadata) in the same write, and a payload already delivered to it is returned in
     /// [`Saved::delivered`].
     pub suspend_at: Option<PendingHook>,
+    /// The executor's lease: the save is refused ([`StoreError::Leased`](super::StoreError::Leased))
+    /// if another owner holds an unexpired lease on the run; otherwise the lease is taken or
+    /// renewed for `duration_ms` from the store's clock, and released when the new outcome is not
+    /// [`RunOutcome::Running`]. A save without a lease is refused while anyone holds one.
+    pub lease: Option<Lease>,
 }
 
 impl Changes {
@@ -380,6 +405,7 @@ impl Changes {
             && self.outcome.is_none()
             && self.version.is_none()
             && self.suspend_at.is_none()
+            && self.lease.is_none()
     }
 }
 
@@ -458,7 +484,7 @@ impl HookRecord {
 /// What [`Store::claim_hook`](super::Store::claim_hook) found.
 ///
 /// ```
-/// let claim = awaitly::store::Claim::Claimed { run_id: "r".into(), suspended: true };
+/// let claim = awaitly::store::Claim::Claimed { run_id: "r".into(), suspended: true, leased: false };
 /// assert!(matches!(claim, awaitly::store::Claim::Claimed { suspended: true, .. }));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -471,6 +497,9 @@ pub enum Claim {
         run_id: String,
         /// Whether the run is already waiting at the hook (else the payload waits for it).
         suspended: bool,
+        /// Whether the claim also took the run's lease for the claimer (asked for, the run waits
+        /// at the hook and no other executor held a live lease): the claimer applies the payload.
+        leased: bool,
     },
     /// The hook's deadline passed before any delivery claimed it: it takes no payload any more
     /// (the run sees its typed timeout).
@@ -507,4 +536,130 @@ pub fn now_ms() -> i64 {
         .map_or(0, |elapsed| {
             i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
         })
+}
+
+/// The queue a run belongs to unless it is enqueued elsewhere.
+pub const DEFAULT_QUEUE: &str = "default";
+
+/// An executor's claim on a run: while its lease is unexpired, no other executor advances the
+/// run. Every write of the executor carries it (taking or renewing it), so an executor whose
+/// lease lapsed and was taken over has its next write refused.
+///
+/// ```
+/// let lease = awaitly::store::Lease::new("executor-1", std::time::Duration::from_secs(30));
+/// assert_eq!(lease.duration_ms, 30_000);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// Who holds it: unique per executor and run it advances.
+    pub owner: String,
+    /// How long the lease lasts after each write that takes or renews it, by the store's clock.
+    pub duration_ms: u64,
+}
+
+impl Lease {
+    /// A lease for `owner` lasting `duration` from each renewal.
+    ///
+    /// ```
+    /// let lease = awaitly::store::Lease::new("me", std::time::Duration::from_millis(1500));
+    /// assert_eq!(lease.owner, "me");
+    /// ```
+    pub fn new(owner: impl Into<String>, duration: Duration) -> Self {
+        Self {
+            owner: owner.into(),
+            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// When a lease taken or renewed at `now_ms` (store clock) expires.
+    ///
+    /// ```
+    /// let lease = awaitly::store::Lease::new("me", std::time::Duration::from_millis(10));
+    /// assert_eq!(lease.expires_at(5), 15);
+    /// ```
+    #[must_use]
+    pub fn expires_at(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_add(i64::try_from(self.duration_ms).unwrap_or(i64::MAX))
+    }
+}
+
+/// A lease as stored with its run.
+///
+/// ```
+/// let lease = awaitly::store::RunLease { owner: "me".into(), expires_at_ms: 10 };
+/// assert!(lease.is_live(9) && !lease.is_live(10));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunLease {
+    /// The executor holding it.
+    pub owner: String,
+    /// When it expires unless renewed, milliseconds since the Unix epoch (store clock).
+    pub expires_at_ms: i64,
+}
+
+impl RunLease {
+    /// Does the lease still hold at `now_ms`?
+    ///
+    /// ```
+    /// let lease = awaitly::store::RunLease { owner: "me".into(), expires_at_ms: 10 };
+    /// assert!(lease.is_live(0));
+    /// ```
+    #[must_use]
+    pub fn is_live(&self, now_ms: i64) -> bool {
+        self.expires_at_ms > now_ms
+    }
+}
+
+/// A queue a worker claims runs from, and how many of its runs may be advanced at once across
+/// every worker and process sharing the store.
+///
+/// ```
+/// let queue = awaitly::store::QueueLimit::new("emails").concurrency(4);
+/// assert_eq!(queue.concurrency, Some(4));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueLimit {
+    /// The queue's name.
+    pub queue: String,
+    /// At most this many of the queue's runs hold a live lease at once; `None`: no limit.
+    pub concurrency: Option<usize>,
+}
+
+impl QueueLimit {
+    /// The queue, without a concurrency limit.
+    ///
+    /// ```
+    /// assert_eq!(awaitly::store::QueueLimit::new("q").concurrency, None);
+    /// ```
+    pub fn new(queue: impl Into<String>) -> Self {
+        Self {
+            queue: queue.into(),
+            concurrency: None,
+        }
+    }
+
+    /// Limits how many of the queue's runs are advanced at once, store-wide.
+    ///
+    /// ```
+    /// assert_eq!(awaitly::store::QueueLimit::new("q").concurrency(1).concurrency, Some(1));
+    /// ```
+    #[must_use]
+    pub fn concurrency(mut self, limit: usize) -> Self {
+        self.concurrency = Some(limit);
+        self
+    }
+}
+
+/// What [`Store::claim_runs`](super::Store::claim_runs) took.
+///
+/// ```
+/// let claimed = awaitly::store::ClaimedRuns::default();
+/// assert!(claimed.runs.is_empty() && claimed.next_due_at_ms.is_none());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClaimedRuns {
+    /// The runs now leased to the claimer, in the order to advance them.
+    pub runs: Vec<RunRecord>,
+    /// The earliest due time of a claimable run not due yet, so a worker can sleep until then.
+    pub next_due_at_ms: Option<u64>,
 }

@@ -10,7 +10,10 @@ use crate::store::StoreError;
 /// 2. `runs.due_at` (when a sleeping or waiting run is due; indexed), `hooks.deadline` (checked
 ///    by claims) and `hooks.dedupe_key` (a verified provider event id, unique); older schemas
 ///    are migrated forward on connect.
-const SCHEMA_VERSION: i32 = 2;
+/// 3. `runs.lease_owner` and `lease_expires_at` (the executor advancing the run), `queue` and
+///    `priority` (where workers claim it from); `due_at` also marks running runs and runs
+///    holding an unapplied payload.
+const SCHEMA_VERSION: i32 = 3;
 
 impl PostgresStore {
     pub(super) async fn migrate(&self) -> Result<(), StoreError> {
@@ -42,8 +45,14 @@ impl PostgresStore {
                 )));
             }
             Some(version) if version < SCHEMA_VERSION => {
+                if version < 2 {
+                    transaction
+                        .batch_execute(&self.sql.backfill_from_1())
+                        .await
+                        .map_err(backend)?;
+                }
                 transaction
-                    .batch_execute(&self.sql.backfill_from_1())
+                    .batch_execute(&self.sql.backfill_from_2())
                     .await
                     .map_err(backend)?;
                 transaction

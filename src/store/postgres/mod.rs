@@ -13,10 +13,14 @@ mod sql;
 use sql::Sql;
 
 use super::{
-    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, Saved, Store, StoreError,
-    StoreFuture, StoredRun, due_param, entry_text, json_text, ms_param, now_ms, outcome_text,
-    parse_entry, parse_json, parse_outcome,
+    Changes, Claim, ClaimedRuns, Created, HookRecord, Lease, NewRun, QueueLimit, RunLease,
+    RunOutcome, RunRecord, Saved, Store, StoreError, StoreFuture, StoredRun, due_param, entry_text,
+    json_text, ms_param, now_ms, outcome_text, parse_entry, parse_json, parse_outcome, refusal,
 };
+
+mod listen;
+
+use listen::Listener;
 
 /// A [`Store`] in PostgreSQL, for deployments where several app instances resume each other's
 /// runs. Tables live in one schema (default `awaitly`), created or migrated on first use under an
@@ -38,6 +42,7 @@ use super::{
 pub struct PostgresStore {
     pool: Pool,
     sql: Arc<Sql>,
+    listener: Arc<Listener>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -111,9 +116,11 @@ impl PostgresStore {
         let pool = config
             .create_pool(Some(Runtime::Tokio1), NoTls)
             .map_err(backend)?;
+        let sql = Arc::new(Sql::new(schema));
         let store = Self {
             pool,
-            sql: Arc::new(Sql::new(schema)),
+            listener: Arc::new(Listener::new(url, &sql.channel)),
+            sql,
         };
         store.migrate().await?;
         Ok(store)
@@ -151,7 +158,15 @@ impl PostgresStore {
 fn read_run(row: &Row) -> Result<RunRecord, StoreError> {
     let version: i32 = row.get(2);
     let revision: i64 = row.get(5);
+    let lease_owner: Option<String> = row.get(8);
+    let lease_expires_at: Option<i64> = row.get(9);
     Ok(RunRecord {
+        lease: lease_owner.map(|owner| RunLease {
+            owner,
+            expires_at_ms: lease_expires_at.unwrap_or(0),
+        }),
+        queue: row.get(10),
+        priority: row.get(11),
         run_id: row.get(0),
         workflow: row.get(1),
         version: u32::try_from(version).map_err(StoreError::corrupt)?,
@@ -206,6 +221,10 @@ impl PostgresStore {
                     &outcome.status().as_str(),
                     &outcome_text(&outcome),
                     &now,
+                    &run.lease.as_ref().map(|lease| lease.owner.as_str()),
+                    &run.lease.as_ref().map(|lease| lease.expires_at(now)),
+                    &run.queue,
+                    &run.priority,
                 ],
             )
             .await
@@ -240,12 +259,25 @@ impl PostgresStore {
             }
         }
         let record = read_run(&inserted)?;
+        if run.lease.is_none() {
+            // Enqueued for whichever worker claims it: wake the listening workers.
+            self.notify(&transaction).await?;
+        }
         transaction.commit().await.map_err(backend)?;
         Ok(Created::New(record))
     }
 
     async fn load(&self, run_id: &str) -> Result<Option<StoredRun>, StoreError> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        // One snapshot for the run row and its entries: a save landing between the two reads
+        // must not pair an old outcome with new entries.
+        let client = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(backend)?;
         let select_run = client
             .prepare_cached(&self.sql.select_run)
             .await
@@ -272,6 +304,7 @@ impl PostgresStore {
             let entry = parse_entry(run_id, &key, row.get(1))?;
             state.insert(key, entry);
         }
+        client.commit().await.map_err(backend)?;
         Ok(Some(StoredRun { record, state }))
     }
 
@@ -285,13 +318,14 @@ impl PostgresStore {
         let transaction = client.transaction().await.map_err(backend)?;
         let now = now_ms();
         let outcome = changes.outcome.as_ref();
+        let lease = changes.lease.as_ref();
         let version = changes.version.map(to_i32).transpose()?;
         let bump = transaction
             .prepare_cached(&self.sql.bump_revision)
             .await
             .map_err(backend)?;
         let updated = transaction
-            .execute(
+            .query_opt(
                 &bump,
                 &[
                     &run_id,
@@ -301,26 +335,27 @@ impl PostgresStore {
                     &outcome.map(outcome_text),
                     &version,
                     &outcome.and_then(due_param),
+                    &lease.map(|lease| lease.owner.as_str()),
+                    &lease.map(|lease| lease.expires_at(now)),
                 ],
             )
             .await
             .map_err(backend)?;
-        if updated == 0 {
-            let exists = transaction
+        let Some(updated) = updated else {
+            let run = transaction
                 .query_opt(&self.sql.select_run, &[&run_id])
                 .await
                 .map_err(backend)?
-                .is_some();
-            return Err(if exists {
-                StoreError::Conflict {
-                    run_id: run_id.to_owned(),
-                    expected: expected_revision,
-                }
-            } else {
-                StoreError::UnknownRun {
-                    run_id: run_id.to_owned(),
-                }
-            });
+                .as_ref()
+                .map(read_run)
+                .transpose()?;
+            return Err(refusal(run, run_id, expected_revision, now));
+        };
+        let due_at: Option<i64> = updated.get(0);
+        let lease_owner: Option<&str> = updated.get(1);
+        if outcome.is_some() && due_at.is_some() && lease_owner.is_none() {
+            // A run nobody holds now has a due time: workers waiting for work recompute theirs.
+            self.notify(&transaction).await?;
         }
         if !changes.removed.is_empty() {
             let delete = transaction
@@ -397,16 +432,29 @@ impl PostgresStore {
         payload.map(parse_json).transpose()
     }
 
+    async fn notify(
+        &self,
+        transaction: &tokio_postgres::Transaction<'_>,
+    ) -> Result<(), StoreError> {
+        transaction
+            .execute("SELECT pg_notify($1, '')", &[&self.sql.channel])
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn claim(
         &self,
         hook_id: &HookId,
         payload: &Value,
         now_ms: u64,
         dedupe_key: Option<&str>,
+        lease: Option<&Lease>,
     ) -> Result<Claim, StoreError> {
         let client = self.client().await?;
         let payload = json_text(payload);
         let now = ms_param(now_ms);
+        let owner = lease.map(|lease| lease.owner.as_str());
         loop {
             if let Some(key) = dedupe_key
                 && let Some(row) = client
@@ -423,7 +471,15 @@ impl PostgresStore {
             let claimed = match client
                 .query_opt(
                     &self.sql.claim_hook,
-                    &[&hook_id.as_str(), &payload, &now, &dedupe_key],
+                    &[
+                        &hook_id.as_str(),
+                        &payload,
+                        &now,
+                        &dedupe_key,
+                        &owner,
+                        &crate::store::now_ms(),
+                        &lease.map(|lease| lease.expires_at(crate::store::now_ms())),
+                    ],
                 )
                 .await
             {
@@ -438,9 +494,11 @@ impl PostgresStore {
             };
             if let Some(row) = claimed {
                 let suspended_at: Option<i64> = row.get(1);
+                let lease_owner: Option<&str> = row.get(2);
                 return Ok(Claim::Claimed {
                     run_id: row.get(0),
                     suspended: suspended_at.is_some(),
+                    leased: owner.is_some() && lease_owner == owner,
                 });
             }
             let Some(row) = client
@@ -465,6 +523,98 @@ impl PostgresStore {
             }
             // Released between the two statements (its payload did not decode): claim again.
         }
+    }
+
+    async fn claim_due(
+        &self,
+        due_by: u64,
+        limit: usize,
+        lease: &Lease,
+        queues: &[QueueLimit],
+    ) -> Result<ClaimedRuns, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(backend)?;
+        let now = now_ms();
+        let due_by = ms_param(due_by);
+        let expires = lease.expires_at(now);
+        let claim = transaction
+            .prepare_cached(&self.sql.claim_runs)
+            .await
+            .map_err(backend)?;
+        let mut runs = Vec::new();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // `FOR UPDATE SKIP LOCKED`: concurrent claimers take disjoint runs instead of queueing
+        // behind each other's row locks.
+        if queues.is_empty() {
+            let rows = transaction
+                .query(
+                    &claim,
+                    &[&due_by, &now, &lease.owner, &expires, &limit, &None::<&str>],
+                )
+                .await
+                .map_err(backend)?;
+            for row in &rows {
+                runs.push(read_run(row)?);
+            }
+        } else {
+            for queue in queues {
+                let remaining = limit - i64::try_from(runs.len()).unwrap_or(i64::MAX);
+                if remaining <= 0 {
+                    break;
+                }
+                let take = match queue.concurrency {
+                    Some(concurrency) => {
+                        // Claimers of one limited queue take turns, so two of them cannot both
+                        // see the last free slot.
+                        transaction
+                            .execute(
+                                "SELECT pg_advisory_xact_lock(hashtext($1))",
+                                &[&format!("{}:{}", self.sql.channel, queue.queue)],
+                            )
+                            .await
+                            .map_err(backend)?;
+                        let busy: i64 = transaction
+                            .query_one(&self.sql.count_leased, &[&queue.queue, &now])
+                            .await
+                            .map_err(backend)?
+                            .get(0);
+                        (i64::try_from(concurrency).unwrap_or(i64::MAX) - busy).min(remaining)
+                    }
+                    None => remaining,
+                };
+                if take <= 0 {
+                    continue;
+                }
+                let rows = transaction
+                    .query(
+                        &claim,
+                        &[
+                            &due_by,
+                            &now,
+                            &lease.owner,
+                            &expires,
+                            &take,
+                            &Some(queue.queue.as_str()),
+                        ],
+                    )
+                    .await
+                    .map_err(backend)?;
+                for row in &rows {
+                    runs.push(read_run(row)?);
+                }
+            }
+        }
+        runs.sort_by(|a, b| b.priority.cmp(&a.priority));
+        let next_due: Option<i64> = transaction
+            .query_one(&self.sql.next_due, &[&due_by, &now])
+            .await
+            .map_err(backend)?
+            .get(0);
+        transaction.commit().await.map_err(backend)?;
+        Ok(ClaimedRuns {
+            runs,
+            next_due_at_ms: next_due.and_then(|due| u64::try_from(due).ok()),
+        })
     }
 
     async fn query_all<T>(
@@ -521,8 +671,37 @@ impl Store for PostgresStore {
         payload: &'a Value,
         now_ms: u64,
         dedupe_key: Option<&'a str>,
+        lease: Option<&'a Lease>,
     ) -> StoreFuture<'a, Claim> {
-        Box::pin(self.claim(hook_id, payload, now_ms, dedupe_key))
+        Box::pin(self.claim(hook_id, payload, now_ms, dedupe_key, lease))
+    }
+
+    fn claim_runs<'a>(
+        &'a self,
+        now_ms: u64,
+        limit: usize,
+        lease: &'a Lease,
+        queues: &'a [QueueLimit],
+    ) -> StoreFuture<'a, ClaimedRuns> {
+        Box::pin(self.claim_due(now_ms, limit, lease, queues))
+    }
+
+    fn renew_lease<'a>(&'a self, run_id: &'a str, lease: &'a Lease) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let renewed = client
+                .execute(
+                    &self.sql.renew_lease,
+                    &[&run_id, &lease.owner, &lease.expires_at(now_ms())],
+                )
+                .await
+                .map_err(backend)?;
+            Ok(renewed == 1)
+        })
+    }
+
+    fn wait_for_work(&self, timeout: std::time::Duration) -> StoreFuture<'_, ()> {
+        Box::pin(self.listener.wait(timeout))
     }
 
     fn release_hook<'a>(

@@ -19,6 +19,11 @@ pub(super) struct Sql {
     pub(super) pending_hooks: String,
     pub(super) list_runs: String,
     pub(super) due_runs: String,
+    pub(super) claim_runs: String,
+    pub(super) count_leased: String,
+    pub(super) next_due: String,
+    pub(super) renew_lease: String,
+    pub(super) channel: String,
     pub(super) delete_run: String,
     pub(super) delete_entries: String,
     pub(super) delete_hooks: String,
@@ -26,7 +31,8 @@ pub(super) struct Sql {
 
 /// The columns `read_run` and `read_hook` expect, in order.
 const RUN_COLUMNS: &str =
-    "run_id, workflow, version, input, outcome, revision, created_at, updated_at";
+    "run_id, workflow, version, input, outcome, revision, created_at, updated_at,
+    lease_owner, lease_expires_at, queue, priority";
 const HOOK_COLUMNS: &str = "hook_id, run_id, metadata, registered_at, suspended_at, payload";
 
 impl Sql {
@@ -35,8 +41,10 @@ impl Sql {
         Self {
             schema: schema.to_owned(),
             insert_run: format!(
-                "INSERT INTO {s}.runs (run_id, workflow, version, input, status, outcome, revision, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) ON CONFLICT (run_id) DO NOTHING RETURNING {RUN_COLUMNS}"
+                "INSERT INTO {s}.runs (run_id, workflow, version, input, status, outcome, revision,
+                     created_at, updated_at, due_at, lease_owner, lease_expires_at, queue, priority)
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, 0, $8, $9, $10, $11)
+                 ON CONFLICT (run_id) DO NOTHING RETURNING {RUN_COLUMNS}"
             ),
             select_run: format!("SELECT {RUN_COLUMNS} FROM {s}.runs WHERE run_id = $1"),
             insert_registered_hook: format!(
@@ -47,8 +55,14 @@ impl Sql {
                 "UPDATE {s}.runs SET revision = revision + 1, updated_at = $3,
                      status = COALESCE($4, status), outcome = COALESCE($5, outcome),
                      version = COALESCE($6, version),
-                     due_at = CASE WHEN $5::TEXT IS NULL THEN due_at ELSE $7 END
-                 WHERE run_id = $1 AND revision = $2"
+                     due_at = CASE WHEN $5::TEXT IS NULL THEN due_at ELSE $7 END,
+                     lease_owner = CASE WHEN $8::TEXT IS NULL THEN lease_owner
+                         WHEN COALESCE($4::TEXT, 'running') <> 'running' THEN NULL ELSE $8 END,
+                     lease_expires_at = CASE WHEN $8::TEXT IS NULL THEN lease_expires_at
+                         WHEN COALESCE($4::TEXT, 'running') <> 'running' THEN NULL ELSE $9 END
+                 WHERE run_id = $1 AND revision = $2
+                   AND (lease_owner IS NULL OR lease_expires_at <= $3 OR lease_owner = $8)
+                 RETURNING due_at, lease_owner"
             ),
             delete_entry: format!("DELETE FROM {s}.entries WHERE run_id = $1 AND key = $2"),
             upsert_entry: format!(
@@ -66,10 +80,28 @@ impl Sql {
             select_hook: format!(
                 "SELECT {HOOK_COLUMNS}, deadline FROM {s}.hooks WHERE hook_id = $1"
             ),
+            // One statement: the claim, and (for a run waiting at the hook) marking the run due
+            // and leasing it to the claimer when nobody holds it.
             claim_hook: format!(
-                "UPDATE {s}.hooks SET payload = $2, dedupe_key = $4
-                 WHERE hook_id = $1 AND payload IS NULL AND (deadline IS NULL OR deadline > $3)
-                 RETURNING run_id, suspended_at"
+                "WITH claimed AS (
+                     UPDATE {s}.hooks SET payload = $2, dedupe_key = $4
+                     WHERE hook_id = $1 AND payload IS NULL AND (deadline IS NULL OR deadline > $3)
+                     RETURNING run_id, suspended_at
+                 ), run AS (
+                     UPDATE {s}.runs SET due_at = 0,
+                         lease_owner = CASE WHEN $5::TEXT IS NOT NULL
+                             AND (runs.lease_owner IS NULL OR runs.lease_expires_at <= $6)
+                             THEN $5 ELSE runs.lease_owner END,
+                         lease_expires_at = CASE WHEN $5::TEXT IS NOT NULL
+                             AND (runs.lease_owner IS NULL OR runs.lease_expires_at <= $6)
+                             THEN $7 ELSE runs.lease_expires_at END
+                     FROM claimed
+                     WHERE runs.run_id = claimed.run_id AND claimed.suspended_at IS NOT NULL
+                       AND runs.status = 'suspended'
+                     RETURNING runs.lease_owner
+                 )
+                 SELECT claimed.run_id, claimed.suspended_at, (SELECT lease_owner FROM run)
+                 FROM claimed"
             ),
             seen_dedupe: format!("SELECT run_id, hook_id FROM {s}.hooks WHERE dedupe_key = $1"),
             release_hook: format!(
@@ -86,8 +118,33 @@ impl Sql {
             list_runs: format!("SELECT {RUN_COLUMNS} FROM {s}.runs ORDER BY seq"),
             due_runs: format!(
                 "SELECT {RUN_COLUMNS} FROM {s}.runs WHERE due_at IS NOT NULL AND due_at <= $1
+                   AND status = 'suspended'
                  ORDER BY due_at, seq LIMIT $2"
             ),
+            claim_runs: format!(
+                "UPDATE {s}.runs SET lease_owner = $3, lease_expires_at = $4
+                 WHERE run_id IN (
+                     SELECT run_id FROM {s}.runs
+                     WHERE due_at IS NOT NULL AND due_at <= $1
+                       AND (lease_owner IS NULL OR lease_expires_at <= $2)
+                       AND ($6::TEXT IS NULL OR queue = $6)
+                     ORDER BY priority DESC, due_at, seq LIMIT $5
+                     FOR UPDATE SKIP LOCKED
+                 )
+                 RETURNING {RUN_COLUMNS}"
+            ),
+            count_leased: format!(
+                "SELECT COUNT(*) FROM {s}.runs
+                 WHERE queue = $1 AND lease_owner IS NOT NULL AND lease_expires_at > $2"
+            ),
+            next_due: format!(
+                "SELECT MIN(due_at) FROM {s}.runs WHERE due_at IS NOT NULL AND due_at > $1
+                   AND (lease_owner IS NULL OR lease_expires_at <= $2)"
+            ),
+            renew_lease: format!(
+                "UPDATE {s}.runs SET lease_expires_at = $3 WHERE run_id = $1 AND lease_owner = $2"
+            ),
+            channel: format!("awaitly_{schema}"),
             delete_run: format!("DELETE FROM {s}.runs WHERE run_id = $1"),
             delete_entries: format!("DELETE FROM {s}.entries WHERE run_id = $1"),
             delete_hooks: format!("DELETE FROM {s}.hooks WHERE run_id = $1"),
@@ -105,6 +162,18 @@ impl Sql {
                  FROM {s}.entries
                  WHERE entries.run_id = hooks.run_id AND entries.key = 'hook:' || hooks.hook_id
                    AND hooks.suspended_at IS NOT NULL;"
+        )
+    }
+
+    /// Marks what needs an executor after the upgrade to version 3: runs left running, and
+    /// suspended runs holding a delivered payload not applied yet.
+    pub(super) fn backfill_from_2(&self) -> String {
+        let s = format!("\"{}\"", self.schema);
+        format!(
+            "UPDATE {s}.runs SET due_at = 0 WHERE status = 'running';
+             UPDATE {s}.runs SET due_at = 0 WHERE status = 'suspended' AND EXISTS (
+                 SELECT 1 FROM {s}.hooks WHERE hooks.run_id = runs.run_id
+                   AND hooks.payload IS NOT NULL AND hooks.suspended_at IS NOT NULL);"
         )
     }
 
@@ -127,6 +196,12 @@ impl Sql {
                  due_at BIGINT
              );
              ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS due_at BIGINT;
+             ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS lease_owner TEXT;
+             ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS lease_expires_at BIGINT;
+             ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS queue TEXT NOT NULL DEFAULT 'default';
+             ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS priority INTEGER NOT NULL DEFAULT 0;
+             CREATE INDEX IF NOT EXISTS runs_leased ON {s}.runs (queue, lease_expires_at)
+                 WHERE lease_owner IS NOT NULL;
              CREATE INDEX IF NOT EXISTS runs_due ON {s}.runs (due_at) WHERE due_at IS NOT NULL;
              CREATE INDEX IF NOT EXISTS runs_by_seq ON {s}.runs (seq);
              CREATE TABLE IF NOT EXISTS {s}.entries (

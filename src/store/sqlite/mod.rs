@@ -8,9 +8,9 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde_json::Value;
 
 use super::{
-    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, Saved, Store, StoreError,
-    StoreFuture, StoredRun, due_param, entry_text, json_text, ms_param, now_ms, outcome_text,
-    parse_entry, parse_json, parse_outcome,
+    Changes, Claim, ClaimedRuns, Created, HookRecord, Lease, NewRun, QueueLimit, RunLease,
+    RunOutcome, RunRecord, Saved, Store, StoreError, StoreFuture, StoredRun, due_param, entry_text,
+    json_text, ms_param, now_ms, outcome_text, parse_entry, parse_json, parse_outcome, refusal,
 };
 
 mod schema;
@@ -18,7 +18,8 @@ mod schema;
 use schema::open_connection;
 
 const RUN_COLUMNS: &str =
-    "run_id, workflow, version, input, outcome, revision, created_at, updated_at";
+    "run_id, workflow, version, input, outcome, revision, created_at, updated_at,
+    lease_owner, lease_expires_at, queue, priority";
 const HOOK_COLUMNS: &str = "hook_id, run_id, metadata, registered_at, suspended_at, payload";
 
 /// A [`Store`] in one SQLite file: WAL journal, `synchronous = FULL` (a save that returned
@@ -121,6 +122,10 @@ fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<RunRecord, StoreError>> {
     let workflow: String = row.get(1)?;
     let created_at_ms: i64 = row.get(6)?;
     let updated_at_ms: i64 = row.get(7)?;
+    let lease_owner: Option<String> = row.get(8)?;
+    let lease_expires_at: Option<i64> = row.get(9)?;
+    let queue: String = row.get(10)?;
+    let priority: i32 = row.get(11)?;
     Ok((|| {
         Ok(RunRecord {
             run_id,
@@ -131,6 +136,12 @@ fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<RunRecord, StoreError>> {
             revision: u64::try_from(revision).map_err(StoreError::corrupt)?,
             created_at_ms,
             updated_at_ms,
+            lease: lease_owner.map(|owner| RunLease {
+                owner,
+                expires_at_ms: lease_expires_at.unwrap_or(0),
+            }),
+            queue,
+            priority,
         })
     })())
 }
@@ -197,8 +208,9 @@ fn create_run(connection: &mut Connection, run: &NewRun) -> Result<Created, Stor
     let outcome = RunOutcome::Running;
     transaction
         .prepare_cached(
-            "INSERT INTO awaitly_runs (run_id, workflow, version, input, status, outcome, revision, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)",
+            "INSERT INTO awaitly_runs (run_id, workflow, version, input, status, outcome, revision,
+                 created_at, updated_at, due_at, lease_owner, lease_expires_at, queue, priority)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .and_then(|mut statement| {
             statement.execute(params![
@@ -208,7 +220,12 @@ fn create_run(connection: &mut Connection, run: &NewRun) -> Result<Created, Stor
                 json_text(&run.input),
                 outcome.status().as_str(),
                 outcome_text(&outcome),
-                now
+                now,
+                due_param(&outcome),
+                run.lease.as_ref().map(|lease| lease.owner.as_str()),
+                run.lease.as_ref().map(|lease| lease.expires_at(now)),
+                run.queue,
+                run.priority
             ])
         })
         .map_err(backend)?;
@@ -238,13 +255,19 @@ fn save(
     let now = now_ms();
     let expected = revision_param(expected_revision)?;
     let outcome = changes.outcome.as_ref();
+    let lease = changes.lease.as_ref();
     let updated = transaction
         .prepare_cached(
             "UPDATE awaitly_runs SET revision = revision + 1, updated_at = ?3,
                  status = COALESCE(?4, status), outcome = COALESCE(?5, outcome),
                  version = COALESCE(?6, version),
-                 due_at = CASE WHEN ?5 IS NULL THEN due_at ELSE ?7 END
-             WHERE run_id = ?1 AND revision = ?2",
+                 due_at = CASE WHEN ?5 IS NULL THEN due_at ELSE ?7 END,
+                 lease_owner = CASE WHEN ?8 IS NULL THEN lease_owner
+                     WHEN COALESCE(?4, 'running') <> 'running' THEN NULL ELSE ?8 END,
+                 lease_expires_at = CASE WHEN ?8 IS NULL THEN lease_expires_at
+                     WHEN COALESCE(?4, 'running') <> 'running' THEN NULL ELSE ?9 END
+             WHERE run_id = ?1 AND revision = ?2
+               AND (lease_owner IS NULL OR lease_expires_at <= ?3 OR lease_owner = ?8)",
         )
         .and_then(|mut statement| {
             statement.execute(params![
@@ -254,21 +277,19 @@ fn save(
                 outcome.map(|outcome| outcome.status().as_str()),
                 outcome.map(outcome_text),
                 changes.version,
-                outcome.and_then(due_param)
+                outcome.and_then(due_param),
+                lease.map(|lease| lease.owner.as_str()),
+                lease.map(|lease| lease.expires_at(now))
             ])
         })
         .map_err(backend)?;
     if updated == 0 {
-        return Err(if find_run(&transaction, run_id)?.is_some() {
-            StoreError::Conflict {
-                run_id: run_id.to_owned(),
-                expected: expected_revision,
-            }
-        } else {
-            StoreError::UnknownRun {
-                run_id: run_id.to_owned(),
-            }
-        });
+        return Err(refusal(
+            find_run(&transaction, run_id)?,
+            run_id,
+            expected_revision,
+            now,
+        ));
     }
     for key in &changes.removed {
         transaction
@@ -328,6 +349,7 @@ fn claim_hook(
     payload: &str,
     now_ms: i64,
     dedupe_key: Option<&str>,
+    lease: Option<&Lease>,
 ) -> Result<Claim, StoreError> {
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -370,10 +392,147 @@ fn claim_hook(
         .prepare_cached("UPDATE awaitly_hooks SET payload = ?2, dedupe_key = ?3 WHERE hook_id = ?1")
         .and_then(|mut statement| statement.execute(params![hook_id, payload, dedupe_key]))
         .map_err(backend)?;
+    let suspended = hook.suspended_at_ms.is_some();
+    let mut leased = false;
+    if suspended {
+        // The payload waits to be applied: the run needs an executor now, and the claimer takes
+        // the run's lease if nobody holds it, so it applies the payload without racing a worker.
+        let now = super::now_ms();
+        let owner = lease.map(|lease| lease.owner.as_str());
+        leased = transaction
+            .prepare_cached(
+                "UPDATE awaitly_runs SET due_at = 0,
+                     lease_owner = CASE WHEN ?2 IS NOT NULL
+                         AND (lease_owner IS NULL OR lease_expires_at <= ?3) THEN ?2 ELSE lease_owner END,
+                     lease_expires_at = CASE WHEN ?2 IS NOT NULL
+                         AND (lease_owner IS NULL OR lease_expires_at <= ?3) THEN ?4 ELSE lease_expires_at END
+                 WHERE run_id = ?1 AND status = 'suspended'
+                 RETURNING lease_owner IS ?2",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(
+                        params![
+                            hook.run_id,
+                            owner,
+                            now,
+                            lease.map(|lease| lease.expires_at(now))
+                        ],
+                        |row| row.get::<_, bool>(0),
+                    )
+                    .optional()
+            })
+            .map_err(backend)?
+            .unwrap_or(false)
+            && owner.is_some();
+    }
     transaction.commit().map_err(backend)?;
     Ok(Claim::Claimed {
         run_id: hook.run_id,
-        suspended: hook.suspended_at_ms.is_some(),
+        suspended,
+        leased,
+    })
+}
+
+/// Up to `take` claimable runs (of `queue`, if given), in claim order.
+fn pick_due(
+    connection: &Connection,
+    queue: Option<&str>,
+    take: usize,
+    due_by: i64,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let sql = format!(
+        "SELECT run_id FROM awaitly_runs
+         WHERE due_at IS NOT NULL AND due_at <= ?1
+           AND (lease_owner IS NULL OR lease_expires_at <= ?2) {}
+         ORDER BY priority DESC, due_at, seq LIMIT ?3",
+        if queue.is_some() {
+            "AND queue = ?4"
+        } else {
+            "AND ?4 IS NULL"
+        }
+    );
+    let mut statement = connection.prepare_cached(&sql).map_err(backend)?;
+    let take = i64::try_from(take).unwrap_or(i64::MAX);
+    let rows = statement
+        .query_map(params![due_by, now, take, queue], |row| {
+            row.get::<_, String>(0)
+        })
+        .map_err(backend)?;
+    rows.map(|row| row.map_err(backend)).collect()
+}
+
+fn claim_runs(
+    connection: &mut Connection,
+    due_by: i64,
+    limit: usize,
+    lease: &Lease,
+    queues: &[QueueLimit],
+) -> Result<ClaimedRuns, StoreError> {
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    let now = now_ms();
+    // One immediate transaction: no other connection (in this process or another) claims
+    // between the choice and the lease, so executors split due runs instead of racing on them.
+    let mut chosen: Vec<String> = Vec::new();
+    if queues.is_empty() {
+        chosen.extend(pick_due(&transaction, None, limit, due_by, now)?);
+    } else {
+        for queue in queues {
+            let remaining = limit.saturating_sub(chosen.len());
+            let free = match queue.concurrency {
+                Some(concurrency) => {
+                    let busy: i64 = transaction
+                        .prepare_cached(
+                            "SELECT COUNT(*) FROM awaitly_runs
+                             WHERE queue = ?1 AND lease_owner IS NOT NULL AND lease_expires_at > ?2",
+                        )
+                        .and_then(|mut statement| {
+                            statement.query_row(params![queue.queue, now], |row| row.get(0))
+                        })
+                        .map_err(backend)?;
+                    concurrency.saturating_sub(usize::try_from(busy).unwrap_or(usize::MAX))
+                }
+                None => remaining,
+            };
+            if free.min(remaining) > 0 {
+                chosen.extend(pick_due(
+                    &transaction,
+                    Some(&queue.queue),
+                    free.min(remaining),
+                    due_by,
+                    now,
+                )?);
+            }
+        }
+    }
+    let mut runs = Vec::with_capacity(chosen.len());
+    for run_id in &chosen {
+        transaction
+            .prepare_cached(
+                "UPDATE awaitly_runs SET lease_owner = ?2, lease_expires_at = ?3 WHERE run_id = ?1",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![run_id, lease.owner, lease.expires_at(now)])
+            })
+            .map_err(backend)?;
+        if let Some(record) = find_run(&transaction, run_id)? {
+            runs.push(record);
+        }
+    }
+    let next_due_at: Option<i64> = transaction
+        .prepare_cached(
+            "SELECT MIN(due_at) FROM awaitly_runs WHERE due_at IS NOT NULL AND due_at > ?1
+               AND (lease_owner IS NULL OR lease_expires_at <= ?2)",
+        )
+        .and_then(|mut statement| statement.query_row(params![due_by, now], |row| row.get(0)))
+        .map_err(backend)?;
+    transaction.commit().map_err(backend)?;
+    Ok(ClaimedRuns {
+        runs,
+        next_due_at_ms: next_due_at.and_then(|due| u64::try_from(due).ok()),
     })
 }
 
@@ -415,7 +574,14 @@ impl Store for SqliteStore {
 
     fn load_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, Option<StoredRun>> {
         let run_id = run_id.to_owned();
-        self.call(move |connection| load_run(connection, &run_id))
+        self.call(move |connection| {
+            // One read transaction, one snapshot: a save by another connection landing between
+            // the run row and its entries must not pair an old outcome with new entries.
+            let transaction = connection.transaction().map_err(backend)?;
+            let loaded = load_run(&transaction, &run_id)?;
+            transaction.commit().map_err(backend)?;
+            Ok(loaded)
+        })
     }
 
     fn save<'a>(
@@ -434,10 +600,12 @@ impl Store for SqliteStore {
         payload: &'a Value,
         now_ms: u64,
         dedupe_key: Option<&'a str>,
+        lease: Option<&'a Lease>,
     ) -> StoreFuture<'a, Claim> {
         let hook_id = hook_id.to_string();
         let payload = json_text(payload);
         let dedupe_key = dedupe_key.map(str::to_owned);
+        let lease = lease.cloned();
         self.call(move |connection| {
             claim_hook(
                 connection,
@@ -445,7 +613,39 @@ impl Store for SqliteStore {
                 &payload,
                 ms_param(now_ms),
                 dedupe_key.as_deref(),
+                lease.as_ref(),
             )
+        })
+    }
+
+    fn claim_runs<'a>(
+        &'a self,
+        now_ms: u64,
+        limit: usize,
+        lease: &'a Lease,
+        queues: &'a [QueueLimit],
+    ) -> StoreFuture<'a, ClaimedRuns> {
+        let lease = lease.clone();
+        let queues = queues.to_vec();
+        self.call(move |connection| {
+            claim_runs(connection, ms_param(now_ms), limit, &lease, &queues)
+        })
+    }
+
+    fn renew_lease<'a>(&'a self, run_id: &'a str, lease: &'a Lease) -> StoreFuture<'a, bool> {
+        let run_id = run_id.to_owned();
+        let lease = lease.clone();
+        self.call(move |connection| {
+            let renewed = connection
+                .prepare_cached(
+                    "UPDATE awaitly_runs SET lease_expires_at = ?3
+                     WHERE run_id = ?1 AND lease_owner = ?2",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![run_id, lease.owner, lease.expires_at(now_ms())])
+                })
+                .map_err(backend)?;
+            Ok(renewed == 1)
         })
     }
 
@@ -491,7 +691,8 @@ impl Store for SqliteStore {
             let mut statement = connection
                 .prepare_cached(&format!(
                     "SELECT {RUN_COLUMNS} FROM awaitly_runs
-                     WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY due_at, seq LIMIT ?2"
+                     WHERE due_at IS NOT NULL AND due_at <= ?1 AND status = 'suspended'
+                     ORDER BY due_at, seq LIMIT ?2"
                 ))
                 .map_err(backend)?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -13,7 +13,10 @@ use crate::store::StoreError;
 /// 2. `awaitly_runs.due_at` (when a sleeping or waiting run is due; indexed),
 ///    `awaitly_hooks.deadline` (checked by claims) and `awaitly_hooks.dedupe_key` (a verified
 ///    provider event id, unique).
-const SCHEMA_VERSION: i64 = 2;
+/// 3. `awaitly_runs.lease_owner` and `lease_expires_at` (the executor advancing the run),
+///    `queue` and `priority` (where workers claim it from); `due_at` also marks running runs and
+///    runs holding an unapplied payload, so a crashed executor's work is claimable.
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS awaitly_runs (
@@ -27,7 +30,11 @@ CREATE TABLE IF NOT EXISTS awaitly_runs (
     revision INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
-    due_at INTEGER
+    due_at INTEGER,
+    lease_owner TEXT,
+    lease_expires_at INTEGER,
+    queue TEXT NOT NULL DEFAULT 'default',
+    priority INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS awaitly_entries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,6 +57,8 @@ CREATE INDEX IF NOT EXISTS awaitly_hooks_by_run ON awaitly_hooks (run_id);
 CREATE INDEX IF NOT EXISTS awaitly_hooks_pending ON awaitly_hooks (suspended_at)
     WHERE payload IS NULL AND suspended_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS awaitly_runs_due ON awaitly_runs (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS awaitly_runs_leased ON awaitly_runs (queue, lease_expires_at)
+    WHERE lease_owner IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS awaitly_hooks_dedupe ON awaitly_hooks (dedupe_key)
     WHERE dedupe_key IS NOT NULL;
 ";
@@ -67,6 +76,20 @@ UPDATE awaitly_hooks SET deadline = (
     WHERE awaitly_entries.run_id = awaitly_hooks.run_id
       AND awaitly_entries.key = 'hook:' || awaitly_hooks.hook_id AND json_valid(entry)
 ) WHERE suspended_at IS NOT NULL;
+";
+
+/// From version 2: leases and queues. Runs left running, and suspended runs holding a delivered
+/// payload, become claimable at once (their executors' leases cannot be older than the upgrade).
+const MIGRATE_FROM_2: &str = "
+ALTER TABLE awaitly_runs ADD COLUMN lease_owner TEXT;
+ALTER TABLE awaitly_runs ADD COLUMN lease_expires_at INTEGER;
+ALTER TABLE awaitly_runs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE awaitly_runs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+UPDATE awaitly_runs SET due_at = 0 WHERE status = 'running';
+UPDATE awaitly_runs SET due_at = 0 WHERE status = 'suspended' AND EXISTS (
+    SELECT 1 FROM awaitly_hooks WHERE awaitly_hooks.run_id = awaitly_runs.run_id
+      AND awaitly_hooks.payload IS NOT NULL AND awaitly_hooks.suspended_at IS NOT NULL
+);
 ";
 
 pub(super) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
@@ -93,13 +116,17 @@ pub(super) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
             path.display()
         )));
     }
-    if version == 1 {
-        transaction.execute_batch(MIGRATE_FROM_1).map_err(|error| {
-            StoreError::backend(format_args!(
-                "{}: migrating the awaitly schema from version 1 to {SCHEMA_VERSION}: {error}",
-                path.display()
-            ))
-        })?;
+    let migrations = [(1, MIGRATE_FROM_1), (2, MIGRATE_FROM_2)];
+    for (from, migration) in migrations {
+        if (1..=from).contains(&version) {
+            transaction.execute_batch(migration).map_err(|error| {
+                StoreError::backend(format_args!(
+                    "{}: migrating the awaitly schema from version {from} to {}: {error}",
+                    path.display(),
+                    from + 1
+                ))
+            })?;
+        }
     }
     transaction
         .execute_batch(SCHEMA)
