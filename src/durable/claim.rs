@@ -184,6 +184,16 @@ impl Engine {
     }
 }
 
+/// Is the run left running with nobody holding a live lease on it (its executor crashed, or it
+/// was enqueued and no worker took it yet)?
+pub(super) fn is_orphaned(record: &crate::store::RunRecord) -> bool {
+    record.status() == crate::store::RunStatus::Running
+        && record
+            .lease
+            .as_ref()
+            .is_none_or(|lease| !lease.is_live(crate::store::now_ms()))
+}
+
 /// A store refusal that means "another executor has the run" rather than a failure.
 pub(super) fn is_contention(error: &StoreError) -> bool {
     matches!(

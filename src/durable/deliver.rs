@@ -115,41 +115,55 @@ impl Engine {
                     payload: claimed,
                 } => {
                     last_run.clone_from(&run_id);
-                    let same = claimed == payload;
-                    let state = self
-                        .watch_claim(hook_id, &claimed, &run_id, since, PayloadSource::Early)
-                        .await?;
-                    match state {
-                        ClaimState::Consumed { value, outcome } => {
-                            return if value == payload {
-                                Ok(Delivery::Duplicate { run_id, outcome })
-                            } else {
-                                Err(EngineError::AlreadyResolved {
-                                    hook_id: hook_id.clone(),
-                                    run_id,
-                                })
-                            };
-                        }
-                        ClaimState::Applied(outcome) if same => {
-                            return Ok(Delivery::Applied { run_id, outcome });
-                        }
-                        ClaimState::TimedOut => {
-                            return Err(EngineError::HookExpired {
-                                hook_id: hook_id.clone(),
-                                run_id,
-                            });
-                        }
-                        ClaimState::Waiting if same => return Ok(Delivery::Queued { run_id }),
-                        // The held payload is not decided until the run reaches the hook.
-                        ClaimState::Waiting => return Err(EngineError::Busy { run_id }),
-                        // Released, or applied (and so decided) another way: look again.
-                        ClaimState::Released | ClaimState::Applied(_) => {}
+                    if let Some(answer) = self
+                        .answer_taken(hook_id, &payload, &claimed, run_id, since)
+                        .await?
+                    {
+                        return Ok(answer);
                     }
                 }
             }
             if since.elapsed() >= self.answer_within {
                 return Err(EngineError::Busy { run_id: last_run });
             }
+        }
+    }
+
+    /// Answers a sender whose payload found the hook claimed (by `claimed`), once that claim is
+    /// decided; `None` if it was released (claim again).
+    async fn answer_taken(
+        &self,
+        hook_id: &HookId,
+        payload: &Value,
+        claimed: &Value,
+        run_id: String,
+        since: Instant,
+    ) -> Result<Option<Delivery>, EngineError> {
+        let same = claimed == payload;
+        let state = self
+            .watch_claim(hook_id, claimed, &run_id, since, PayloadSource::Early)
+            .await?;
+        match state {
+            ClaimState::Consumed { value, outcome } => {
+                if value == *payload {
+                    Ok(Some(Delivery::Duplicate { run_id, outcome }))
+                } else {
+                    Err(EngineError::AlreadyResolved {
+                        hook_id: hook_id.clone(),
+                        run_id,
+                    })
+                }
+            }
+            ClaimState::Applied(outcome) if same => Ok(Some(Delivery::Applied { run_id, outcome })),
+            ClaimState::TimedOut => Err(EngineError::HookExpired {
+                hook_id: hook_id.clone(),
+                run_id,
+            }),
+            ClaimState::Waiting if same => Ok(Some(Delivery::Queued { run_id })),
+            // The held payload is not decided until the run reaches the hook.
+            ClaimState::Waiting => Err(EngineError::Busy { run_id }),
+            // Released, or applied (and so decided) another way: look again.
+            ClaimState::Released | ClaimState::Applied(_) => Ok(None),
         }
     }
 
@@ -258,7 +272,7 @@ impl Engine {
                 .is_some_and(|hook| hook.hook_id == *hook_id);
             if !waits_here {
                 if stored.record.status() == crate::store::RunStatus::Running
-                    && !self.is_orphaned(&stored.record)
+                    && !super::claim::is_orphaned(&stored.record)
                 {
                     // Just taken by someone: look again once they let go.
                     tokio::time::sleep(backoff(attempt)).await;
@@ -273,7 +287,6 @@ impl Engine {
                 Ok(outcome) => return Ok(ClaimState::Applied(outcome)),
                 // Someone else took the run first: look again.
                 Err(EngineError::Fenced { .. } | EngineError::Busy { .. }) => {}
-                Err(error @ EngineError::PayloadType { .. }) => return Err(error),
                 Err(EngineError::HookExpired { .. }) => return Ok(ClaimState::TimedOut),
                 Err(error) => return Err(error),
             }

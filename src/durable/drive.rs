@@ -112,15 +112,8 @@ impl Drive<'_> {
             self.clock.now_millis(),
         )
         .await?;
-        if self.take_over {
-            // Taking the lease with a write that names the loaded revision, before any step
-            // executes, means no other executor advances the run meanwhile: one whose lease is
-            // live refuses this write, and one that loaded the same revision is refused after it.
-            let removed = std::mem::take(&mut self.removed);
-            revision = self.take(&run_id, revision, removed).await?;
-        }
-        // Renews the lease while a long step runs between checkpoints; stops when dropped.
-        let _heartbeat = Heartbeat::start(Arc::clone(self.store), &run_id, &self.lease);
+        let (taken, _heartbeat) = self.own(&run_id, revision).await?;
+        revision = taken;
         loop {
             let journal = Arc::new(StoreJournal::new(
                 Arc::clone(self.store),
@@ -276,8 +269,23 @@ impl Drive<'_> {
         }
     }
 
+    /// Makes the run this drive's: takes it over if the plan says so, and keeps the lease
+    /// renewed until the returned heartbeat is dropped. Returns the revision to write at.
+    async fn own(&mut self, run_id: &str, revision: u64) -> Result<(u64, Heartbeat), EngineError> {
+        let revision = if self.take_over {
+            let removed = std::mem::take(&mut self.removed);
+            self.take(run_id, revision, removed).await?
+        } else {
+            revision
+        };
+        let heartbeat = Heartbeat::start(Arc::clone(self.store), run_id, &self.lease);
+        Ok((revision, heartbeat))
+    }
+
     /// Takes the run over: saves it as running with this drive's lease (clearing `removed`);
-    /// returns the new revision. [`EngineError::Busy`] if another executor's lease is live,
+    /// returns the new revision. Done before any step executes, so no other executor advances
+    /// the run meanwhile: one whose lease is live refuses this write, and one that loaded the
+    /// same revision is refused after it. [`EngineError::Busy`] if another executor's lease is live,
     /// [`EngineError::Fenced`] if the run moved on since it was loaded.
     async fn take(
         &self,

@@ -14,7 +14,7 @@ use super::EngineError;
 use super::drive::Plan;
 use super::registry::Registry;
 use super::results::{Delivery, Started};
-use crate::store::{Created, NewRun, RunOutcome, RunRecord, RunStatus, Store, StoredRun, now_ms};
+use crate::store::{Created, NewRun, RunOutcome, Store, StoredRun};
 
 /// Where a delivery's workflow runs on: see [`Engine::deliveries`].
 ///
@@ -357,7 +357,7 @@ impl Engine {
                         workflow: record.workflow,
                     });
                 }
-                let outcome = if self.is_orphaned(&record) {
+                let outcome = if super::claim::is_orphaned(&record) {
                     self.resume_run(run_id).await?
                 } else {
                     record.outcome
@@ -476,15 +476,5 @@ impl Engine {
         outcome
             .due_at_ms()
             .is_some_and(|due| due <= self.clock.now_millis())
-    }
-
-    /// Is the run left running with nobody holding a live lease on it (its executor crashed,
-    /// or it was enqueued and no worker took it yet)?
-    pub(super) fn is_orphaned(&self, record: &RunRecord) -> bool {
-        record.status() == RunStatus::Running
-            && record
-                .lease
-                .as_ref()
-                .is_none_or(|lease| !lease.is_live(now_ms()))
     }
 }

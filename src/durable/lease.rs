@@ -19,7 +19,8 @@ impl Engine {
     }
 }
 
-/// Renews a drive's lease every third of its duration until dropped.
+/// Renews a drive's lease every third of its duration until dropped, so a step that runs longer
+/// than the lease between two checkpoints does not lose the run.
 #[derive(Debug)]
 pub(super) struct Heartbeat(JoinHandle<()>);
 

@@ -604,7 +604,7 @@ impl PostgresStore {
                 }
             }
         }
-        runs.sort_by(|a, b| b.priority.cmp(&a.priority));
+        runs.sort_by_key(|run| std::cmp::Reverse(run.priority));
         let next_due: Option<i64> = transaction
             .query_one(&self.sql.next_due, &[&due_by, &now])
             .await
