@@ -8,14 +8,23 @@
 //!   the write failed — runs again when the run is resumed: steps are *at least once*, and
 //!   exactly once when nothing fails. Make steps idempotent (an idempotency key) where running
 //!   twice would hurt.
-//! - **Fencing.** Each save names the revision it expects. An executor that takes a run over
-//!   bumps the revision before executing anything, so of two executors that loaded the same
-//!   revision only one executes the next step; a stale executor's later checkpoint is refused
-//!   ([`EngineError::Fenced`]) and it stops, never merging its writes.
+//! - **Leases and fencing.** An executor advances a run only while it holds the run's lease
+//!   (owner and expiry stored with the run): it takes it with a write naming the revision it
+//!   loaded, before executing anything, and renews it with every checkpoint and a heartbeat.
+//!   Another executor takes the run over only once the lease has expired; a stale executor's
+//!   later checkpoint is refused ([`EngineError::Fenced`]) and it stops, never merging its
+//!   writes. Starts, resumes, due runs, crashed runs, deliveries and decisions all take the
+//!   lease the same way.
+//! - **Claims, not listings.** [`Engine::resume_due`], [`Engine::recover`] and `Worker` take runs
+//!   that need an executor with [`Store::claim_runs`](crate::store::Store::claim_runs), which leases
+//!   a batch in one write, so executors sharing a store split the work. [`Engine::enqueue`] puts a
+//!   run on a durable queue for them.
 //! - **Deliveries.** Concurrent deliveries to one hook are decided by a single conditional write
-//!   in the store (the hook's *claim*): exactly one wins and runs the workflow on; the others get
-//!   [`Delivery::Duplicate`] (same payload) or [`EngineError::AlreadyResolved`]. A claimed
-//!   payload is durable: if the winner dies before applying it, [`Engine::recover`] applies it.
+//!   in the store (the hook's *claim*): exactly one wins and runs the workflow on; the others are
+//!   answered once that claim is decided: [`Delivery::Duplicate`] (same payload),
+//!   [`EngineError::AlreadyResolved`] (another payload was applied), or — if the claimed payload
+//!   did not decode and was released — they claim the hook themselves. A claimed payload is
+//!   durable: if the winner dies before applying it, the next executor applies it.
 //! - **Early callbacks.** A hook created inside the workflow (`await_hook!("label")`) is saved
 //!   with the run's suspension before the outcome — and so the id — leaves the engine. A hook id
 //!   made before the run is registered with the run by [`Engine::start_with_hooks`]; a delivery

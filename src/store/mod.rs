@@ -7,9 +7,11 @@
 //! `PostgresStore` (feature `postgres`); all pass the same conformance suite.
 
 mod error;
+mod lease;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod queue;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod types;
@@ -24,14 +26,16 @@ use awaitly_runtime::HookId;
 use serde_json::Value;
 
 pub use error::StoreError;
+pub use lease::{Lease, RunLease};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+pub use queue::{ClaimedRuns, DEFAULT_QUEUE, QueueLimit};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use types::{
-    Changes, Claim, ClaimedRuns, Created, DEFAULT_QUEUE, HookRecord, Lease, NewRun, QueueLimit,
-    RunLease, RunOutcome, RunRecord, RunStatus, Saved, StoredRun, now_ms,
+    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, RunStatus, Saved,
+    StoredRun, now_ms,
 };
 
 /// The future every [`Store`] method returns: boxed so the trait can be used as
@@ -41,8 +45,8 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// What a durable run needs from its storage.
 ///
 /// Every write is atomic. [`save`](Self::save) is a compare-and-swap on the run's revision: it
-/// succeeds only if the run is still at `expected_revision`, so a stale executor's writes are
-/// rejected, never merged. [`claim_hook`](Self::claim_hook) is the single point where concurrent
+/// succeeds only if the run is still at `expected_revision` and no other executor holds a live
+/// lease on it ([`Changes::lease`]), so a stale executor's writes are rejected, never merged. [`claim_hook`](Self::claim_hook) is the single point where concurrent
 /// deliveries to one hook are decided: exactly one claims it.
 ///
 /// ```

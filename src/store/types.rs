@@ -7,6 +7,8 @@ use awaitly_runtime::{HookId, PendingApproval, PendingHook, StepEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::{DEFAULT_QUEUE, Lease, RunLease};
+
 /// Where a durable run stands.
 ///
 /// ```
@@ -536,130 +538,4 @@ pub fn now_ms() -> i64 {
         .map_or(0, |elapsed| {
             i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
         })
-}
-
-/// The queue a run belongs to unless it is enqueued elsewhere.
-pub const DEFAULT_QUEUE: &str = "default";
-
-/// An executor's claim on a run: while its lease is unexpired, no other executor advances the
-/// run. Every write of the executor carries it (taking or renewing it), so an executor whose
-/// lease lapsed and was taken over has its next write refused.
-///
-/// ```
-/// let lease = awaitly::store::Lease::new("executor-1", std::time::Duration::from_secs(30));
-/// assert_eq!(lease.duration_ms, 30_000);
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Lease {
-    /// Who holds it: unique per executor and run it advances.
-    pub owner: String,
-    /// How long the lease lasts after each write that takes or renews it, by the store's clock.
-    pub duration_ms: u64,
-}
-
-impl Lease {
-    /// A lease for `owner` lasting `duration` from each renewal.
-    ///
-    /// ```
-    /// let lease = awaitly::store::Lease::new("me", std::time::Duration::from_millis(1500));
-    /// assert_eq!(lease.owner, "me");
-    /// ```
-    pub fn new(owner: impl Into<String>, duration: Duration) -> Self {
-        Self {
-            owner: owner.into(),
-            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
-        }
-    }
-
-    /// When a lease taken or renewed at `now_ms` (store clock) expires.
-    ///
-    /// ```
-    /// let lease = awaitly::store::Lease::new("me", std::time::Duration::from_millis(10));
-    /// assert_eq!(lease.expires_at(5), 15);
-    /// ```
-    #[must_use]
-    pub fn expires_at(&self, now_ms: i64) -> i64 {
-        now_ms.saturating_add(i64::try_from(self.duration_ms).unwrap_or(i64::MAX))
-    }
-}
-
-/// A lease as stored with its run.
-///
-/// ```
-/// let lease = awaitly::store::RunLease { owner: "me".into(), expires_at_ms: 10 };
-/// assert!(lease.is_live(9) && !lease.is_live(10));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunLease {
-    /// The executor holding it.
-    pub owner: String,
-    /// When it expires unless renewed, milliseconds since the Unix epoch (store clock).
-    pub expires_at_ms: i64,
-}
-
-impl RunLease {
-    /// Does the lease still hold at `now_ms`?
-    ///
-    /// ```
-    /// let lease = awaitly::store::RunLease { owner: "me".into(), expires_at_ms: 10 };
-    /// assert!(lease.is_live(0));
-    /// ```
-    #[must_use]
-    pub fn is_live(&self, now_ms: i64) -> bool {
-        self.expires_at_ms > now_ms
-    }
-}
-
-/// A queue a worker claims runs from, and how many of its runs may be advanced at once across
-/// every worker and process sharing the store.
-///
-/// ```
-/// let queue = awaitly::store::QueueLimit::new("emails").concurrency(4);
-/// assert_eq!(queue.concurrency, Some(4));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QueueLimit {
-    /// The queue's name.
-    pub queue: String,
-    /// At most this many of the queue's runs hold a live lease at once; `None`: no limit.
-    pub concurrency: Option<usize>,
-}
-
-impl QueueLimit {
-    /// The queue, without a concurrency limit.
-    ///
-    /// ```
-    /// assert_eq!(awaitly::store::QueueLimit::new("q").concurrency, None);
-    /// ```
-    pub fn new(queue: impl Into<String>) -> Self {
-        Self {
-            queue: queue.into(),
-            concurrency: None,
-        }
-    }
-
-    /// Limits how many of the queue's runs are advanced at once, store-wide.
-    ///
-    /// ```
-    /// assert_eq!(awaitly::store::QueueLimit::new("q").concurrency(1).concurrency, Some(1));
-    /// ```
-    #[must_use]
-    pub fn concurrency(mut self, limit: usize) -> Self {
-        self.concurrency = Some(limit);
-        self
-    }
-}
-
-/// What [`Store::claim_runs`](super::Store::claim_runs) took.
-///
-/// ```
-/// let claimed = awaitly::store::ClaimedRuns::default();
-/// assert!(claimed.runs.is_empty() && claimed.next_due_at_ms.is_none());
-/// ```
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ClaimedRuns {
-    /// The runs now leased to the claimer, in the order to advance them.
-    pub runs: Vec<RunRecord>,
-    /// The earliest due time of a claimable run not due yet, so a worker can sleep until then.
-    pub next_due_at_ms: Option<u64>,
 }
