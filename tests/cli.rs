@@ -30,6 +30,11 @@ fn awaitly(arguments: &[&str]) -> Transcript {
         .env_remove("AWAITLY_STORE")
         .output()
         .expect("run the awaitly binary");
+    // Stored text is hostile (evil-1): whatever the tool prints, no ESC reaches the terminal.
+    assert!(
+        !output.stdout.contains(&0x1b) && !output.stderr.contains(&0x1b),
+        "raw ESC in the output of {arguments:?}"
+    );
     Transcript {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),

@@ -1,4 +1,6 @@
-//! The tool's commands: each reads the store and renders a table, or JSON for scripts.
+//! The tool's commands: each reads the store and renders a table, or JSON for scripts. The text
+//! returned is printed by [`super::console::Console`], which escapes it; cells and detail lines
+//! are escaped here as well, so that a line feed in a stored value cannot forge a line.
 
 use std::fmt::Write as _;
 
@@ -12,12 +14,14 @@ use crate::inspect::{
 use crate::store::{RunOutcome, RunRecord, RunStatus, Store};
 
 /// `runs --status … --workflow …`.
+#[derive(Default)]
 pub(crate) struct RunFilter {
     status: Option<RunStatus>,
     workflow: Option<String>,
 }
 
 impl RunFilter {
+    /// The filter for these flags; an unknown status is [`CliError::UnknownStatus`].
     pub(crate) fn parse(status: Option<&str>, workflow: Option<&str>) -> Result<Self, CliError> {
         let status = match status {
             None => None,
@@ -42,6 +46,7 @@ impl RunFilter {
     }
 }
 
+/// `runs`: every run the filter keeps, as a table or JSON.
 pub(crate) async fn runs(
     store: &dyn Store,
     filter: &RunFilter,
@@ -81,6 +86,7 @@ pub(crate) async fn runs(
     Ok(table.render())
 }
 
+/// `run ID`: one run's details and steps, as text or JSON.
 pub(crate) async fn run(
     store: &dyn Store,
     run_id: &str,
@@ -104,8 +110,8 @@ pub(crate) async fn run(
     let record = &run.record;
     let mut text = format!(
         "run       {}\nworkflow  {} v{}\nstatus    {}\ncreated   {} ({} ago)\nupdated   {} ({} ago)\n",
-        super::table::terminal_safe(&record.run_id),
-        super::table::terminal_safe(&record.workflow),
+        super::table::cell(&record.run_id),
+        super::table::cell(&record.workflow),
         record.version,
         record.status().as_str(),
         utc_time(record.created_at_ms),
@@ -115,23 +121,15 @@ pub(crate) async fn run(
     );
     match &record.outcome {
         RunOutcome::Failed { error } => {
-            let _ = writeln!(
-                text,
-                "error     {}",
-                super::table::terminal_safe(&error.to_string())
-            );
+            let _ = writeln!(text, "error     {}", super::table::cell(&error.to_string()));
         }
         RunOutcome::Stopped { message } => {
-            let _ = writeln!(text, "stopped   {}", super::table::terminal_safe(message));
+            let _ = writeln!(text, "stopped   {}", super::table::cell(message));
         }
         _ => {}
     }
     if !waits.is_empty() {
-        let _ = writeln!(
-            text,
-            "waits on  {}",
-            super::table::terminal_safe(&waits_on(&waits))
-        );
+        let _ = writeln!(text, "waits on  {}", super::table::cell(&waits_on(&waits)));
     }
     text.push('\n');
     if steps.is_empty() {
@@ -156,6 +154,7 @@ pub(crate) async fn run(
     Ok(text)
 }
 
+/// `hooks`: every pending hook and approval.
 pub(crate) async fn hooks(store: &dyn Store, now_ms: i64, json: bool) -> Result<String, CliError> {
     let waiting = waits_where(store, |wait| wait.kind != WaitKind::Sleep).await?;
     if json {
@@ -194,6 +193,7 @@ pub(crate) async fn hooks(store: &dyn Store, now_ms: i64, json: bool) -> Result<
     Ok(table.render())
 }
 
+/// `stuck`: every wait past its deadline, or a sleep that is due.
 pub(crate) async fn stuck(store: &dyn Store, now_ms: i64, json: bool) -> Result<String, CliError> {
     let stuck = waits_where(store, |wait| wait.is_overdue(now_ms)).await?;
     if json {
@@ -236,6 +236,7 @@ pub(crate) async fn stuck(store: &dyn Store, now_ms: i64, json: bool) -> Result<
     Ok(table.render())
 }
 
+/// `delete-run ID --yes`: deletes the run.
 pub(crate) async fn delete_run(
     store: &dyn Store,
     run_id: &str,
@@ -249,7 +250,7 @@ pub(crate) async fn delete_run(
     Ok(if json {
         pretty(&json!({ "deleted": run_id }))
     } else {
-        format!("deleted run {}\n", super::table::terminal_safe(run_id))
+        format!("deleted run {}\n", super::table::cell(run_id))
     })
 }
 

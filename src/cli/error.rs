@@ -8,6 +8,9 @@ use crate::store::StoreError;
 
 /// What went wrong in the `awaitly` command-line tool.
 ///
+/// Messages quote what they were given (a run id, a path) as it is; the tool escapes control
+/// characters when it prints them, and so should anything else that writes one to a terminal.
+///
 /// ```
 /// let error = awaitly::cli::CliError::UnsupportedUrl { url: "mysql://db".into() };
 /// assert!(error.to_string().contains("sqlite://PATH"));

@@ -10,19 +10,23 @@
 //! ```
 //!
 //! Read-only by default: the only command that changes a store is `delete-run`, which refuses
-//! without `--yes`. A SQLite file must exist and hold awaitly's tables (the tool never creates
-//! one); PostgreSQL gets `--connect-timeout` seconds (default 5) to answer.
+//! without `--yes`. Stored text is attacker-controlled: everything the tool prints (tables,
+//! errors, `--json`) shows control characters, DEL, C1 controls and bidi overrides as escapes
+//! such as `\u001b`, so no stored value can drive the terminal. A SQLite file must exist and
+//! hold awaitly's tables (the tool never creates one); PostgreSQL gets `--connect-timeout`
+//! seconds (default 5) to answer.
 //!
 //! Build it with `cargo install awaitly --features cli` (binary `awaitly`), or call [`run`] from a
 //! binary of your own.
 
 mod commands;
+mod console;
 mod error;
+mod escape;
 mod source;
 mod table;
 
 use std::ffi::OsString;
-use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -92,6 +96,8 @@ enum Command {
 /// Runs the tool with these command-line arguments (the first is the program name), prints to
 /// standard output (results) and standard error (errors), and returns the exit code: 0 on
 /// success, 1 when the store fails, 2 for a usage error (a wrong flag or URL, a missing `--yes`).
+/// Control characters, DEL, C1 controls and bidi overrides in anything printed (stored values,
+/// arguments echoed in errors, `--json` strings) are written as escapes (`\u001b`), never raw.
 ///
 /// ```
 /// let code = awaitly::cli::run(["awaitly", "--store", "mysql://db", "runs"]);
@@ -102,11 +108,18 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let arguments = match Arguments::try_parse_from(arguments) {
+    let mut console = console::Console::stdio();
+    let arguments: Vec<OsString> = arguments.into_iter().map(Into::into).collect();
+    let arguments = match Arguments::try_parse_from(&arguments) {
         Ok(arguments) => arguments,
         Err(error) => {
             // Help and version go to stdout with code 0; usage errors to stderr with code 2.
-            let _ = error.print();
+            let text = usage_text(&error, &arguments);
+            if error.use_stderr() {
+                console.usage(&text);
+            } else {
+                console.print(&text);
+            }
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
@@ -117,16 +130,36 @@ where
         .and_then(|runtime| runtime.block_on(execute(&arguments)));
     match outcome {
         Ok(text) => {
-            // A closed pipe (`awaitly runs | head`) is not an error worth a panic.
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            console.print(&text);
             ExitCode::SUCCESS
         }
         Err(Failure { error, output }) => {
-            let _ = std::io::stdout().lock().write_all(output.as_bytes());
-            let _ = writeln!(std::io::stderr().lock(), "error: {error}");
+            console.print(&output);
+            console.error(&error);
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// clap's message for `error`. A usage error quotes the argument it refuses, inside a message of
+/// several lines, where the console cannot tell a line feed of the argument from one of the
+/// layout; so the message is rendered from the arguments escaped by [`escape::for_terminal`]
+/// (the same error, the refused argument shown escaped).
+fn usage_text(error: &clap::Error, arguments: &[OsString]) -> String {
+    let escaped: Vec<OsString> = arguments
+        .iter()
+        .map(|argument| match argument.to_str() {
+            Some(text) => escape::for_terminal(text).into_owned().into(),
+            None => argument.clone(),
+        })
+        .collect();
+    if escaped != arguments
+        && let Err(shown) = Arguments::try_parse_from(escaped)
+        && shown.kind() == error.kind()
+    {
+        return shown.render().to_string();
+    }
+    error.render().to_string()
 }
 
 /// An error, and what was printed before it (the run a refused deletion would delete).
@@ -149,13 +182,21 @@ async fn execute(arguments: &Arguments) -> Result<String, Failure> {
         connect_timeout: Duration::from_secs(arguments.connect_timeout),
         postgres_schema: &arguments.postgres_schema,
     };
+    // Flags are checked before the store is opened: a wrong one is a usage error either way.
+    let filter = match &arguments.command {
+        Command::Runs { status, workflow } => Some(commands::RunFilter::parse(
+            status.as_deref(),
+            workflow.as_deref(),
+        )?),
+        _ => None,
+    };
     let source = source::open(&arguments.store, &options).await?;
     let now_ms = crate::store::now_ms();
     let json = arguments.json;
     let store = &*source.store;
     let output = match &arguments.command {
-        Command::Runs { status, workflow } => {
-            let filter = commands::RunFilter::parse(status.as_deref(), workflow.as_deref())?;
+        Command::Runs { .. } => {
+            let filter = filter.unwrap_or_default();
             commands::runs(store, &filter, now_ms, json).await?
         }
         Command::Run { run_id } => commands::run(store, run_id, now_ms, json).await?,

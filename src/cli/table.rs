@@ -1,8 +1,11 @@
 //! Aligned text tables for a terminal: columns padded to their widest cell, every cell on one
-//! line with control characters shown as escapes (stored values are attacker-controlled, and a
-//! raw escape sequence would drive the operator's terminal).
+//! line with control characters shown as escapes by [`for_terminal`] (stored values are
+//! attacker-controlled: a raw escape sequence would drive the operator's terminal, a raw line
+//! feed would forge a row).
 
 use std::fmt::Write as _;
+
+use super::escape::for_terminal;
 
 /// Longest cell, in characters, before it is cut with `…`.
 const MAX_CELL: usize = 60;
@@ -13,6 +16,7 @@ pub(crate) struct Table {
 }
 
 impl Table {
+    /// A table with these column headers and no rows.
     pub(crate) fn new(headers: &[&'static str]) -> Self {
         Self {
             headers: headers.to_vec(),
@@ -20,11 +24,13 @@ impl Table {
         }
     }
 
+    /// Adds a row; each cell is made one escaped line by [`cell`].
     pub(crate) fn row(&mut self, cells: Vec<String>) {
         self.rows
-            .push(cells.into_iter().map(|cell| terminal_safe(&cell)).collect());
+            .push(cells.into_iter().map(|text| cell(&text)).collect());
     }
 
+    /// The table as lines of text, columns aligned.
     pub(crate) fn render(&self) -> String {
         let mut widths: Vec<usize> = self.headers.iter().map(|header| header.len()).collect();
         for row in &self.rows {
@@ -49,26 +55,15 @@ impl Table {
     }
 }
 
-/// One line, control characters escaped, at most [`MAX_CELL`] characters.
-pub(crate) fn terminal_safe(text: &str) -> String {
-    let mut safe = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '\n' => safe.push_str("\\n"),
-            '\r' => safe.push_str("\\r"),
-            '\t' => safe.push_str("\\t"),
-            control if control.is_control() => {
-                let _ = write!(safe, "\\u{{{:x}}}", u32::from(control));
-            }
-            other => safe.push(other),
-        }
-    }
+/// `text` as one line escaped by [`for_terminal`], cut with `…` at [`MAX_CELL`] characters.
+pub(crate) fn cell(text: &str) -> String {
+    let safe = for_terminal(text);
     if safe.chars().count() > MAX_CELL {
         let mut cut: String = safe.chars().take(MAX_CELL - 1).collect();
         cut.push('…');
         return cut;
     }
-    safe
+    safe.into_owned()
 }
 
 #[cfg(test)]
@@ -96,9 +91,9 @@ mod tests {
 
     #[test]
     fn escape_sequences_and_newlines_cannot_reach_the_terminal() {
-        assert_eq!(terminal_safe("a\nb\u{1b}[2J"), "a\\nb\\u{1b}[2J");
+        assert_eq!(cell("a\nb\u{1b}[2J\u{9b}"), "a\\nb\\u001b[2J\\u009b");
         let long = "x".repeat(100);
-        let cut = terminal_safe(&long);
+        let cut = cell(&long);
         assert_eq!(cut.chars().count(), MAX_CELL);
         assert!(cut.ends_with('…'));
     }
