@@ -1,9 +1,11 @@
 //! A refund that needs a manager's approval, decided over real HTTP, durably.
 //!
-//! Starts the approval endpoint on 127.0.0.1 (a free port) with a SQLite store in a temp file,
+//! Starts the approval endpoints on 127.0.0.1 (a free port) with a SQLite store in a temp file,
 //! starts a refund over the automatic limit (it suspends waiting for approval), lists what waits
-//! for whom, prints the approval URL, then plays the manager: POSTs an approval with a lowered
-//! amount and prints the refund's result.
+//! for whom (the administration router, `GET /admin/approvals`), prints the approval URL, then
+//! plays the manager: POSTs an approval with a lowered amount (the decision router,
+//! `POST /approvals/{run_id}/{key}`) and prints the refund's result. Both routers belong behind
+//! the application's authentication; this example has none, so it listens on 127.0.0.1 only.
 //!
 //! `cargo run --example approval_server --features sqlite,http`
 
@@ -11,7 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use awaitly::durable::Engine;
-use awaitly::http::approvals_router;
+use awaitly::http::axum::Router;
+use awaitly::http::{ServeConfig, admin_router, approvals_router, not_found};
 use awaitly::store::{RunOutcome, SqliteStore};
 use awaitly::{ApprovalError, await_approval, step, workflow};
 use serde::{Deserialize, Serialize};
@@ -54,11 +57,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = SqliteStore::open(&database).await?;
     let engine = Arc::new(Engine::new(store).register("refund", 1, refund));
 
-    let app = approvals_router(Arc::clone(&engine));
+    // In a real application, `.layer(your_auth)` on both, and `actor` from the signed-in user.
+    let app: Router = Router::new()
+        .merge(approvals_router(Arc::clone(&engine)))
+        .nest("/admin", admin_router(Arc::clone(&engine)))
+        .fallback(not_found);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move {
-        if let Err(error) = awaitly::http::axum::serve(listener, app).await {
+        if let Err(error) = awaitly::http::serve(listener, app, &ServeConfig::default()).await {
             eprintln!("the approval server stopped: {error}");
         }
     });
@@ -83,7 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let client = reqwest::Client::new();
     let listing: serde_json::Value = client
-        .get(format!("{base}/approvals"))
+        .get(format!("{base}/admin/approvals"))
         .send()
         .await?
         .json()

@@ -5,6 +5,10 @@
 //! callback URL, then plays the payment provider: POSTs the payment to that URL and prints the
 //! fulfilled order.
 //!
+//! The public callback router is served with `awaitly::http::serve` (header and body read
+//! timeouts); the administration listing (`GET /admin/hooks`) sits next to it, where a real
+//! application puts its authentication layer.
+//!
 //! `cargo run --example checkout_server --features sqlite,http`
 //! `cargo run --example checkout_server --features sqlite,http -- --serve` keeps the server
 //! running so you can deliver the callback yourself with `curl`.
@@ -12,7 +16,8 @@
 use std::sync::Arc;
 
 use awaitly::durable::Engine;
-use awaitly::http::{HooksConfig, hooks_router_with};
+use awaitly::http::axum::Router;
+use awaitly::http::{HooksConfig, ServeConfig, admin_router_with, hooks_router_with, not_found};
 use awaitly::store::{RunOutcome, SqliteStore};
 use awaitly::{await_hook, step, workflow};
 use serde::{Deserialize, Serialize};
@@ -84,11 +89,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = SqliteStore::open(&database).await?;
     let engine = Arc::new(Engine::new(store).register("checkout", 1, checkout));
 
-    let config = HooksConfig::default();
-    let app = hooks_router_with(Arc::clone(&engine), config.clone());
+    // Unknown, expired and used hook ids all get the same 404: nothing to learn by probing.
+    let config = HooksConfig::default().uniform_rejections(true);
+    let app: Router = Router::new()
+        // Public: the payment provider posts here.
+        .merge(hooks_router_with(Arc::clone(&engine), config.clone()))
+        // Operators only: in a real application, `.layer(your_auth)` on this router.
+        .nest("/admin", admin_router_with(Arc::clone(&engine), &config))
+        .fallback(not_found);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum_serve(listener, app).await });
+    tokio::spawn(async move {
+        if let Err(error) = awaitly::http::serve(listener, app, &ServeConfig::default()).await {
+            eprintln!("the callback server stopped: {error}");
+        }
+    });
     println!("callback server on {base} (runs in {})", database.display());
 
     let input = CheckoutInput {
@@ -109,7 +124,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let payment = serde_json::json!({ "payment_id": "pay_1", "amount_cents": 4200 });
     if serve {
-        println!("pending hooks: curl {base}/hooks");
+        println!("pending hooks (admin, put it behind your auth): curl {base}/admin/hooks");
         println!("pay: curl -X POST {callback} -H 'content-type: application/json' -d '{payment}'");
         std::future::pending::<()>().await;
     }
@@ -133,10 +148,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
     }
     Ok(())
-}
-
-async fn axum_serve(listener: tokio::net::TcpListener, app: awaitly::http::axum::Router) {
-    if let Err(error) = awaitly::http::axum::serve(listener, app).await {
-        eprintln!("the callback server stopped: {error}");
-    }
 }

@@ -512,9 +512,11 @@ async fn a_decision_at_the_deadline_and_a_worker_run_the_next_step_once() {
 // ---------------------------------------------------------------------------------------------
 // Finding 2: duplicates of a payload to a hook with a timeout, over real HTTP.
 
-/// Serves the hooks router of `engine` on 127.0.0.1; its base URL.
+/// Serves the hooks router of `engine` on 127.0.0.1, with the admin router at `/admin`; its base
+/// URL.
 async fn serve(engine: Arc<Engine>) -> String {
-    let app = awaitly::http::hooks_router(engine);
+    let app = awaitly::http::hooks_router(Arc::clone(&engine))
+        .nest("/admin", awaitly::http::admin_router(engine));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { awaitly::http::axum::serve(listener, app).await.unwrap() });
@@ -630,7 +632,7 @@ async fn afterwards(
         wrong.push("pending_hooks() lists the hook again".to_owned());
     }
     let listing: Value = client
-        .get(format!("{base}/hooks"))
+        .get(format!("{base}/admin/hooks"))
         .send()
         .await
         .unwrap()
@@ -643,7 +645,7 @@ async fn afterwards(
             .any(|listed| listed["hook_id"] == hook.as_str())
     });
     if listed {
-        wrong.push("GET /hooks lists the hook as pending".to_owned());
+        wrong.push("GET /admin/hooks lists the hook as pending".to_owned());
     }
     let other = post(
         client,

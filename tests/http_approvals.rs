@@ -1,5 +1,5 @@
-//! The approval endpoint end to end over real HTTP (SQLite): listing what waits for whom,
-//! deciding, and every documented refusal.
+//! The approval endpoints end to end over real HTTP (SQLite): listing what waits for whom (on
+//! the admin router), deciding (on the approvals router), and every documented refusal.
 #![cfg(all(feature = "sqlite", feature = "http"))]
 
 mod common;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use awaitly::durable::Engine;
-use awaitly::http::approvals_router;
+use awaitly::http::{admin_router, approvals_router};
 use awaitly::store::SqliteStore;
 use awaitly::{ApprovalError, ManualClock, await_approval, workflow};
 use reqwest::StatusCode;
@@ -49,7 +49,8 @@ impl Server {
             1,
             |(order, cents): (String, u32)| refund(order, cents),
         ));
-        let app = approvals_router(Arc::clone(&engine));
+        let app =
+            approvals_router(Arc::clone(&engine)).nest("/admin", admin_router(Arc::clone(&engine)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { awaitly::http::axum::serve(listener, app).await.unwrap() });
@@ -78,7 +79,7 @@ impl Server {
     async fn list(&self) -> Vec<Value> {
         let listing: Value = self
             .client
-            .get(format!("{}/approvals", self.base))
+            .get(format!("{}/admin/approvals", self.base))
             .send()
             .await
             .unwrap()
@@ -143,6 +144,17 @@ async fn approvals_are_listed_and_decided_over_http() {
     server.clock.advance(Duration::from_mins(3));
     let listed = server.list().await;
     assert_eq!(listed.len(), 3);
+    // The decision router lists nothing.
+    let public = server
+        .client
+        .get(format!("{}/approvals", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    let public: Value = public.json().await.unwrap();
+    assert_eq!(public["error"]["code"], "not_found", "{public}");
+    assert!(!public.to_string().contains("o1"), "{public}");
     let first = &listed[0];
     assert_eq!(first["run_id"], "o1");
     assert_eq!(first["workflow"], "refund");

@@ -1,6 +1,6 @@
 //! The HTTP callback path end to end: a real server on 127.0.0.1, a real HTTP client, every
-//! documented status, and 100 concurrent deliveries to one hook (SQLite, and Postgres when
-//! `AWAITLY_TEST_POSTGRES_URL` is set).
+//! documented status, the listing on the admin router only, and 100 concurrent deliveries to one
+//! hook (SQLite, and Postgres when `AWAITLY_TEST_POSTGRES_URL` is set).
 #![cfg(all(feature = "sqlite", feature = "http"))]
 
 mod common;
@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use awaitly::durable::Engine;
-use awaitly::http::{HooksConfig, hooks_router_with};
+use awaitly::http::{HooksConfig, admin_router_with, hooks_router_with};
 use awaitly::store::{RunStatus, SqliteStore, Store};
 use awaitly::{await_hook, step, workflow};
 use common::flows::{self, OrderInput, executions};
@@ -31,7 +31,8 @@ struct Server {
 impl Server {
     async fn start(store: Arc<dyn Store>, config: HooksConfig) -> Self {
         let engine = Arc::new(flows::engine(store).register("two-hooks", 1, two_hooks));
-        let app = hooks_router_with(Arc::clone(&engine), config);
+        let app = hooks_router_with(Arc::clone(&engine), config.clone())
+            .nest("/admin", admin_router_with(Arc::clone(&engine), &config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { awaitly::http::axum::serve(listener, app).await.unwrap() });
@@ -66,11 +67,21 @@ fn assert_error(reply: &(StatusCode, Value), status: StatusCode, code: &str) {
     );
 }
 
-/// GET lists the pending hook with its run, metadata, age and URL.
+/// The admin router lists the pending hook with its run, metadata, age and URL; the public
+/// router lists nothing.
 async fn assert_listed(server: &Server, hook_id: &str) {
-    let listing: Value = server
+    let public = server
         .client
         .get(format!("{}/callbacks", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    let public = public.text().await.unwrap();
+    assert!(!public.contains(hook_id), "{public}");
+    let listing: Value = server
+        .client
+        .get(format!("{}/admin/hooks", server.base))
         .send()
         .await
         .unwrap()

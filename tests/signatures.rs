@@ -120,6 +120,52 @@ fn github_documented_example_verifies() {
 }
 
 #[test]
+fn github_deliveries_deduplicate_on_the_signed_body_not_the_delivery_id() {
+    // SHA-256 of GitHub's documented body, "Hello, World!".
+    let key = "GitHub:sha256:dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f";
+    let verified = github()
+        .verify(
+            &github_headers(GITHUB_SIGNATURE),
+            GITHUB_BODY,
+            SystemTime::now(),
+        )
+        .unwrap();
+    assert_eq!(verified.dedupe_key(), key);
+    // The same signed body under another delivery id (a replay): the same key.
+    let replayed = [
+        ("X-Hub-Signature-256", GITHUB_SIGNATURE.to_owned()),
+        ("X-GitHub-Delivery", "another-delivery".to_owned()),
+    ];
+    let again = verify_request(&github(), &replayed, GITHUB_BODY, SystemTime::now()).unwrap();
+    assert_eq!(again.id(), "another-delivery");
+    assert_eq!(again.dedupe_key(), key);
+    // Another body: another key.
+    let other = b"Hello, World?";
+    let headers = [
+        ("X-Hub-Signature-256", github().sign_header(other)),
+        ("X-GitHub-Delivery", GITHUB_DELIVERY.to_owned()),
+    ];
+    let verified = verify_request(&github(), &headers, other, SystemTime::now()).unwrap();
+    assert_ne!(verified.dedupe_key(), key);
+    assert!(verified.dedupe_key().starts_with("GitHub:sha256:"));
+}
+
+#[test]
+fn signed_ids_stay_the_dedupe_key() {
+    let stripe = Verified::signed_id("Stripe", "evt_1").with_signed_content(b"{}");
+    assert_eq!(stripe.dedupe_key(), "Stripe:evt_1");
+    let verified = standard()
+        .verify(
+            &sw_headers(SW_ID, "1614265330", SW_SIGNATURE),
+            SW_BODY,
+            at(SW_TIMESTAMP),
+        )
+        .unwrap();
+    assert_eq!(verified.dedupe_key(), format!("Standard Webhooks:{SW_ID}"));
+    assert_eq!(verified.content_digest(), None);
+}
+
+#[test]
 fn standard_webhooks_spec_example_verifies() {
     let verified = standard()
         .verify(

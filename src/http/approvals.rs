@@ -1,51 +1,130 @@
-//! The approval endpoint: what waits for whom (`GET /approvals`) and deciding
-//! (`POST /approvals/{run_id}/{key}`).
+//! The approval decision endpoint: `POST /approvals/{run_id}/{key}`. The listing of what waits
+//! for whom is on the [administration router](super::admin_router).
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{engine_error, error};
+use super::errors::{Edge, engine_error, error, refuse_non_json};
+use super::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT};
 use crate::durable::{Decision, Engine};
 
-/// The largest decision body accepted, in bytes.
-const BODY_LIMIT: usize = 64 * 1024;
+/// How the decision endpoint reads requests.
+///
+/// ```
+/// use std::time::Duration;
+/// let config = awaitly::http::ApprovalsConfig::default()
+///     .body_limit(8 * 1024)
+///     .body_timeout(Duration::from_secs(5));
+/// assert!(format!("{config:?}").contains("8192"));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ApprovalsConfig {
+    edge: Edge,
+}
 
-/// The approvals of `engine`, for the people who decide them. Mount it behind your own
-/// authentication: whoever reaches it can decide; the `actor` of a decision is recorded as given.
+impl Default for ApprovalsConfig {
+    /// Bodies up to 64 KiB, arriving within 10 s.
+    fn default() -> Self {
+        Self {
+            edge: Edge {
+                body_limit: DEFAULT_BODY_LIMIT,
+                body_timeout: DEFAULT_BODY_TIMEOUT,
+            },
+        }
+    }
+}
+
+impl ApprovalsConfig {
+    /// The largest decision body accepted, in bytes; larger ones get 413 — at once when the
+    /// request's `Content-Length` says so.
+    ///
+    /// ```
+    /// let _ = awaitly::http::ApprovalsConfig::default().body_limit(4096);
+    /// ```
+    #[must_use]
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.edge.body_limit = bytes;
+        self
+    }
+
+    /// How long a decision's body may take to arrive once its headers have; past it, 408.
+    ///
+    /// ```
+    /// let _ = awaitly::http::ApprovalsConfig::default().body_timeout(std::time::Duration::from_secs(2));
+    /// ```
+    #[must_use]
+    pub fn body_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.edge.body_timeout = timeout;
+        self
+    }
+}
+
+/// Deciding the approvals of `engine`: `POST /approvals/{run_id}/{key}`, and JSON answers to
+/// every other request under `/approvals/`.
+///
+/// **Whoever reaches it can decide, and the `actor` of a decision is recorded as given**: mount
+/// it behind your own authentication (and set `actor` from the authenticated user, not from the
+/// body, if you forward decisions to it), unless your application really wants decisions to be
+/// public — a link mailed to an approver, say, whose `run_id` and `key` are then the only secret.
+/// The listing of pending approvals is on [`admin_router`](super::admin_router).
 ///
 /// | request | status | body |
 /// | --- | --- | --- |
-/// | `GET /approvals` | 200 | `{"approvals": [{"run_id", "workflow", "key", "reason", "metadata", "requested_at_ms", "deadline_ms", "age_ms", "url"}]}`, oldest first |
 /// | `POST /approvals/{run_id}/{key}` with `{"decision": "approve" \| "edit" \| "reject", "value": …, "reason": "…", "actor": "…"}` | 200 | `{"run_id", "key", "outcome": {"status", …}}`: the run's next outcome |
 /// | the same decision again | 200 | the run's current outcome |
-/// | malformed JSON, body over 64 KiB | 400, 413 | `malformed_json`, `payload_too_large` |
-/// | an unknown `decision`, no `actor`, `approve`/`edit` without `value`, `reject` without `reason` | 422 | `invalid_decision` |
-/// | unknown run or approval | 404 | `unknown_run`, `unknown_approval` |
+/// | malformed JSON | 400 | `malformed_json` |
+/// | unknown run or approval, or another path under `/approvals/` | 404 | `unknown_run`, `unknown_approval`, `not_found` |
+/// | another method | 405, with `Allow: POST` | `method_not_allowed` |
+/// | the body did not arrive within 10 s ([`ApprovalsConfig::body_timeout`]) | 408 | `request_timeout` |
 /// | already decided differently | 409 | `already_decided` |
 /// | past its deadline | 410 | `approval_expired` |
+/// | `Content-Length` or the body over 64 KiB ([`ApprovalsConfig::body_limit`]) | 413 | `payload_too_large` |
+/// | a `Content-Type` that is not JSON | 415 | `unsupported_media_type` |
+/// | an unknown `decision`, no `actor`, `approve`/`edit` without `value`, `reject` without `reason` | 422 | `invalid_decision` |
 /// | a value of the wrong type (the approval waits again) | 422 | `value_type` |
 ///
 /// ```
 /// use std::sync::Arc;
 /// let engine = Arc::new(awaitly::durable::Engine::new(awaitly::store::MemoryStore::new()));
+/// // + your authentication layer on this router
 /// let app = awaitly::http::axum::Router::new().merge(awaitly::http::approvals_router(engine));
 /// # drop(app);
 /// ```
 pub fn approvals_router(engine: Arc<Engine>) -> Router {
-    Router::new()
-        .route("/approvals", get(list))
-        .route("/approvals/{run_id}/{key}", post(decide))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(engine)
+    approvals_router_with(engine, ApprovalsConfig::default())
+}
+
+/// [`approvals_router`] with another body limit or body timeout.
+///
+/// ```
+/// use std::sync::Arc;
+/// use awaitly::http::{ApprovalsConfig, approvals_router_with};
+/// let engine = Arc::new(awaitly::durable::Engine::new(awaitly::store::MemoryStore::new()));
+/// let router = approvals_router_with(engine, ApprovalsConfig::default().body_limit(4096));
+/// # drop(router);
+/// ```
+pub fn approvals_router_with(engine: Arc<Engine>, config: ApprovalsConfig) -> Router {
+    let edge = config.edge;
+    let decisions = Router::new()
+        .route("/{run_id}/{key}", post(decide))
+        // Only under `/approvals/`: the application keeps its own fallback.
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "decisions go to /approvals/{run_id}/{key}",
+            )
+        });
+    let state = Arc::new(Decider { engine, edge });
+    Router::new().nest("/approvals", edge.apply(decisions).with_state(state))
 }
 
 /// A decision as posted.
@@ -69,10 +148,16 @@ fn invalid(message: &str) -> Response {
     )
 }
 
+struct Decider {
+    engine: Arc<Engine>,
+    edge: Edge,
+}
+
 async fn decide(
-    State(engine): State<Arc<Engine>>,
+    State(decider): State<Arc<Decider>>,
     path: Result<Path<(String, String)>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    headers: HeaderMap,
+    request: Request,
 ) -> Response {
     // A run id or key that does not decode (invalid percent-encoding or UTF-8) names nothing.
     let Ok(Path((run_id, key))) = path else {
@@ -82,22 +167,12 @@ async fn decide(
             "no approval has this run id and key: they are not valid UTF-8 once percent-decoded",
         );
     };
-    let body = match body {
+    if let Some(refused) = refuse_non_json(&headers) {
+        return refused;
+    }
+    let body = match decider.edge.read(request, "decision").await {
         Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format_args!("the decision body is larger than {BODY_LIMIT} bytes"),
-            );
-        }
-        Err(rejection) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "unreadable_body",
-                rejection.body_text(),
-            );
-        }
+        Err(refused) => return refused,
     };
     let value: Value = match serde_json::from_slice(&body) {
         Ok(value) => value,
@@ -134,7 +209,8 @@ async fn decide(
             ));
         }
     };
-    match engine
+    match decider
+        .engine
         .decide_approval(&run_id, &key, decision, &actor)
         .await
     {
@@ -142,61 +218,5 @@ async fn decide(
             axum::Json(json!({ "run_id": run_id, "key": key, "outcome": outcome })).into_response()
         }
         Err(failure) => engine_error(&failure),
-    }
-}
-
-async fn list(State(engine): State<Arc<Engine>>) -> Response {
-    match engine.pending_approvals().await {
-        Ok(pending) => {
-            let now = engine.now_millis();
-            let approvals: Vec<Value> = pending
-                .iter()
-                .map(|record| {
-                    let approval = &record.approval;
-                    json!({
-                        "run_id": record.run_id,
-                        "workflow": record.workflow,
-                        "key": approval.step_key,
-                        "reason": approval.reason,
-                        "metadata": approval.metadata,
-                        "requested_at_ms": approval.requested_at_millis,
-                        "deadline_ms": approval.deadline_millis,
-                        "age_ms": u64::try_from(record.age(now).as_millis()).unwrap_or(u64::MAX),
-                        "url": format!(
-                            "/approvals/{}/{}",
-                            segment(&record.run_id),
-                            segment(&approval.step_key)
-                        ),
-                    })
-                })
-                .collect();
-            axum::Json(json!({ "approvals": approvals })).into_response()
-        }
-        Err(failure) => engine_error(&failure),
-    }
-}
-
-/// `text` as one URL path segment: unreserved characters and `:` as they are, every other byte
-/// percent-encoded (so a key with `/` or `?` still names one approval).
-fn segment(text: &str) -> String {
-    use std::fmt::Write;
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~:".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            let _ = write!(encoded, "%{byte:02X}");
-        }
-    }
-    encoded
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn segments_keep_keys_whole() {
-        assert_eq!(super::segment("approve:refund:42"), "approve:refund:42");
-        assert_eq!(super::segment("a/b?c d"), "a%2Fb%3Fc%20d");
-        assert_eq!(super::segment("é"), "%C3%A9");
     }
 }

@@ -1,5 +1,19 @@
-//! The HTTP callback path (feature `http`): an [axum](https://docs.rs/axum) router that delivers
-//! `POST {path}/{hook_id}` callbacks to an [`Engine`] and lists pending hooks at `GET {path}`.
+//! The HTTP side of the engine (feature `http`): [axum](https://docs.rs/axum) routers for the
+//! callers of each endpoint, and [`serve`] to run them with header and body read timeouts.
+//!
+//! | router | endpoints | who calls it | mount it |
+//! | --- | --- | --- | --- |
+//! | [`hooks_router`] | `POST {path}/{hook_id}` | the provider (Stripe, GitHub, any service you gave a hook URL) | on the public internet if need be |
+//! | [`approvals_router`] | `POST /approvals/{run_id}/{key}` | the people who decide, through your application | behind your authentication, unless your application wants it public |
+//! | [`admin_router`] | `GET /hooks`, `GET /approvals` | operators | **behind your authentication**, next to the [dashboard](crate::dashboard) |
+//!
+//! The public router serves what a provider needs and nothing else: it lists nothing, and with
+//! [`HooksConfig::uniform_rejections`] every way of probing a hook id that takes no delivery
+//! (unknown, expired, already resolved, an event already used elsewhere, an id that does not
+//! decode, a path with more segments) gets the same status, body and headers. The listings, which
+//! hand out live hook ids (the capability to resume a run), are on [`admin_router`] only.
+//!
+//! Answers to `POST {path}/{hook_id}`:
 //!
 //! | delivery | status | body |
 //! | --- | --- | --- |
@@ -9,56 +23,97 @@
 //! | stored for a run that has not reached the hook yet | 202 | `{"run_id", "status": "queued"}` |
 //! | the same payload again | 200 if the run completed, else 202 | the run's current outcome plus `"duplicate": true` |
 //! | a [verifier](HooksConfig::verifier) refused the signature (before any decoding or lookup) | 401 (500 for a bad secret, 400 for an unusable event id) | the [`SignatureError::code`](crate::signature::SignatureError::code) |
-//! | the same verified provider event again | 200 if the run completed, else 202 | the run's current outcome plus `"duplicate": true`; nothing runs |
+//! | the same verified provider event (or, for GitHub, the same signed body) again | 200 if the run completed, else 202 | the run's current outcome plus `"duplicate": true`; nothing runs |
 //! | malformed JSON | 400 | `malformed_json` |
-//! | unknown hook | 404 | `unknown_hook` |
+//! | unknown hook, or a path under `{path}` that is not `{path}/{hook_id}` | 404 | `unknown_hook` |
+//! | another method than `POST` | 405, with `Allow: POST` | `method_not_allowed` |
+//! | the body did not arrive within [`HooksConfig::body_timeout`] | 408 | `request_timeout` |
 //! | another payload already resolved the hook | 409 | `already_resolved` |
 //! | a verified event already delivered to another hook | 409 | `event_reused` |
 //! | the hook's deadline passed | 410 | `hook_expired` |
-//! | body over the limit | 413 | `payload_too_large` |
+//! | `Content-Length` or the body over [`HooksConfig::body_limit`] (refused before any byte is read when declared) | 413 | `payload_too_large` |
+//! | a `Content-Type` that is not JSON | 415 | `unsupported_media_type` |
 //! | payload of the wrong type (the hook waits again) | 422 | `payload_type` |
-//! | the store failed, or another executor holds the run | 503 | `unavailable` (retry later) |
+//! | the store failed, or another executor holds the run | 503 | `unavailable`, `busy` (with `Retry-After`) |
 //! | the engine cannot run this run (version, registration) | 500 | `engine` |
 //!
-//! Every error body is `{"error": {"code": "…", "message": "…"}}`.
+//! Every error body, on every router and every status, is
+//! `{"error": {"code": "…", "message": "…"}}`. Requests that are not HTTP at all (a malformed
+//! request line or header, headers over hyper's size limit) are refused by hyper before any
+//! router sees them, with a status and no body; headers that do not arrive within
+//! [`ServeConfig::header_timeout`] close the connection (there is no request to answer yet).
 //!
 //! With [`HooksConfig::uniform_rejections`], unknown, expired and already-used hooks (the 404,
 //! 409 and 410 rows) all get the same 404 body, so an outside caller cannot tell a hook id that
 //! never existed from one that did; the Rust API ([`Engine::resume_hook`]) still returns the
 //! precise error to the application.
 //!
-//! [`approvals_router`] serves the approvals of the same engine to the people who decide them.
+//! ```
+//! use std::sync::Arc;
+//! use awaitly::http::axum::Router;
+//! use awaitly::http::{
+//!     HooksConfig, ServeConfig, admin_router, approvals_router, hooks_router_with, not_found, serve,
+//! };
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let engine = Arc::new(awaitly::durable::Engine::new(awaitly::store::MemoryStore::new()));
+//! let config = HooksConfig::default().uniform_rejections(true);
+//! let app: Router = Router::new()
+//!     // Public: what the provider needs.
+//!     .merge(hooks_router_with(Arc::clone(&engine), config))
+//!     // Behind your authentication layer (`.layer(…)` on these two).
+//!     .merge(approvals_router(Arc::clone(&engine)))
+//!     .nest("/admin", admin_router(engine))
+//!     .fallback(not_found);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+//! let base = format!("http://{}", listener.local_addr().unwrap());
+//! tokio::spawn(async move { serve(listener, app, &ServeConfig::default()).await });
+//!
+//! let client = reqwest::Client::new();
+//! let answer = client.post(format!("{base}/hooks/no-such-hook")).body("{}").send().await.unwrap();
+//! assert_eq!(answer.status(), 404);
+//! let body: serde_json::Value = answer.json().await.unwrap();
+//! assert_eq!(body["error"]["code"], "unknown_hook");
+//! # });
+//! ```
 
+mod admin;
 mod approvals;
-
-pub use approvals::approvals_router;
+mod errors;
+mod hooks;
+mod serve;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde_json::{Value, json};
+use axum::routing::{any, post};
 
-use crate::durable::{Delivery, Engine, EngineError};
-use crate::store::{RunOutcome, now_ms};
+pub use admin::{admin_router, admin_router_with};
+pub use approvals::{ApprovalsConfig, approvals_router, approvals_router_with};
+pub use errors::not_found;
+pub use serve::{ServeConfig, serve};
+
+use crate::durable::Engine;
+use errors::Edge;
 
 pub use axum;
 
-/// Where the router listens and how much it reads.
+/// Where the router listens and how much it reads, for how long.
 ///
 /// ```
-/// let config = awaitly::http::HooksConfig::default().path("/webhooks/payment").body_limit(16 * 1024);
+/// use std::time::Duration;
+/// let config = awaitly::http::HooksConfig::default()
+///     .path("/webhooks/payment")
+///     .body_limit(16 * 1024)
+///     .body_timeout(Duration::from_secs(5));
 /// assert_eq!(config.hook_url("h1"), "/webhooks/payment/h1");
 /// ```
 #[derive(Clone)]
 pub struct HooksConfig {
     path: String,
     body_limit: usize,
+    body_timeout: Duration,
     uniform_rejections: bool,
     #[cfg(feature = "signatures")]
     verifier: Option<Arc<dyn crate::signature::WebhookVerifier>>,
@@ -70,6 +125,7 @@ impl std::fmt::Debug for HooksConfig {
         debug
             .field("path", &self.path)
             .field("body_limit", &self.body_limit)
+            .field("body_timeout", &self.body_timeout)
             .field("uniform_rejections", &self.uniform_rejections);
         #[cfg(feature = "signatures")]
         debug.field(
@@ -80,13 +136,20 @@ impl std::fmt::Debug for HooksConfig {
     }
 }
 
+/// The largest body the routers read unless told otherwise: 64 KiB.
+const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// How long a body may take to arrive unless told otherwise: 10 s.
+const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Default for HooksConfig {
-    /// `/hooks`, bodies up to 64 KiB, distinct statuses for unknown, used and expired hooks, no
-    /// signature check.
+    /// `/hooks`, bodies up to 64 KiB arriving within 10 s, distinct statuses for unknown, used
+    /// and expired hooks, no signature check.
     fn default() -> Self {
         Self {
             path: "/hooks".to_owned(),
-            body_limit: 64 * 1024,
+            body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             uniform_rejections: false,
             #[cfg(feature = "signatures")]
             verifier: None,
@@ -95,16 +158,17 @@ impl Default for HooksConfig {
 }
 
 impl HooksConfig {
-    /// The path prefix: callbacks go to `{path}/{hook_id}`, the listing is `GET {path}`.
+    /// The path prefix: callbacks go to `{path}/{hook_id}`. `"/"` puts them at `/{hook_id}`.
     ///
     /// ```
     /// let config = awaitly::http::HooksConfig::default().path("/callbacks/");
     /// assert_eq!(config.hook_url("h1"), "/callbacks/h1");
+    /// assert_eq!(awaitly::http::HooksConfig::default().path("/").hook_url("h1"), "/h1");
     /// ```
     #[must_use]
     pub fn path(mut self, path: &str) -> Self {
         let trimmed = path.trim_end_matches('/');
-        self.path = if trimmed.starts_with('/') {
+        self.path = if trimmed.is_empty() || trimmed.starts_with('/') {
             trimmed.to_owned()
         } else {
             format!("/{trimmed}")
@@ -112,7 +176,8 @@ impl HooksConfig {
         self
     }
 
-    /// The largest callback body accepted, in bytes; larger ones get 413.
+    /// The largest callback body accepted, in bytes; larger ones get 413 — at once when the
+    /// request's `Content-Length` says so, before any of the body is read.
     ///
     /// ```
     /// let _ = awaitly::http::HooksConfig::default().body_limit(1024);
@@ -123,9 +188,26 @@ impl HooksConfig {
         self
     }
 
-    /// When `true`, unknown, expired and already-used hooks all answer the same 404
-    /// `{"error": {"code": "unknown_hook", "message": "no hook takes deliveries at this URL"}}`,
-    /// so a caller guessing hook ids learns nothing. Default `false`: distinct 404, 409 and 410.
+    /// How long a callback's body may take to arrive once its headers have: a body that stalls
+    /// (tower-http's `RequestBodyTimeoutLayer`) or trickles in for longer gets 408 and the
+    /// connection is closed. Default 10 s. How long the headers may take is a server setting:
+    /// [`ServeConfig::header_timeout`].
+    ///
+    /// ```
+    /// let _ = awaitly::http::HooksConfig::default().body_timeout(std::time::Duration::from_secs(3));
+    /// ```
+    #[must_use]
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// When `true`, unknown, expired and already-used hooks (and hooks an event was already
+    /// delivered to another of) all answer the same 404
+    /// `{"error": {"code": "unknown_hook", "message": "no hook takes deliveries at this URL"}}`
+    /// with the same headers, as do ids that do not decode and longer paths under
+    /// [`path`](Self::path), so a caller guessing hook ids learns nothing. Default `false`:
+    /// distinct 404, 409 and 410.
     ///
     /// ```
     /// let _ = awaitly::http::HooksConfig::default().uniform_rejections(true);
@@ -138,9 +220,11 @@ impl HooksConfig {
 
     /// Checks every delivery's provider signature on the raw body, after the size limit and
     /// before JSON decoding or any hook lookup ([`verify_request`](crate::signature::verify_request));
-    /// a refused one gets the error's status and code. The verified event id becomes the
-    /// delivery's dedupe key ([`Engine::resume_hook_once`]): the same event again gets the
-    /// duplicate answer and runs nothing.
+    /// a refused one gets the error's status and code. The verified delivery's
+    /// [`dedupe_key`](crate::signature::Verified::dedupe_key) (the signed event id, or a digest
+    /// of the signed body where the provider does not sign its id) is stored with the claim
+    /// ([`Engine::resume_hook_once`]): the same event again gets the duplicate answer and runs
+    /// nothing, and on another hook it is refused (409 `event_reused`).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -164,14 +248,17 @@ impl HooksConfig {
     pub fn hook_url(&self, hook_id: &str) -> String {
         format!("{}/{hook_id}", self.path)
     }
+
+    fn edge(&self) -> Edge {
+        Edge {
+            body_limit: self.body_limit,
+            body_timeout: self.body_timeout,
+        }
+    }
 }
 
-struct Shared {
-    engine: Arc<Engine>,
-    config: HooksConfig,
-}
-
-/// The router with [`HooksConfig::default`]: `POST /hooks/{hook_id}` and `GET /hooks`.
+/// The public callback router with [`HooksConfig::default`]: `POST /hooks/{hook_id}`, and JSON
+/// answers to every other request under `/hooks/`.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -183,8 +270,14 @@ pub fn hooks_router(engine: Arc<Engine>) -> Router {
     hooks_router_with(engine, HooksConfig::default())
 }
 
-/// The router with a custom path and body limit. Merge it into your app's router, or serve it
-/// alone with `axum::serve`.
+/// The public callback router with a custom path, limits and checks: `POST {path}/{hook_id}`
+/// and nothing else — every other request under `{path}/` is answered in the JSON error shape
+/// (405 with `Allow: POST` for another method on `{path}/{hook_id}`, the unknown-hook 404 for
+/// other paths). It lists nothing: the listings are on [`admin_router`].
+///
+/// It sets no fallback, so it merges into an application that has one; give a server that
+/// serves only awaitly's routers [`not_found`] as its fallback. Serve it with [`serve`] for the
+/// header read timeout.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -194,239 +287,23 @@ pub fn hooks_router(engine: Arc<Engine>) -> Router {
 /// # drop(app);
 /// ```
 pub fn hooks_router_with(engine: Arc<Engine>, config: HooksConfig) -> Router {
-    let limit = config.body_limit;
     let path = config.path.clone();
-    let shared = Arc::new(Shared { engine, config });
-    Router::new()
-        .route(&format!("{path}/{{hook_id}}"), post(deliver))
-        // `POST {path}/` (an empty id) gets the unknown-hook answer too, as JSON.
-        .route(&format!("{path}/"), post(empty_hook_id))
-        .route(&path, get(list_pending))
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(shared)
-}
-
-pub(crate) fn error(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Response {
-    let body = json!({ "error": { "code": code, "message": message.to_string() } });
-    (status, axum::Json(body)).into_response()
-}
-
-async fn empty_hook_id() -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        "unknown_hook",
-        "no hook takes deliveries at this URL",
-    )
-}
-
-async fn deliver(
-    State(shared): State<Arc<Shared>>,
-    hook_id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    // An id that does not even decode (invalid percent-encoding or UTF-8) names no hook: answered
-    // like any unknown hook, as JSON, not with axum's plain-text rejection.
-    let Ok(Path(hook_id)) = hook_id else {
-        let message = if shared.config.uniform_rejections {
-            "no hook takes deliveries at this URL"
-        } else {
-            "no hook has this id: it is not valid UTF-8 once percent-decoded"
-        };
-        return error(StatusCode::NOT_FOUND, "unknown_hook", message);
-    };
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format_args!(
-                    "the callback body is larger than {} bytes",
-                    shared.config.body_limit
-                ),
-            );
-        }
-        Err(rejection) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "unreadable_body",
-                rejection.body_text(),
-            );
-        }
-    };
-    #[cfg(feature = "signatures")]
-    let dedupe_key = match &shared.config.verifier {
-        Some(check) => match crate::signature::verify_request(
-            &**check,
-            &headers,
-            &body,
-            std::time::SystemTime::now(),
-        ) {
-            Ok(verified) => Some(verified.dedupe_key()),
-            Err(refused) => {
-                let status =
-                    StatusCode::from_u16(refused.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
-                return error(status, refused.code(), refused);
-            }
-        },
-        None => None,
-    };
-    #[cfg(not(feature = "signatures"))]
-    let dedupe_key: Option<String> = {
-        let _ = &headers;
-        None
-    };
-    let payload: Value = match serde_json::from_slice(&body) {
-        Ok(payload) => payload,
-        Err(parse) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format_args!("the callback body is not JSON: {parse}"),
-            );
-        }
-    };
-    let hook_id = hook_id.into();
-    let delivered = match &dedupe_key {
-        Some(key) => shared.engine.resume_hook_once(&hook_id, payload, key).await,
-        None => shared.engine.resume_hook(&hook_id, payload).await,
-    };
-    match delivered {
-        Ok(Delivery::Applied { run_id, outcome }) => {
-            outcome_response(&shared.config, &run_id, &outcome, false)
-        }
-        Ok(Delivery::Duplicate { run_id, outcome }) => {
-            outcome_response(&shared.config, &run_id, &outcome, true)
-        }
-        Ok(Delivery::Queued { run_id }) => (
-            StatusCode::ACCEPTED,
-            axum::Json(json!({ "run_id": run_id, "status": "queued" })),
-        )
-            .into_response(),
-        Err(failure) => {
-            let hides = matches!(
-                failure,
-                EngineError::UnknownHook { .. }
-                    | EngineError::HookExpired { .. }
-                    | EngineError::AlreadyResolved { .. }
-                    | EngineError::EventReused { .. }
-            );
-            if shared.config.uniform_rejections && hides {
-                error(
-                    StatusCode::NOT_FOUND,
-                    "unknown_hook",
-                    "no hook takes deliveries at this URL",
-                )
-            } else {
-                engine_error(&failure)
-            }
-        }
+    let edge = config.edge();
+    let shared = Arc::new(hooks::Shared { engine, config });
+    let deliveries = Router::new().route("/{hook_id}", post(hooks::deliver));
+    if path.is_empty() {
+        // At the root, every other path is the application's.
+        return edge.apply(deliveries).with_state(shared);
     }
-}
-
-fn outcome_response(
-    config: &HooksConfig,
-    run_id: &str,
-    outcome: &RunOutcome,
-    duplicate: bool,
-) -> Response {
-    let (status, mut body) = match outcome {
-        RunOutcome::Completed { result } => (
-            StatusCode::OK,
-            json!({ "run_id": run_id, "status": "completed", "result": result }),
-        ),
-        RunOutcome::Failed { error } => (
-            StatusCode::OK,
-            json!({ "run_id": run_id, "status": "failed", "error": error }),
-        ),
-        RunOutcome::Suspended { hook } => (
-            StatusCode::ACCEPTED,
-            json!({
-                "run_id": run_id,
-                "status": "suspended",
-                "hook": {
-                    "hook_id": hook.hook_id,
-                    "metadata": hook.metadata,
-                    "url": config.hook_url(hook.hook_id.as_str()),
-                },
-            }),
-        ),
-        RunOutcome::AwaitingApproval { approval } => (
-            StatusCode::ACCEPTED,
-            json!({ "run_id": run_id, "status": "awaiting_approval", "approval": approval }),
-        ),
-        RunOutcome::Sleeping { key, wake_at_ms } => (
-            StatusCode::ACCEPTED,
-            json!({ "run_id": run_id, "status": "sleeping", "key": key, "wake_at_ms": wake_at_ms }),
-        ),
-        RunOutcome::Running => (
-            StatusCode::ACCEPTED,
-            json!({ "run_id": run_id, "status": "running" }),
-        ),
-        RunOutcome::Stopped { message } => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "run_stopped",
-                format_args!("the payload is stored but run `{run_id}` stopped: {message}"),
-            );
-        }
-    };
-    if duplicate {
-        body["duplicate"] = Value::Bool(true);
-    }
-    (status, axum::Json(body)).into_response()
-}
-
-pub(crate) fn engine_error(failure: &EngineError) -> Response {
-    let (status, code) = match failure {
-        EngineError::UnknownHook { .. } => (StatusCode::NOT_FOUND, "unknown_hook"),
-        EngineError::AlreadyResolved { .. } => (StatusCode::CONFLICT, "already_resolved"),
-        EngineError::EventReused { .. } => (StatusCode::CONFLICT, "event_reused"),
-        EngineError::UnknownRun { .. } => (StatusCode::NOT_FOUND, "unknown_run"),
-        EngineError::UnknownApproval { .. } => (StatusCode::NOT_FOUND, "unknown_approval"),
-        EngineError::ApprovalAlreadyDecided { .. } => (StatusCode::CONFLICT, "already_decided"),
-        EngineError::ApprovalExpired { .. } => (StatusCode::GONE, "approval_expired"),
-        EngineError::ApprovalValueType { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "value_type"),
-        EngineError::PayloadType { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "payload_type"),
-        EngineError::HookExpired { .. } => (StatusCode::GONE, "hook_expired"),
-        EngineError::Busy { .. } => {
-            // Nothing was decided or changed: a retry (providers retry 5xx answers) gets the
-            // final answer once the executor holding the run lets go.
-            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "busy", failure);
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
-            );
-            return response;
-        }
-        EngineError::Fenced { .. } | EngineError::Store(_) => {
-            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
-        }
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "engine"),
-    };
-    error(status, code, failure)
-}
-
-async fn list_pending(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.engine.pending_hooks().await {
-        Ok(hooks) => {
-            let now = now_ms();
-            let hooks: Vec<Value> = hooks
-                .iter()
-                .map(|hook| {
-                    json!({
-                        "hook_id": hook.hook_id,
-                        "run_id": hook.run_id,
-                        "metadata": hook.metadata,
-                        "suspended_at_ms": hook.suspended_at_ms,
-                        "age_ms": u64::try_from(hook.age(now).as_millis()).unwrap_or(u64::MAX),
-                        "url": shared.config.hook_url(hook.hook_id.as_str()),
-                    })
-                })
-                .collect();
-            axum::Json(json!({ "hooks": hooks })).into_response()
-        }
-        Err(failure) => engine_error(&failure),
-    }
+    // Under a prefix, the rest of it is the router's: `{path}/a/b`, `{path}//x`, `{path}` get
+    // the unknown-hook answer, as JSON, whatever the method. A nested router's fallback answers
+    // only under its prefix, and leaves the application free to set its own.
+    let deliveries = deliveries.fallback(|| async { errors::no_hook_here() });
+    // `{path}/` (an empty id) is outside the nested router's reach.
+    let empty_id = Router::new().route(
+        &format!("{path}/"),
+        any(|| async { errors::no_hook_here() }),
+    );
+    edge.apply(empty_id)
+        .nest(&path, edge.apply(deliveries).with_state(shared))
 }

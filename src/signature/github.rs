@@ -18,11 +18,13 @@ const DELIVERY: &str = "X-GitHub-Delivery";
 /// The header is `X-Hub-Signature-256: sha256=757107ea…`, the hex HMAC-SHA256 of the raw body
 /// keyed with the webhook's secret. The legacy SHA-1 `X-Hub-Signature` is not accepted.
 ///
-/// GitHub signs neither a timestamp nor the delivery id, so two limits follow that no verifier
-/// can lift: a captured delivery verifies forever (there is no replay window), and its
-/// `X-GitHub-Delivery` id, which [`Verified::id`] returns for deduplication, can be changed by
-/// whoever replays it ([`Verified::id_is_signed`] is `false`). Hooks that accept one payload
-/// only are safe from such a replay; for others, deduplicate on the body as well.
+/// GitHub signs neither a timestamp nor the delivery id: a captured delivery verifies forever
+/// (there is no replay window, no verifier can add one), and its `X-GitHub-Delivery` id, which
+/// [`Verified::id`] returns for logs, can be changed by whoever replays it
+/// ([`Verified::id_is_signed`] is `false`). So the delivery is bound to what is signed, the body:
+/// [`Verified::dedupe_key`] is `"GitHub:sha256:{hex SHA-256 of the body}"`, and a replay of the
+/// same body under a new delivery id is the same event — a duplicate on its hook, refused on any
+/// other (`409 event_reused` in the HTTP router).
 ///
 /// ```
 /// use std::time::SystemTime;
@@ -35,8 +37,13 @@ const DELIVERY: &str = "X-GitHub-Delivery";
 ///     ("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
 /// ];
 /// let verified = verifier.verify(&headers, b"Hello, World!", SystemTime::now())?;
-/// assert_eq!(verified.dedupe_key(), "GitHub:72d3162e-cc78-11e3-81ab-4c9367dc0958");
+/// assert_eq!(verified.id(), "72d3162e-cc78-11e3-81ab-4c9367dc0958");
 /// assert!(!verified.id_is_signed());
+/// // The SHA-256 of the signed body, whatever `X-GitHub-Delivery` says.
+/// assert_eq!(
+///     verified.dedupe_key(),
+///     "GitHub:sha256:dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f",
+/// );
 /// assert!(verifier.verify(&headers, b"Hello, World?", SystemTime::now()).is_err());
 /// # Ok::<(), awaitly::signature::SignatureError>(())
 /// ```
@@ -132,6 +139,6 @@ impl WebhookVerifier for GitHubVerifier {
             header: DELIVERY,
             reason,
         })?;
-        Ok(Verified::unsigned_id(PROVIDER, delivery))
+        Ok(Verified::unsigned_id(PROVIDER, delivery).with_signed_content(body))
     }
 }

@@ -4,13 +4,22 @@
 //! | provider | verifier | signed content | replay window | dedupe id |
 //! | --- | --- | --- | --- | --- |
 //! | Stripe | [`StripeVerifier`] | `"{t}.{body}"`, `Stripe-Signature: t=…,v1=…` | [`DEFAULT_TOLERANCE`], both directions | the body's `id` (signed) |
-//! | GitHub | [`GitHubVerifier`] | the body, `X-Hub-Signature-256: sha256=…` | none: GitHub signs no timestamp | `X-GitHub-Delivery` (not signed) |
+//! | GitHub | [`GitHubVerifier`] | the body, `X-Hub-Signature-256: sha256=…` | none: GitHub signs no timestamp | the SHA-256 of the body (`X-GitHub-Delivery` is not signed) |
 //! | Standard Webhooks | [`StandardWebhooksVerifier`] | `"{id}.{timestamp}.{body}"`, `webhook-signature: v1,…` | [`DEFAULT_TOLERANCE`], both directions | `webhook-id` (signed) |
 //!
 //! Each is a [`WebhookVerifier`]: one method that takes the request's [`Headers`], the body bytes
 //! exactly as received, and the current time, and returns a [`Verified`] (who sent it, its
 //! dedupe id, the signed timestamp) or a [`SignatureError`] that says what is wrong. Add other
 //! providers by implementing the trait. HTTP integrations call [`verify_request`].
+//!
+//! **What binds a delivery to one event.** [`Verified::dedupe_key`] is what the HTTP router
+//! stores with a hook's claim: the same key again is a duplicate on the same hook and refused on
+//! any other (`409 event_reused`). It is always something the signature covers, so a captured
+//! delivery cannot be passed off as a new event: Stripe's event `id` is read from the signed
+//! body; Standard Webhooks' `webhook-id` is part of the signed content; GitHub signs neither its
+//! `X-GitHub-Delivery` id nor a timestamp, so its key is the SHA-256 of the signed body
+//! (`"GitHub:sha256:…"`). The cost for GitHub: one body resolves one hook — the same event
+//! delivered by two webhooks to two hooks is refused on the second, as a replay would be.
 //!
 //! The MACs come from the `RustCrypto` `hmac` and `sha2` crates; the comparison with the received
 //! signatures is constant-time (`subtle`). A verifier never panics, whatever the headers and
@@ -41,6 +50,7 @@ mod error;
 mod github;
 mod standard;
 mod stripe;
+mod verified;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
@@ -55,6 +65,7 @@ pub use error::SignatureError;
 pub use github::GitHubVerifier;
 pub use standard::StandardWebhooksVerifier;
 pub use stripe::StripeVerifier;
+pub use verified::Verified;
 
 /// How far a signed timestamp may be from this server's clock, either way, unless a verifier is
 /// given another window: five minutes, the value Stripe's and Standard Webhooks' own libraries
@@ -152,136 +163,6 @@ impl Headers for axum::http::HeaderMap {
     }
 }
 
-/// What a successful verification proves: who sent the delivery, the id to deduplicate it by,
-/// and the timestamp it was signed at.
-///
-/// ```
-/// use awaitly::signature::Verified;
-///
-/// let verified = Verified::signed_id("Standard Webhooks", "msg_1").with_timestamp(1_614_265_330);
-/// assert_eq!(verified.provider(), "Standard Webhooks");
-/// assert_eq!(verified.id(), "msg_1");
-/// assert!(verified.id_is_signed());
-/// assert_eq!(verified.timestamp(), Some(1_614_265_330));
-/// assert_eq!(verified.dedupe_key(), "Standard Webhooks:msg_1");
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Verified {
-    provider: &'static str,
-    id: String,
-    id_signed: bool,
-    timestamp: Option<i64>,
-}
-
-impl Verified {
-    /// A delivery whose id is covered by the signature (Stripe's event id, Standard Webhooks'
-    /// `webhook-id`): nobody without the secret can change it.
-    ///
-    /// ```
-    /// let verified = awaitly::signature::Verified::signed_id("Stripe", "evt_1");
-    /// assert!(verified.id_is_signed());
-    /// ```
-    #[must_use]
-    pub fn signed_id(provider: &'static str, id: impl Into<String>) -> Self {
-        Self {
-            provider,
-            id: id.into(),
-            id_signed: true,
-            timestamp: None,
-        }
-    }
-
-    /// A delivery whose id travels outside the signature (GitHub's `X-GitHub-Delivery`): whoever
-    /// holds one genuine delivery can resend it under another id, so deduplicating on the id
-    /// alone does not stop a replay.
-    ///
-    /// ```
-    /// let verified = awaitly::signature::Verified::unsigned_id("GitHub", "72d3162e");
-    /// assert!(!verified.id_is_signed());
-    /// ```
-    #[must_use]
-    pub fn unsigned_id(provider: &'static str, id: impl Into<String>) -> Self {
-        Self {
-            id_signed: false,
-            ..Self::signed_id(provider, id)
-        }
-    }
-
-    /// The same, with the Unix time (seconds) the provider signed.
-    ///
-    /// ```
-    /// let verified = awaitly::signature::Verified::signed_id("Stripe", "evt_1").with_timestamp(1_700_000_000);
-    /// assert_eq!(verified.timestamp(), Some(1_700_000_000));
-    /// ```
-    #[must_use]
-    pub fn with_timestamp(mut self, unix_seconds: i64) -> Self {
-        self.timestamp = Some(unix_seconds);
-        self
-    }
-
-    /// Who sent the delivery, e.g. `"Stripe"`.
-    ///
-    /// ```
-    /// assert_eq!(awaitly::signature::Verified::signed_id("Stripe", "evt_1").provider(), "Stripe");
-    /// ```
-    #[must_use]
-    pub fn provider(&self) -> &'static str {
-        self.provider
-    }
-
-    /// The provider's id for this event or delivery, the same on every retry of it.
-    ///
-    /// ```
-    /// assert_eq!(awaitly::signature::Verified::signed_id("Stripe", "evt_1").id(), "evt_1");
-    /// ```
-    #[must_use]
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// Whether the id is covered by the signature; see [`Verified::unsigned_id`].
-    ///
-    /// ```
-    /// assert!(awaitly::signature::Verified::signed_id("Stripe", "evt_1").id_is_signed());
-    /// ```
-    #[must_use]
-    pub fn id_is_signed(&self) -> bool {
-        self.id_signed
-    }
-
-    /// The signed Unix time, in seconds, for providers that sign one (not GitHub).
-    ///
-    /// ```
-    /// assert_eq!(awaitly::signature::Verified::unsigned_id("GitHub", "d1").timestamp(), None);
-    /// ```
-    #[must_use]
-    pub fn timestamp(&self) -> Option<i64> {
-        self.timestamp
-    }
-
-    /// `"{provider}:{id}"`: a key for recording deliveries already handled, which cannot collide
-    /// across providers.
-    ///
-    /// ```
-    /// let verified = awaitly::signature::Verified::unsigned_id("GitHub", "72d3162e");
-    /// assert_eq!(verified.dedupe_key(), "GitHub:72d3162e");
-    /// ```
-    #[must_use]
-    pub fn dedupe_key(&self) -> String {
-        format!("{}:{}", self.provider, self.id)
-    }
-
-    /// The id, by value.
-    ///
-    /// ```
-    /// assert_eq!(awaitly::signature::Verified::signed_id("Stripe", "evt_1").into_id(), "evt_1");
-    /// ```
-    #[must_use]
-    pub fn into_id(self) -> String {
-        self.id
-    }
-}
-
 /// Checks that one request was signed by one provider.
 ///
 /// Implementations must authenticate on `body` exactly as received, decode nothing from the body
@@ -318,7 +199,12 @@ impl Verified {
 /// let verifier = SharedToken(b"s3cret".to_vec());
 /// let headers = [("X-Token", "s3cret"), ("X-Id", "d-1")];
 /// let verified = verify_request(&verifier, &headers, b"{}", SystemTime::now())?;
-/// assert_eq!(verified.dedupe_key(), "Acme:d-1");
+/// assert_eq!(verified.id(), "d-1");
+/// // The id is not signed, so `verify_request` binds the delivery to its body.
+/// assert_eq!(
+///     verified.dedupe_key(),
+///     "Acme:sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+/// );
 /// # Ok::<(), SignatureError>(())
 /// ```
 pub trait WebhookVerifier: Send + Sync {
@@ -404,8 +290,11 @@ impl<T: WebhookVerifier + ?Sized> WebhookVerifier for Arc<T> {
 
 /// The entry point for HTTP integrations: runs `verifier` on one request and checks that the id
 /// it returns is usable as a dedupe key (1 to [`MAX_ID_LEN`] printable ASCII bytes), whoever
-/// implemented the verifier. Call it on the raw body bytes, after the body-size limit and before
-/// any JSON decoding; answer [`SignatureError::http_status`] when it fails.
+/// implemented the verifier. When the id is not signed and the verifier bound nothing else, the
+/// delivery is bound to the body ([`Verified::with_signed_content`]), so its
+/// [`dedupe_key`](Verified::dedupe_key) cannot be changed by whoever resends it. Call it on the
+/// raw body bytes, after the body-size limit and before any JSON decoding; answer
+/// [`SignatureError::http_status`] when it fails.
 ///
 /// # Errors
 ///
@@ -439,12 +328,15 @@ where
     V: WebhookVerifier + ?Sized,
     H: Headers + ?Sized,
 {
-    let outcome = verifier.verify(&headers, body, now)?;
+    let mut outcome = verifier.verify(&headers, body, now)?;
     if let Err(reason) = check_id(outcome.id()) {
         return Err(SignatureError::InvalidEventId {
             provider: outcome.provider(),
             reason,
         });
+    }
+    if !outcome.id_is_signed() && outcome.content_digest().is_none() {
+        outcome = outcome.with_signed_content(body);
     }
     Ok(outcome)
 }
