@@ -12,6 +12,9 @@ use serde_json::json;
 
 use super::{Changes, Claim, Created, NewRun, RunOutcome, Store, StoreError};
 
+mod claims;
+mod leases;
+
 /// Runs every check on `store`, which must be empty.
 ///
 /// # Panics
@@ -31,6 +34,8 @@ pub async fn run(store: Arc<dyn Store>) {
     dedupe_keys_are_claimed_once_across_hooks(&*store).await;
     concurrent_claims_have_one_winner(&store).await;
     concurrent_saves_have_one_winner(&store).await;
+    claims::run(&store).await;
+    leases::run(&*store).await;
 }
 
 fn step(value: u32) -> StepEntry {

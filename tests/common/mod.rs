@@ -49,6 +49,9 @@ pub fn postgres_url() -> Option<String> {
 }
 
 pub mod flows;
+pub mod jobs;
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
+pub mod shared;
 
 /// Every backend a durable test runs on: memory, SQLite, and Postgres when configured. Each
 /// comes with a guard that removes its file or schema.

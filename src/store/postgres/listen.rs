@@ -2,7 +2,7 @@
 //! store's channel; every notification bumps a counter that waiting workers watch.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Mutex, watch};
@@ -15,6 +15,10 @@ pub(super) struct Listener {
     url: String,
     channel: String,
     notifications: watch::Sender<u64>,
+    /// The latest notification count a wait acted on: a wait that finds the count moved on since
+    /// (a notification arrived while its worker was claiming, not waiting) ends at once instead
+    /// of missing it.
+    seen: AtomicU64,
     /// The listening client (dropping it closes the connection) and whether its connection is up.
     connection: Mutex<Option<(Client, Arc<AtomicBool>)>>,
 }
@@ -25,19 +29,28 @@ impl Listener {
             url: url.to_owned(),
             channel: channel.to_owned(),
             notifications: watch::channel(0).0,
+            seen: AtomicU64::new(0),
             connection: Mutex::new(None),
         }
     }
 
-    /// Waits for a notification on the channel or `timeout`, whichever comes first. If the
-    /// listening connection cannot be opened, it waits out `timeout` (workers then poll).
+    /// Waits for a notification on the channel or `timeout`, whichever comes first; returns at
+    /// once if a notification arrived since the latest wait ended (its worker was claiming
+    /// then). If the listening connection cannot be opened, it waits out `timeout` (workers then
+    /// poll).
     pub(super) async fn wait(&self, timeout: Duration) -> Result<(), StoreError> {
         let mut notified = self.notifications.subscribe();
+        let current = *notified.borrow_and_update();
+        if self.seen.fetch_max(current, Ordering::SeqCst) < current {
+            return Ok(());
+        }
         if self.ensure_listening().await.is_err() {
             tokio::time::sleep(timeout).await;
             return Ok(());
         }
         let _ = tokio::time::timeout(timeout, notified.changed()).await;
+        self.seen
+            .fetch_max(*notified.borrow_and_update(), Ordering::SeqCst);
         Ok(())
     }
 
