@@ -184,7 +184,7 @@ PRAGMA user_version = 1;
         .unwrap()
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     // Opening again is a no-op.
     assert!(SqliteStore::open(&file.0).await.is_ok());
 }

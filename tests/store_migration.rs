@@ -69,7 +69,7 @@ INSERT INTO {s}.hooks (hook_id, run_id, registered_at, suspended_at) VALUES ('h-
         .await
         .unwrap()
         .get(0);
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     // Connecting again is a no-op.
     PostgresStore::connect_with_schema(&url, &schema)
         .await

@@ -51,11 +51,8 @@ impl Engine {
                 )
                 .await?;
             match claim {
-                Claim::Seen {
-                    run_id,
-                    hook_id: claimed,
-                } => {
-                    if claimed != *hook_id {
+                Claim::Seen { run_id, same_hook } => {
+                    if !same_hook {
                         return Err(EngineError::EventReused {
                             hook_id: hook_id.clone(),
                             dedupe_key: dedupe_key.unwrap_or_default().to_owned(),

@@ -255,7 +255,7 @@ impl Store for MemoryStore {
             {
                 return Ok(Claim::Seen {
                     run_id: hook.run_id.clone(),
-                    hook_id: seen.clone(),
+                    same_hook: seen == hook_id,
                 });
             }
             let Some(hook) = inner.hooks.get_mut(hook_id) else {

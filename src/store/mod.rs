@@ -231,6 +231,26 @@ pub(crate) fn refusal(run: Option<RunRecord>, run_id: &str, expected: u64, now: 
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// How the SQL stores key a hook at rest: the SHA-256 of its id, in hex. A read of the hooks
+/// table (a leaked backup, a read-only replica) yields no id a callback could be posted to; the
+/// id itself travels only in the callback URL and in the run's resume state.
+pub(crate) fn hook_key(hook_id: &HookId) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(hook_id.as_str().as_bytes()))
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// `record` (read by digest) named by the id of the hook its run waits at, if that id hashes to
+/// the record's key.
+pub(crate) fn named_by_outcome(record: HookRecord, outcome: &RunOutcome) -> Option<HookRecord> {
+    let waiting = outcome.pending_hook()?;
+    (hook_key(&waiting.hook_id) == record.hook_id.as_str()).then(|| HookRecord {
+        hook_id: waiting.hook_id.clone(),
+        ..record
+    })
+}
+
 /// A time in milliseconds as a store compares it, saturating at `i64::MAX`.
 pub(crate) fn ms_param(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)

@@ -514,8 +514,9 @@ pub enum Claim {
     Seen {
         /// The run that owns the hook the first delivery claimed.
         run_id: String,
-        /// That hook.
-        hook_id: HookId,
+        /// Whether that hook is the one this delivery names (a duplicate), not another (a
+        /// replayed event).
+        same_hook: bool,
     },
     /// An earlier delivery won; here is its payload.
     Taken {

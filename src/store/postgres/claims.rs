@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{PostgresStore, backend, read_hook, read_run};
 use crate::store::{
-    Claim, ClaimedRuns, Lease, QueueLimit, StoreError, json_text, ms_param, now_ms,
+    Claim, ClaimedRuns, Lease, QueueLimit, StoreError, hook_key, json_text, ms_param, now_ms,
 };
 
 impl PostgresStore {
@@ -23,6 +23,7 @@ impl PostgresStore {
         let payload = json_text(payload);
         let now = ms_param(now_ms);
         let owner = lease.map(|lease| lease.owner.as_str());
+        let digest = hook_key(hook_id);
         loop {
             if let Some(key) = dedupe_key
                 && let Some(row) = client
@@ -30,17 +31,17 @@ impl PostgresStore {
                     .await
                     .map_err(backend)?
             {
-                let hook_id: String = row.get(1);
+                let claimed: String = row.get(1);
                 return Ok(Claim::Seen {
                     run_id: row.get(0),
-                    hook_id: HookId::from(hook_id),
+                    same_hook: claimed == digest,
                 });
             }
             let claimed = match client
                 .query_opt(
                     &self.sql.claim_hook,
                     &[
-                        &hook_id.as_str(),
+                        &digest,
                         &payload,
                         &now,
                         &dedupe_key,
@@ -70,7 +71,7 @@ impl PostgresStore {
                 });
             }
             let Some(row) = client
-                .query_opt(&self.sql.select_hook, &[&hook_id.as_str()])
+                .query_opt(&self.sql.select_hook, &[&digest])
                 .await
                 .map_err(backend)?
             else {

@@ -13,7 +13,8 @@ use crate::store::StoreError;
 /// 3. `runs.lease_owner` and `lease_expires_at` (the executor advancing the run), `queue` and
 ///    `priority` (where workers claim it from); `due_at` also marks running runs and runs
 ///    holding an unapplied payload.
-const SCHEMA_VERSION: i32 = 3;
+/// 4. `hooks.hook_id` holds the SHA-256 of the hook id (hex), not the id.
+const SCHEMA_VERSION: i32 = 4;
 
 impl PostgresStore {
     pub(super) async fn migrate(&self) -> Result<(), StoreError> {
@@ -51,8 +52,14 @@ impl PostgresStore {
                         .await
                         .map_err(backend)?;
                 }
+                if version < 3 {
+                    transaction
+                        .batch_execute(&self.sql.backfill_from_2())
+                        .await
+                        .map_err(backend)?;
+                }
                 transaction
-                    .batch_execute(&self.sql.backfill_from_2())
+                    .batch_execute(&self.sql.digest_hook_ids())
                     .await
                     .map_err(backend)?;
                 transaction

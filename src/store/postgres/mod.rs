@@ -16,7 +16,8 @@ use sql::Sql;
 use super::{
     Changes, Claim, ClaimedRuns, Created, HookRecord, Lease, NewRun, QueueLimit, RunLease,
     RunOutcome, RunRecord, Saved, Store, StoreError, StoreFuture, StoredRun, due_param, entry_text,
-    json_text, ms_param, now_ms, outcome_text, parse_entry, parse_json, parse_outcome, refusal,
+    hook_key, json_text, ms_param, named_by_outcome, now_ms, outcome_text, parse_entry, parse_json,
+    parse_outcome, refusal,
 };
 
 mod listen;
@@ -241,13 +242,13 @@ impl PostgresStore {
             let added = transaction
                 .execute(
                     &self.sql.insert_registered_hook,
-                    &[&hook_id.as_str(), &run.run_id, &now],
+                    &[&hook_key(hook_id), &run.run_id, &now],
                 )
                 .await
                 .map_err(backend)?;
             if added == 0 {
                 let owner = transaction
-                    .query_opt(&self.sql.select_hook, &[&hook_id.as_str()])
+                    .query_opt(&self.sql.select_hook, &[&hook_key(hook_id)])
                     .await
                     .map_err(backend)?
                     .map(|row| row.get::<_, String>(1))
@@ -408,7 +409,7 @@ impl PostgresStore {
             .query_opt(
                 &self.sql.suspend_hook,
                 &[
-                    &hook.hook_id.as_str(),
+                    &hook_key(&hook.hook_id),
                     &run_id,
                     &hook.metadata.as_ref().map(json_text),
                     &now,
@@ -419,7 +420,7 @@ impl PostgresStore {
             .map_err(backend)?;
         let Some(row) = row else {
             let owner = transaction
-                .query_opt(&self.sql.select_hook, &[&hook.hook_id.as_str()])
+                .query_opt(&self.sql.select_hook, &[&hook_key(&hook.hook_id)])
                 .await
                 .map_err(backend)?
                 .map(|row| row.get::<_, String>(1))
@@ -541,7 +542,7 @@ impl Store for PostgresStore {
             let released = client
                 .execute(
                     &self.sql.release_hook,
-                    &[&hook_id.as_str(), &json_text(payload)],
+                    &[&hook_key(hook_id), &json_text(payload)],
                 )
                 .await
                 .map_err(backend)?;
@@ -553,17 +554,40 @@ impl Store for PostgresStore {
         Box::pin(async move {
             let client = self.client().await?;
             client
-                .query_opt(&self.sql.select_hook, &[&hook_id.as_str()])
+                .query_opt(&self.sql.select_hook, &[&hook_key(hook_id)])
                 .await
                 .map_err(backend)?
                 .as_ref()
                 .map(read_hook)
                 .transpose()
+                // The table holds the id's digest: the record names the id the caller gave.
+                .map(|found| {
+                    found.map(|record| HookRecord {
+                        hook_id: hook_id.clone(),
+                        ..record
+                    })
+                })
         })
     }
 
     fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>> {
-        Box::pin(self.query_all(&self.sql.pending_hooks, read_hook))
+        Box::pin(async move {
+            // The hooks table keys hooks by digest; the id comes from the outcome of the run
+            // waiting there, and must hash to the row's key.
+            let client = self.client().await?;
+            let rows = client
+                .query(&self.sql.pending_hooks, &[])
+                .await
+                .map_err(backend)?;
+            let mut pending = Vec::new();
+            for row in &rows {
+                let outcome = parse_outcome(row.get(6))?;
+                if let Some(record) = named_by_outcome(read_hook(row)?, &outcome) {
+                    pending.push(record);
+                }
+            }
+            Ok(pending)
+        })
     }
 
     fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>> {

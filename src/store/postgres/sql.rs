@@ -114,8 +114,11 @@ impl Sql {
                 "SELECT key, entry FROM {s}.entries WHERE run_id = $1 ORDER BY seq"
             ),
             pending_hooks: format!(
-                "SELECT {HOOK_COLUMNS} FROM {s}.hooks
-                 WHERE payload IS NULL AND suspended_at IS NOT NULL ORDER BY suspended_at, hook_id"
+                "SELECT h.hook_id, h.run_id, h.metadata, h.registered_at, h.suspended_at, h.payload,
+                     r.outcome
+                 FROM {s}.hooks h JOIN {s}.runs r ON r.run_id = h.run_id
+                 WHERE h.payload IS NULL AND h.suspended_at IS NOT NULL AND r.status = 'suspended'
+                 ORDER BY h.suspended_at, h.hook_id"
             ),
             list_runs: format!("SELECT {RUN_COLUMNS} FROM {s}.runs ORDER BY seq"),
             due_runs: format!(
@@ -176,6 +179,15 @@ impl Sql {
              UPDATE {s}.runs SET due_at = 0 WHERE status = 'suspended' AND EXISTS (
                  SELECT 1 FROM {s}.hooks WHERE hooks.run_id = runs.run_id
                    AND hooks.payload IS NOT NULL AND hooks.suspended_at IS NOT NULL);"
+        )
+    }
+
+    /// Replaces every stored hook id by its digest (version 4: the hooks table hands out no
+    /// live capability).
+    pub(super) fn digest_hook_ids(&self) -> String {
+        let s = format!("\"{}\"", self.schema);
+        format!(
+            "UPDATE {s}.hooks SET hook_id = encode(sha256(convert_to(hook_id, 'UTF8')), 'hex');"
         )
     }
 

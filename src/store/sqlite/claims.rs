@@ -2,7 +2,6 @@
 //! lease with it), and workers claiming the runs that need an executor. Each is one immediate
 //! transaction, so no other connection — in this process or another — decides in between.
 
-use awaitly_runtime::HookId;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{backend, find_hook, find_run};
@@ -28,10 +27,10 @@ pub(super) fn claim_hook(
                     .optional()
             })
             .map_err(backend)?;
-        if let Some((run_id, hook_id)) = seen {
+        if let Some((run_id, claimed)) = seen {
             return Ok(Claim::Seen {
                 run_id,
-                hook_id: HookId::from(hook_id),
+                same_hook: claimed == hook_id,
             });
         }
     }

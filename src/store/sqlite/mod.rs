@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::{
     Changes, Claim, ClaimedRuns, Created, HookRecord, Lease, NewRun, QueueLimit, RunLease,
     RunOutcome, RunRecord, Saved, Store, StoreError, StoreFuture, StoredRun, due_param, entry_text,
-    json_text, ms_param, now_ms, outcome_text, parse_entry, parse_json, parse_outcome, refusal,
+    hook_key, json_text, ms_param, named_by_outcome, now_ms, outcome_text, parse_entry, parse_json,
+    parse_outcome, refusal,
 };
 
 mod claims;
@@ -199,7 +200,7 @@ fn create_run(connection: &mut Connection, run: &NewRun) -> Result<Created, Stor
         return Ok(Created::Existing(existing));
     }
     for hook_id in &run.hooks {
-        if let Some(taken) = find_hook(&transaction, hook_id.as_str())? {
+        if let Some(taken) = find_hook(&transaction, &hook_key(hook_id))? {
             return Err(StoreError::HookOwnedElsewhere {
                 hook_id: hook_id.to_string(),
                 owner: taken.run_id,
@@ -236,7 +237,9 @@ fn create_run(connection: &mut Connection, run: &NewRun) -> Result<Created, Stor
             .prepare_cached(
                 "INSERT INTO awaitly_hooks (hook_id, run_id, registered_at) VALUES (?1, ?2, ?3)",
             )
-            .and_then(|mut statement| statement.execute(params![hook_id.as_str(), run.run_id, now]))
+            .and_then(|mut statement| {
+                statement.execute(params![hook_key(hook_id), run.run_id, now])
+            })
             .map_err(backend)?;
     }
     let record = find_run(&transaction, &run.run_id)?
@@ -310,7 +313,8 @@ fn save(
     }
     let mut delivered = None;
     if let Some(hook) = &changes.suspend_at {
-        if let Some(existing) = find_hook(&transaction, hook.hook_id.as_str())? {
+        let key = hook_key(&hook.hook_id);
+        if let Some(existing) = find_hook(&transaction, &key)? {
             if existing.run_id != run_id {
                 // Dropping the transaction rolls every change above back.
                 return Err(StoreError::HookOwnedElsewhere {
@@ -329,7 +333,7 @@ fn save(
             )
             .and_then(|mut statement| {
                 statement.execute(params![
-                    hook.hook_id.as_str(),
+                    key,
                     run_id,
                     hook.metadata.as_ref().map(json_text),
                     now,
@@ -411,7 +415,7 @@ impl Store for SqliteStore {
         dedupe_key: Option<&'a str>,
         lease: Option<&'a Lease>,
     ) -> StoreFuture<'a, Claim> {
-        let hook_id = hook_id.to_string();
+        let hook_id = hook_key(hook_id);
         let payload = json_text(payload);
         let dedupe_key = dedupe_key.map(str::to_owned);
         let lease = lease.cloned();
@@ -463,7 +467,7 @@ impl Store for SqliteStore {
         hook_id: &'a HookId,
         payload: &'a Value,
     ) -> StoreFuture<'a, bool> {
-        let hook_id = hook_id.to_string();
+        let hook_id = hook_key(hook_id);
         let payload = json_text(payload);
         self.call(move |connection| {
             let released = connection
@@ -478,20 +482,43 @@ impl Store for SqliteStore {
     }
 
     fn find_hook<'a>(&'a self, hook_id: &'a HookId) -> StoreFuture<'a, Option<HookRecord>> {
-        let hook_id = hook_id.to_string();
-        self.call(move |connection| find_hook(connection, &hook_id))
+        let id = hook_id.clone();
+        self.call(move |connection| {
+            // The table holds the id's digest: the record names the id the caller gave.
+            Ok(
+                find_hook(connection, &hook_key(&id))?.map(|record| HookRecord {
+                    hook_id: id,
+                    ..record
+                }),
+            )
+        })
     }
 
     fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>> {
         self.call(|connection| {
-            collect(
-                connection,
-                &format!(
-                    "SELECT {HOOK_COLUMNS} FROM awaitly_hooks
-                     WHERE payload IS NULL AND suspended_at IS NOT NULL ORDER BY suspended_at, hook_id"
-                ),
-                read_hook,
-            )
+            // The hooks table keys hooks by digest; the id comes from the outcome of the run
+            // waiting there, and must hash to the row's key.
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT h.hook_id, h.run_id, h.metadata, h.registered_at, h.suspended_at,
+                         h.payload, r.outcome
+                     FROM awaitly_hooks h JOIN awaitly_runs r ON r.run_id = h.run_id
+                     WHERE h.payload IS NULL AND h.suspended_at IS NOT NULL
+                       AND r.status = 'suspended'
+                     ORDER BY h.suspended_at, h.hook_id",
+                )
+                .map_err(backend)?;
+            let rows = statement
+                .query_map([], |row| Ok((read_hook(row)?, row.get::<_, String>(6)?)))
+                .map_err(backend)?;
+            let mut pending = Vec::new();
+            for row in rows {
+                let (record, outcome) = row.map_err(backend)?;
+                if let Some(record) = named_by_outcome(record?, &parse_outcome(&outcome)?) {
+                    pending.push(record);
+                }
+            }
+            Ok(pending)
         })
     }
 

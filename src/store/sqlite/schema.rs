@@ -5,7 +5,9 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::store::StoreError;
+use awaitly_runtime::HookId;
+
+use crate::store::{StoreError, hook_key};
 
 /// The schema this build writes; a file with a newer one is refused instead of misread.
 ///
@@ -16,7 +18,9 @@ use crate::store::StoreError;
 /// 3. `awaitly_runs.lease_owner` and `lease_expires_at` (the executor advancing the run),
 ///    `queue` and `priority` (where workers claim it from); `due_at` also marks running runs and
 ///    runs holding an unapplied payload, so a crashed executor's work is claimable.
-const SCHEMA_VERSION: i64 = 3;
+/// 4. `awaitly_hooks.hook_id` holds the SHA-256 of the hook id (hex), not the id: the hooks table
+///    hands out no live capability.
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS awaitly_runs (
@@ -92,6 +96,21 @@ UPDATE awaitly_runs SET due_at = 0 WHERE status = 'suspended' AND EXISTS (
 );
 ";
 
+/// From version 3: every stored hook id is replaced by its digest (SQLite has no SHA-256, so it
+/// is computed here, row by row, in the migration's transaction).
+fn digest_hook_ids(connection: &Connection) -> rusqlite::Result<()> {
+    let ids: Vec<String> = connection
+        .prepare("SELECT hook_id FROM awaitly_hooks")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update =
+        connection.prepare("UPDATE awaitly_hooks SET hook_id = ?2 WHERE hook_id = ?1")?;
+    for id in ids {
+        update.execute([&id, &hook_key(&HookId::from(id.clone()))])?;
+    }
+    Ok(())
+}
+
 pub(super) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let mut connection = Connection::open(path)
         .map_err(|error| StoreError::backend(format_args!("{}: {error}", path.display())))?;
@@ -127,6 +146,14 @@ pub(super) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
                 ))
             })?;
         }
+    }
+    if (1..=3).contains(&version) {
+        digest_hook_ids(&transaction).map_err(|error| {
+            StoreError::backend(format_args!(
+                "{}: migrating the awaitly schema from version 3 to 4: {error}",
+                path.display()
+            ))
+        })?;
     }
     transaction
         .execute_batch(SCHEMA)
