@@ -234,6 +234,28 @@ impl StepEntry {
         self.value_json().map(serde_json::from_str)
     }
 
+    /// A created hook's id read without its `createdHook` marker (awaitly's serialiser drops it):
+    /// a plain success whose value is a string.
+    pub(crate) fn unmarked_hook_id(&self) -> Option<HookId> {
+        match &self.outcome {
+            Recorded::Ok(raw) => serde_json::from_str::<String>(raw.get())
+                .ok()
+                .map(HookId::from),
+            _ => None,
+        }
+    }
+
+    /// A sleep's wake-up time read without its `sleep` marker (awaitly's serialiser drops it): a
+    /// plain success whose value is `{"wakeAt": <milliseconds>}`.
+    pub(crate) fn unmarked_wake_at(&self) -> Option<u64> {
+        match &self.outcome {
+            Recorded::Ok(raw) => serde_json::from_str::<WakeAt>(raw.get())
+                .ok()
+                .map(|wake_at| wake_at.wake_at),
+            _ => None,
+        }
+    }
+
     pub(crate) fn value_equals(&self, other: &Value) -> bool {
         match &self.outcome {
             Recorded::Ok(_) | Recorded::Approved(_) => self
