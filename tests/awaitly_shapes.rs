@@ -178,3 +178,48 @@ async fn a_granted_approval_without_its_marker_still_replays() {
         run.outcome
     );
 }
+
+const NO_CAUSE: &str =
+    r#"{"type":"thrown","originalType":"undefined","stringRepresentation":"undefined"}"#;
+
+#[workflow]
+async fn maybe() -> Result<Option<u32>, String> {
+    let nothing: Option<u32> = step!("nothing", Ok::<Option<u32>, String>(Some(1)))?;
+    Ok(nothing)
+}
+
+/// Item 4: `undefined` (no `value`, no `error`) stays absent; errors keep their key order and
+/// number spelling.
+#[tokio::test]
+async fn absent_is_not_null_and_errors_keep_their_text() {
+    let text = format!(
+        concat!(
+            r#"{{"kind":"ResumeState","version":1,"steps":["#,
+            r#"["nothing",{{"ok":true}}],"#,
+            r#"["gone",{{"ok":false,"cause":{no_cause},"meta":{{"origin":"result"}}}}],"#,
+            r#"["ordered",{{"ok":false,"error":{{"type":"E","z":1.0,"a":1e21,"m":{{"y":1,"b":2}}}},"#,
+            r#""cause":{{"type":"error","name":"Error","message":"m","stack":"s"}},"meta":{{"origin":"throw"}}}}]"#,
+            "]}}"
+        ),
+        no_cause = NO_CAUSE
+    );
+    let state = ResumeState::from_json(&text).unwrap();
+    assert_eq!(state.to_json(), text);
+    assert_eq!(state.get("nothing").unwrap().value_json(), Some("null"));
+    assert_eq!(
+        state.get("gone").unwrap().error(),
+        Some(&serde_json::Value::Null)
+    );
+    assert_eq!(state.get("ordered").unwrap().error().unwrap()["m"]["b"], 2);
+
+    // `undefined` replays as `None`; the state the run returns still says `undefined`.
+    let mut only = ResumeState::new();
+    only.insert("nothing", state.get("nothing").unwrap().clone());
+    let run = maybe().run(only).await;
+    assert!(
+        matches!(run.outcome, Outcome::Completed(None)),
+        "{:?}",
+        run.outcome
+    );
+    assert!(run.state.to_json().contains(r#"["nothing",{"ok":true}]"#));
+}
