@@ -67,6 +67,14 @@ async fn a_plain_entry_no_site_accounts_for_is_still_refused() {
     .unwrap();
     let problem = check_compatibility(refund().description(), &state).unwrap_err();
     assert_eq!(problem.unknown_keys, ["approve:refund:42"]);
+    // A success under a key the approval site cannot ask under (its key is a literal) is a
+    // removed step, not an approval.
+    let state = ResumeState::from_json(
+        r#"{"kind":"ResumeState","steps":[["reserve",{"ok":true,"value":1}]]}"#,
+    )
+    .unwrap();
+    let problem = check_compatibility(refund().description(), &state).unwrap_err();
+    assert_eq!(problem.unknown_keys, ["reserve"]);
     let state = ResumeState::from_json(
         r#"{"kind":"ResumeState","steps":[["pay",{"ok":true,"value":"h1"}]]}"#,
     )

@@ -150,7 +150,9 @@ impl fmt::Display for Incompatibility {
 /// `value`, `error`, `cause` and `meta`). A plain `{"ok":true,"value":…}` is a step when a step
 /// site has its key, else a created hook (its value, the hook's id, is a string) or a sleep (its
 /// value is `{"wakeAt": …}`) when such a site has it, else an approval decided by awaitly
-/// (`injectApproval`, `createApprovalStep`) when the workflow awaits approvals.
+/// (`injectApproval`, `createApprovalStep`) when an approval site can ask under its key: any key
+/// for a key computed at run time, that very key for a literal, keys of its literal pieces for
+/// `format!("approve:{}", …)`.
 ///
 /// ```
 /// use awaitly::{ResumeState, StepEntry, check_compatibility, step, workflow};
@@ -295,9 +297,67 @@ pub(crate) fn classify(
         None if has_site(SiteKind::Sleep) && entry.unmarked_wake_at().is_some() => {
             Some(SiteKind::Sleep)
         }
-        None if entry.is_ok() && awaits_approvals() => Some(SiteKind::Approval),
+        // A plain success no other site has: an approval decided by awaitly, if an approval
+        // site can have asked under this key.
+        None if entry.is_ok()
+            && description.sites.iter().any(|site| {
+                site.kind == SiteKind::Approval && approval_site_may_produce(site.key, key)
+            }) =>
+        {
+            Some(SiteKind::Approval)
+        }
         None => None,
     }
+}
+
+/// Can the approval site whose key expression reads `source` (its source text, whitespace removed)
+/// ask under `key`? A string literal asks under itself; `format!("…{…}…", …)` under keys made of
+/// its literal pieces in order; any other expression under any key.
+fn approval_site_may_produce(source: &str, key: &str) -> bool {
+    let (in_format, literal) = match source.strip_prefix("format!(") {
+        Some(arguments) => (true, arguments),
+        None => (false, source),
+    };
+    let Some((template, after)) = literal
+        .strip_prefix('"')
+        .and_then(|rest| rest.split_once('"'))
+    else {
+        return true;
+    };
+    let whole = if in_format {
+        after == ")" || after.starts_with(',')
+    } else {
+        after.is_empty()
+    };
+    // Escapes and `{{` could mean anything: no claim.
+    if !whole || template.contains('\\') || template.contains("{{") || template.contains("}}") {
+        return true;
+    }
+    // The source text has no whitespace, even inside literals: compare the key without it.
+    let key: String = key.split_whitespace().collect();
+    if !in_format || !template.contains('{') {
+        return key == template;
+    }
+    // The literal pieces between placeholders, in order: the first a prefix, the last a suffix.
+    let mut pieces = template.split('{').enumerate().map(|(index, part)| {
+        if index == 0 {
+            part
+        } else {
+            part.split_once('}').map_or(part, |(_, literal)| literal)
+        }
+    });
+    let Some(mut remaining) = key.strip_prefix(pieces.next().unwrap_or_default()) else {
+        return false;
+    };
+    let mut last = "";
+    for piece in pieces {
+        remaining = match remaining.find(last) {
+            Some(at) => &remaining[at + last.len()..],
+            None => return false,
+        };
+        last = piece;
+    }
+    remaining.ends_with(last)
 }
 
 /// The kind of site `entry`'s marker names; `None` for a plain success or failure.
@@ -355,5 +415,32 @@ mod tests {
         assert_eq!(parse_key("ship[a]"), ("ship", true));
         assert_eq!(parse_key("ship[a%23b]#2"), ("ship", true));
         assert_eq!(parse_key("odd#"), ("odd#", false));
+    }
+
+    #[test]
+    fn approval_sites_claim_the_keys_their_expression_can_make() {
+        let may = approval_site_may_produce;
+        assert!(may(r#""approve:refund:42""#, "approve:refund:42"));
+        assert!(!may(r#""approve:refund:42""#, "reserve"));
+        assert!(may(
+            r#"format!("approve:refund:{id}")"#,
+            "approve:refund:42"
+        ));
+        assert!(may(
+            r#"format!("approve:{}:{}",kind,id)"#,
+            "approve:refund:42"
+        ));
+        assert!(!may(
+            r#"format!("approve:{}:{}",kind,id)"#,
+            "approve-refund"
+        ));
+        assert!(may(r#"format!("{}[{}]",label,id)"#, "a[b]"));
+        assert!(!may(r#"format!("{}[{}]",label,id)"#, "a[b"));
+        assert!(!may(r#"format!("approve:refund:{id}")"#, "reserve"));
+        // No claim the source text can back: any key.
+        assert!(may("key", "reserve"));
+        assert!(may("approval_key(&run)", "reserve"));
+        assert!(may(r#""a\"b""#, "reserve"));
+        assert!(may(r#"format!("{{{id}}}")"#, "reserve"));
     }
 }
