@@ -1,49 +1,44 @@
 #!/usr/bin/env node
-// Replays resume states written by the Rust port in the REAL awaitly package.
+// Checks, with the REAL awaitly package, what the Rust port writes:
 //
-//   node interop/verify-rust-states.mjs            # checks tests/fixtures/rust/*.json
-//   node interop/verify-rust-states.mjs --strict   # also fail on shape differences
-//   node interop/verify-rust-states.mjs --dir D    # check D/*.json instead
+//   node interop/verify-rust-states.mjs            # all three checks below
+//   node interop/verify-rust-states.mjs --strict   # also fail on shape differences (check 1)
+//   node interop/verify-rust-states.mjs --dir D    # check 1 only, on D/*.json
 //
-// For every <name>.json the file is parsed, checked with
-// isSerializedResumeState, turned back into a runtime state with
-// deserializeResumeState and replayed with the awaitly workflow of the same
-// name (the workflows are the ones generate.mjs uses to make the awaitly
-// fixtures). One line is printed per file; the exit code is non-zero if any
-// file fails.
+// 1. tests/fixtures/rust/<name>.json (states the Rust port wrote): parsed, checked with
+//    isSerializedResumeState, turned into a runtime state with deserializeResumeState and
+//    replayed with the awaitly workflow of that name (rust-scenarios.mjs), asserting the outcome
+//    and that replayed steps did not execute again. For the original fixtures, the state is also
+//    compared with awaitly's fixture of the same name after dropping the fields awaitly does not
+//    read (listed as "ignored"); differences are notes, failures with --strict.
+// 2. tests/fixtures/awaitly-via-rust/<name>.json (awaitly's fixtures after the Rust port's
+//    from_json + to_json): the steps must be awaitly's, exactly (JSON.stringify-equal: same keys in
+//    the same order, same strings — lone surrogates included —, no "value" where awaitly had
+//    none), and must replay in awaitly exactly as awaitly's own fixture does.
+// 3. tests/fixtures/rust-via-awaitly/<name>.json (the Rust port's states after awaitly's
+//    deserializeResumeState + serializeResumeState; the Rust tests replay them): must be what
+//    awaitly makes of the current tests/fixtures/rust/<name>.json — else they are stale
+//    (`node interop/generate.mjs` rewrites them).
 //
-// Besides the behavioural checks, each file is compared with the awaitly
-// fixture of the same name after dropping fields awaitly does not read (extra
-// fields are listed as "ignored"). Differences are printed as notes; with
-// --strict they count as failures.
+// One line is printed per file; the exit code is non-zero if any check fails.
 
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { basename, join, relative, resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 
-import {
-  deserializeResumeState,
-  getPendingHooks,
-  hasPendingHook,
-  injectHook,
-  isPendingHook,
-  isSerializedResumeState,
-} from "awaitly/workflow";
+import { deserializeResumeState, isSerializedResumeState } from "awaitly/workflow";
 
 import {
   AWAITLY_FIXTURES_DIR,
-  FULFILLED,
-  HOOK_ID,
-  HOOK_STEP_KEY,
-  LOOP_ITEMS,
-  ORDER,
-  PAYMENT,
+  AWAITLY_VIA_RUST_DIR,
   REPO_ROOT,
-  failedStepWorkflow,
-  loopStepsWorkflow,
-  paymentWorkflow,
-  thrownStepWorkflow,
+  RUST_FIXTURES_DIR,
+  RUST_VIA_AWAITLY_DIR,
+  jsonNames,
+  throughAwaitly,
 } from "./generate.mjs";
+import { rustScenarios } from "./rust-scenarios.mjs";
+import { REPLAY } from "./workflows.mjs";
 
 // ---------------------------------------------------------------------------
 // Command line
@@ -52,32 +47,15 @@ import {
 const args = process.argv.slice(2);
 const strict = args.includes("--strict");
 const dirFlag = args.indexOf("--dir");
-const RUST_DIR =
-  dirFlag >= 0 && args[dirFlag + 1]
-    ? resolve(args[dirFlag + 1])
-    : join(REPO_ROOT, "tests", "fixtures", "rust");
+const customDir = dirFlag >= 0 && args[dirFlag + 1] ? resolve(args[dirFlag + 1]) : null;
+const RUST_DIR = customDir ?? RUST_FIXTURES_DIR;
+
+/** Fixtures whose Rust state should have awaitly's shape (the others legitimately differ). */
+const SAME_SHAPE_AS_AWAITLY = ["payment-suspended", "payment-injected", "payment-completed", "failed-step", "loop-steps"];
 
 // ---------------------------------------------------------------------------
-// Helpers
+// Shape comparison (check 1)
 // ---------------------------------------------------------------------------
-
-function keysOf(state) {
-  return [...state.steps.keys()];
-}
-
-function okValue(state, key) {
-  const entry = state.steps.get(key);
-  assert.ok(entry, `state has no entry for "${key}"`);
-  assert.equal(entry.result.ok, true, `entry "${key}" should be ok`);
-  return entry.result.value;
-}
-
-function errValue(state, key) {
-  const entry = state.steps.get(key);
-  assert.ok(entry, `state has no entry for "${key}"`);
-  assert.equal(entry.result.ok, false, `entry "${key}" should be an error`);
-  return entry.result.error;
-}
 
 // Fields of the serialized form that awaitly 1.35.0 actually reads.
 const KNOWN_TOP = ["kind", "steps"];
@@ -107,10 +85,7 @@ function canonicalCause(cause, path, ignored) {
   return out;
 }
 
-/**
- * Reduces a serialized state to the fields awaitly reads; collects the paths
- * of everything else in `ignored`.
- */
+/** Reduces a serialized state to the fields awaitly reads; the paths of the others go to `ignored`. */
 function canonicalize(raw, ignored) {
   const top = pick(raw, KNOWN_TOP, "$", ignored);
   if (!Array.isArray(top.steps)) return top;
@@ -131,16 +106,18 @@ function canonicalize(raw, ignored) {
   return top;
 }
 
+function readJson(dir, name) {
+  return JSON.parse(readFileSync(join(dir, `${name}.json`), "utf8"));
+}
+
 /** Compares the canonical Rust form with the awaitly fixture; returns a note or null. */
 function compareWithAwaitlyFixture(name, canonical) {
-  const file = join(AWAITLY_FIXTURES_DIR, `${name}.json`);
-  if (!existsSync(file)) return null;
-  const expected = JSON.parse(readFileSync(file, "utf8"));
+  if (!existsSync(join(AWAITLY_FIXTURES_DIR, `${name}.json`))) return null;
+  const expected = readJson(AWAITLY_FIXTURES_DIR, name);
   try {
     assert.deepStrictEqual(canonical, expected);
     return null;
   } catch (e) {
-    // Keep the note to the first differing step to stay readable.
     const exp = new Map(expected.steps);
     const got = Array.isArray(canonical.steps) ? new Map(canonical.steps) : new Map();
     const expKeys = [...exp.keys()].join(",");
@@ -158,126 +135,11 @@ function compareWithAwaitlyFixture(name, canonical) {
 }
 
 // ---------------------------------------------------------------------------
-// Scenario checks. Each receives the deserialized state and returns a short
-// summary string; any failed assertion throws.
+// The three checks; each returns { summary, note? } or throws
 // ---------------------------------------------------------------------------
 
-const scenarios = {
-  async "payment-suspended"(state) {
-    assert.deepEqual(keysOf(state), ["create-order", HOOK_STEP_KEY]);
-    assert.deepEqual(okValue(state, "create-order"), ORDER);
-    const pending = errValue(state, HOOK_STEP_KEY);
-    assert.ok(isPendingHook(pending), "hook entry should be a PENDING_HOOK error");
-    assert.equal(pending.hookId, HOOK_ID);
-    assert.equal(pending.stepKey, HOOK_STEP_KEY);
-    assert.deepEqual(pending.metadata, { orderId: ORDER.id });
-    assert.deepEqual(getPendingHooks(state), [HOOK_ID]);
-    assert.equal(hasPendingHook(state, HOOK_ID), true);
-
-    // Without injection the replay stays suspended and runs nothing.
-    const stuck = paymentWorkflow({ mode: "suspend", resumeState: state });
-    const stuckResult = await stuck.run();
-    assert.equal(stuckResult.ok, false, "replay without injection should stay suspended");
-    assert.ok(isPendingHook(stuckResult.error));
-    assert.deepEqual(stuck.calls, { createOrder: 0, waitForPayment: 0, fulfill: 0 });
-
-    // Deliver the callback payload and resume.
-    const injected = injectHook(state, { hookId: HOOK_ID, value: { ...PAYMENT } });
-    assert.equal(hasPendingHook(state, HOOK_ID), true, "injectHook must not mutate its input");
-    assert.deepEqual(getPendingHooks(injected), []);
-    const resumed = paymentWorkflow({ mode: "suspend", resumeState: injected });
-    const result = await resumed.run();
-    assert.equal(result.ok, true, `resumed run failed: ${JSON.stringify(result.error)}`);
-    assert.deepEqual(result.value, FULFILLED);
-    assert.equal(resumed.calls.createOrder, 0, "create-order must be replayed, not re-run");
-    assert.equal(resumed.calls.waitForPayment, 0, "hook step must take the injected value");
-    assert.equal(resumed.calls.fulfill, 1);
-    return "pending hook found, injectHook + resume -> fulfilled, create-order not re-run";
-  },
-
-  async "payment-injected"(state) {
-    assert.deepEqual(keysOf(state), ["create-order", HOOK_STEP_KEY]);
-    assert.deepEqual(okValue(state, HOOK_STEP_KEY), PAYMENT);
-    assert.deepEqual(getPendingHooks(state), []);
-    const wf = paymentWorkflow({ mode: "suspend", resumeState: state });
-    const result = await wf.run();
-    assert.equal(result.ok, true, `resumed run failed: ${JSON.stringify(result.error)}`);
-    assert.deepEqual(result.value, FULFILLED);
-    assert.deepEqual(wf.calls, { createOrder: 0, waitForPayment: 0, fulfill: 1 });
-    return "resume -> fulfilled, only fulfill ran";
-  },
-
-  async "payment-completed"(state) {
-    assert.deepEqual(keysOf(state), ["create-order", HOOK_STEP_KEY, "fulfill"]);
-    assert.deepEqual(getPendingHooks(state), []);
-    assert.equal(hasPendingHook(state, HOOK_ID), false);
-    const wf = paymentWorkflow({ mode: "suspend", resumeState: state });
-    const result = await wf.run();
-    assert.equal(result.ok, true, `replay failed: ${JSON.stringify(result.error)}`);
-    assert.deepEqual(result.value, FULFILLED);
-    assert.deepEqual(wf.calls, { createOrder: 0, waitForPayment: 0, fulfill: 0 });
-    return "replay -> fulfilled, no operation ran";
-  },
-
-  async "failed-step"(state) {
-    assert.deepEqual(keysOf(state), ["load", "charge"]);
-    assert.equal(okValue(state, "load"), 1);
-    assert.equal(errValue(state, "charge"), "GATEWAY_DOWN");
-    const wf = failedStepWorkflow({ resumeState: state });
-    const result = await wf.run();
-    assert.equal(result.ok, false, "replay should fail");
-    assert.equal(result.error, "GATEWAY_DOWN");
-    assert.deepEqual(wf.calls, { load: 0, charge: 0 });
-    return 'replay -> err "GATEWAY_DOWN", charge not called';
-  },
-
-  async "thrown-step"(state) {
-    assert.deepEqual(keysOf(state), ["load", "explode"]);
-    const error = errValue(state, "explode");
-    assert.ok(error !== null && typeof error === "object", "explode error should be an object");
-    const tag = error.type ?? error._tag;
-    assert.equal(tag, "UnexpectedError", "explode error should be tagged UnexpectedError (type or _tag)");
-    const wf = thrownStepWorkflow({ resumeState: state });
-    const result = await wf.run();
-    assert.equal(result.ok, false, "replay should fail");
-    assert.equal(result.error.type ?? result.error._tag, "UnexpectedError");
-    assert.ok(result.cause instanceof Error, "replayed cause should be an Error (cause.type = \"error\")");
-    assert.equal(result.cause.message, "kaput");
-    assert.deepEqual(wf.calls, { load: 0, explode: 0 });
-    return "replay -> UnexpectedError with cause Error(kaput), explode not called";
-  },
-
-  async "loop-steps"(state) {
-    const keys = LOOP_ITEMS.map((n) => `item[${n}]`);
-    assert.deepEqual(keysOf(state), keys);
-    const wf = loopStepsWorkflow({ resumeState: state });
-    const result = await wf.run();
-    assert.equal(result.ok, true, `replay failed: ${JSON.stringify(result.error)}`);
-    assert.deepEqual(
-      result.value,
-      LOOP_ITEMS.map((_, i) => ({ i, v: "x", done: true })),
-    );
-    assert.deepEqual(wf.calls, { item: 0 });
-    return "replay -> 3 items, no operation ran";
-  },
-};
-
-/** Fallback for files without a scenario: structural checks only. */
-function genericCheck(state) {
-  for (const [key, entry] of state.steps) {
-    assert.equal(typeof key, "string");
-    assert.equal(typeof entry.result.ok, "boolean", `entry "${key}" has no boolean ok`);
-  }
-  return `no scenario named like this file; deserialized ${state.steps.size} steps (structure only)`;
-}
-
-// ---------------------------------------------------------------------------
-// Main
-// ---------------------------------------------------------------------------
-
-async function checkFile(file) {
-  const name = basename(file, ".json");
-  const raw = JSON.parse(readFileSync(file, "utf8"));
+/** Structure awaitly 1.35.0 needs before deserializeResumeState can be trusted with a file. */
+function checkStructure(raw) {
   assert.ok(isSerializedResumeState(raw), 'not a serialized resume state (needs kind "ResumeState" and a steps array)');
   for (const [i, pair] of raw.steps.entries()) {
     assert.ok(Array.isArray(pair) && pair.length === 2 && typeof pair[0] === "string", `steps[${i}] is not a [key, entry] pair`);
@@ -288,52 +150,107 @@ async function checkFile(file) {
       assert.ok(entry.cause && typeof entry.cause === "object", `steps[${i}] ("${pair[0]}") is an error entry without an object "cause"`);
     }
   }
+}
 
+async function checkRustState(dir, name) {
+  const raw = readJson(dir, name);
+  checkStructure(raw);
   const ignored = [];
   const canonical = canonicalize(raw, ignored);
-  const state = deserializeResumeState(raw);
-  const check = scenarios[name];
-  const summary = check ? await check(state) : genericCheck(state);
-  const note = compareWithAwaitlyFixture(name, canonical);
-  return { summary, ignored, note };
+  const scenario = rustScenarios[name];
+  let summary;
+  if (scenario) {
+    summary = await scenario(deserializeResumeState(raw), raw);
+  } else {
+    const state = deserializeResumeState(raw);
+    for (const [key, entry] of state.steps) assert.equal(typeof entry.result.ok, "boolean", `entry "${key}" has no boolean ok`);
+    summary = `no scenario named like this file; deserialized ${state.steps.size} steps (structure only)`;
+  }
+  const note = SAME_SHAPE_AS_AWAITLY.includes(name) ? compareWithAwaitlyFixture(name, canonical) : null;
+  const extras = ignored.length ? `; ignored by awaitly: ${ignored.join(", ")}` : "";
+  return { summary: summary + extras, note };
+}
+
+/** Replays a state with the fixture's workflow: { ok, value | error, cause, calls }. */
+async function replayOutcome(name, raw) {
+  const workflow = REPLAY[name](deserializeResumeState(raw));
+  const result = await workflow.run();
+  return { ...result, calls: workflow.calls };
+}
+
+async function checkAwaitlyViaRust(name) {
+  const original = readJson(AWAITLY_FIXTURES_DIR, name);
+  const viaRust = readJson(AWAITLY_VIA_RUST_DIR, name);
+  checkStructure(viaRust);
+  assert.equal(viaRust.kind, "ResumeState");
+  if (JSON.stringify(viaRust.steps) !== JSON.stringify(original.steps)) {
+    const exp = original.steps;
+    const got = viaRust.steps;
+    const at = exp.findIndex((pair, i) => JSON.stringify(pair) !== JSON.stringify(got[i]));
+    assert.fail(`steps differ from awaitly's at [${at}]: awaitly ${JSON.stringify(exp[at])}, after Rust ${JSON.stringify(got[at])}`);
+  }
+  assert.ok(REPLAY[name], `no workflow to replay "${name}" (add it to REPLAY in workflows.mjs)`);
+  const expected = await replayOutcome(name, original);
+  const got = await replayOutcome(name, viaRust);
+  assert.deepStrictEqual(got, expected, "replays differently from awaitly's own fixture");
+  const outcome = expected.ok ? "ok" : `err ${JSON.stringify(expected.error?.type ?? expected.error?._tag ?? expected.error)}`;
+  return { summary: `steps identical to awaitly's; replay -> ${outcome}, as awaitly's own` };
+}
+
+function checkRustViaAwaitly(name) {
+  const expected = throughAwaitly(readFileSync(join(RUST_FIXTURES_DIR, `${name}.json`), "utf8"));
+  const file = join(RUST_VIA_AWAITLY_DIR, `${name}.json`);
+  assert.ok(existsSync(file), "missing: run node interop/generate.mjs");
+  assert.equal(readFileSync(file, "utf8"), expected, "stale: not what awaitly makes of the current Rust fixture; run node interop/generate.mjs");
+  return { summary: `= awaitly's round trip of ${relative(REPO_ROOT, join(RUST_FIXTURES_DIR, `${name}.json`))}` };
+}
+
+// ---------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------
+
+async function report(label, check) {
+  try {
+    const { summary, note } = await check();
+    if (note && strict) {
+      console.log(`FAIL ${label}: ${summary}; shape: ${note}`);
+      return 1;
+    }
+    console.log(`ok   ${label}: ${summary}${note ? `; note: ${note}` : ""}`);
+    return 0;
+  } catch (e) {
+    const [first, ...rest] = (e && e.message ? e.message : String(e)).split("\n");
+    console.log(`FAIL ${label}: ${first}`);
+    // Show assertion diffs (if any) indented under the FAIL line.
+    for (const line of rest.filter((l) => l.trim() !== "").slice(0, 20)) console.log(`       ${line}`);
+    return 1;
+  }
 }
 
 async function main() {
-  if (!existsSync(RUST_DIR)) {
-    console.log(`notice: ${relative(REPO_ROOT, RUST_DIR) || RUST_DIR} does not exist; nothing to verify`);
-    return 0;
-  }
-  const files = readdirSync(RUST_DIR)
-    .filter((f) => f.endsWith(".json"))
-    .sort()
-    .map((f) => join(RUST_DIR, f));
-  if (files.length === 0) {
+  const rustNames = jsonNames(RUST_DIR);
+  if (rustNames.length === 0) {
     console.log(`notice: no *.json in ${relative(REPO_ROOT, RUST_DIR) || RUST_DIR}; nothing to verify (run the Rust fixture writer first)`);
     return 0;
   }
-
   let failures = 0;
-  for (const file of files) {
-    const label = relative(REPO_ROOT, file);
-    try {
-      const { summary, ignored, note } = await checkFile(file);
-      const extras = ignored.length ? `; ignored by awaitly: ${ignored.join(", ")}` : "";
-      if (note && strict) {
-        failures += 1;
-        console.log(`FAIL ${label}: ${summary}${extras}; shape: ${note}`);
-      } else {
-        console.log(`ok   ${label}: ${summary}${extras}${note ? `; note: ${note}` : ""}`);
-      }
-    } catch (e) {
-      failures += 1;
-      const [first, ...rest] = (e && e.message ? e.message : String(e)).split("\n");
-      console.log(`FAIL ${label}: ${first}`);
-      // Show assertion diffs (if any) indented under the FAIL line.
-      const detail = rest.filter((l) => l.trim() !== "").slice(0, 20);
-      for (const line of detail) console.log(`       ${line}`);
+  let checked = 0;
+  const label = (dir, name) => relative(REPO_ROOT, join(dir, `${name}.json`));
+  for (const name of rustNames) {
+    checked += 1;
+    failures += await report(label(RUST_DIR, name), () => checkRustState(RUST_DIR, name));
+  }
+  if (!customDir) {
+    for (const name of jsonNames(AWAITLY_FIXTURES_DIR)) {
+      checked += 1;
+      failures += await report(label(AWAITLY_VIA_RUST_DIR, name), () => checkAwaitlyViaRust(name));
+    }
+    for (const name of rustNames) {
+      checked += 1;
+      failures += await report(label(RUST_VIA_AWAITLY_DIR, name), () => checkRustViaAwaitly(name));
     }
   }
-  if (failures > 0) console.log(`${failures} of ${files.length} file(s) failed`);
+  if (failures > 0) console.log(`${failures} of ${checked} check(s) failed`);
   return failures > 0 ? 1 : 0;
 }
 

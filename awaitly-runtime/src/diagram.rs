@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::compat::{EntryKind, entry_kind, parse_key};
+use crate::compat::{classify, parse_key};
 use crate::entry::StepEntry;
 use crate::key::HOOK_KEY_PREFIX;
 use crate::site::{Site, SiteKind, WorkflowDescription};
@@ -185,7 +185,7 @@ pub fn site_status(
         if !belongs_to(description, site, key, entry, state) {
             continue;
         }
-        let this = entry_status(key, entry, now_millis);
+        let this = entry_status(key, entry, site.kind, now_millis);
         // Pending wins over failed, failed over completed: show what needs attention.
         status = match (&status, this) {
             (SiteStatus::Pending { .. }, _) => status,
@@ -197,8 +197,11 @@ pub fn site_status(
     status
 }
 
-fn entry_status(key: &str, entry: &StepEntry, now_millis: u64) -> SiteStatus {
-    if let Some(wake_at) = entry.sleep_until() {
+fn entry_status(key: &str, entry: &StepEntry, kind: SiteKind, now_millis: u64) -> SiteStatus {
+    let wake_at = entry
+        .sleep_until()
+        .or_else(|| (kind == SiteKind::Sleep).then(|| entry.unmarked_wake_at())?);
+    if let Some(wake_at) = wake_at {
         return if wake_at <= now_millis {
             SiteStatus::Completed
         } else {
@@ -242,10 +245,14 @@ fn belongs_to(
     if let Some(hook_id) = key.strip_prefix(HOOK_KEY_PREFIX) {
         // A hook payload belongs to the created-hook site that minted its id, or else to the
         // workflow's hook-by-id site.
-        let creator = state.iter().find(|(_, other)| {
-            other
-                .created_hook_id()
-                .is_some_and(|id| id.as_str() == hook_id)
+        let creator = state.iter().find(|(creator_key, other)| {
+            !creator_key.starts_with(HOOK_KEY_PREFIX)
+                && classify(description, creator_key, other) == Some(SiteKind::CreatedHook)
+                && other
+                    .created_hook_id()
+                    .cloned()
+                    .or_else(|| other.unmarked_hook_id())
+                    .is_some_and(|id| id.as_str() == hook_id)
         });
         return match creator {
             Some((creator_key, _)) => {
@@ -261,11 +268,11 @@ fn belongs_to(
             }
         };
     }
-    match entry_kind(entry) {
-        EntryKind::Approval => site.kind == SiteKind::Approval,
+    match classify(description, key, entry) {
+        Some(SiteKind::Approval) => site.kind == SiteKind::Approval,
         // A created hook's own entry only records its id; its status is its payload's.
-        EntryKind::Site(SiteKind::CreatedHook) => false,
-        EntryKind::Site(kind) => {
+        Some(SiteKind::CreatedHook) | None => false,
+        Some(kind) => {
             let (label, per_item) = parse_key(key);
             site.kind == kind && site.key == label && site.per_item == per_item
         }

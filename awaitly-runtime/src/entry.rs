@@ -17,6 +17,20 @@ use crate::hook::{HookId, PendingHook};
 /// `{"ok":false,"error":…,"cause":…,"meta":{"origin":…}}`. A hook id minted inside a workflow is
 /// `{"ok":true,"value":"<id>","createdHook":true}` (awaitly ignores the extra field).
 ///
+/// What was read is written back as it was: a success without `value` (awaitly's `undefined`)
+/// stays without it (it replays as `null`), and a failure keeps the JSON text of its `error`,
+/// `cause` and `meta` — key order, numbers and an absent `error` included.
+///
+/// ```
+/// let text = r#"{"ok":false,"error":{"z":1,"a":2},"cause":{"type":"thrown","originalType":"undefined","stringRepresentation":"undefined"},"meta":{"origin":"result"}}"#;
+/// let entry: awaitly::StepEntry = serde_json::from_str(text).unwrap();
+/// assert_eq!(serde_json::to_string(&entry).unwrap(), text);
+///
+/// let undefined: awaitly::StepEntry = serde_json::from_str(r#"{"ok":true}"#).unwrap();
+/// assert_eq!(undefined.value_json(), Some("null"));
+/// assert_eq!(serde_json::to_string(&undefined).unwrap(), r#"{"ok":true}"#);
+/// ```
+///
 /// ```
 /// use awaitly::StepEntry;
 /// let entry = StepEntry::ok(&serde_json::json!({ "id": "ord_1" })).unwrap();
@@ -32,6 +46,9 @@ pub struct StepEntry {
 #[derive(Clone, Debug)]
 enum Recorded {
     Ok(Box<RawValue>),
+    /// A success without a value (awaitly's `undefined`, `{"ok":true}`): replays as `null`, is
+    /// written back without `"value"`.
+    Undefined,
     /// An approval's value, with who resolved it and how (`"approval": {…}`).
     Approved(Box<(Box<RawValue>, Value)>),
     // Boxed, like every rare variant: `StepEntry` stays 24 bytes (the common `Ok` is 16).
@@ -45,9 +62,22 @@ enum Recorded {
 
 #[derive(Clone, Debug)]
 struct ErrorRecord {
+    /// `null` when the JSON had no `error` (awaitly's `undefined`).
     error: Value,
     cause: Option<Value>,
     meta: Option<Value>,
+    /// The text the record was read from, written back instead of the values above; `None` for a
+    /// failure recorded by this crate.
+    read: Option<ErrorText>,
+}
+
+/// The JSON text of a failure's fields as read: writing it back keeps what `Value` would change
+/// (object key order, number spelling) and what it cannot hold (an absent `error`).
+#[derive(Clone, Debug)]
+struct ErrorText {
+    error: Option<Box<RawValue>>,
+    cause: Option<Box<RawValue>>,
+    meta: Option<Box<RawValue>>,
 }
 
 impl StepEntry {
@@ -150,6 +180,7 @@ impl StepEntry {
                 error,
                 cause: Some(undefined_cause()),
                 meta: Some(serde_json::json!({ "origin": "result" })),
+                read: None,
             })),
         }
     }
@@ -174,6 +205,7 @@ impl StepEntry {
     pub fn value_json(&self) -> Option<&str> {
         match &self.outcome {
             Recorded::Ok(raw) => Some(raw.get()),
+            Recorded::Undefined => Some("null"),
             Recorded::Approved(approved) => Some(approved.0.get()),
             _ => None,
         }
@@ -234,9 +266,31 @@ impl StepEntry {
         self.value_json().map(serde_json::from_str)
     }
 
+    /// A created hook's id read without its `createdHook` marker (awaitly's serialiser drops it):
+    /// a plain success whose value is a string.
+    pub(crate) fn unmarked_hook_id(&self) -> Option<HookId> {
+        match &self.outcome {
+            Recorded::Ok(raw) => serde_json::from_str::<String>(raw.get())
+                .ok()
+                .map(HookId::from),
+            _ => None,
+        }
+    }
+
+    /// A sleep's wake-up time read without its `sleep` marker (awaitly's serialiser drops it): a
+    /// plain success whose value is `{"wakeAt": <milliseconds>}`.
+    pub(crate) fn unmarked_wake_at(&self) -> Option<u64> {
+        match &self.outcome {
+            Recorded::Ok(raw) => serde_json::from_str::<WakeAt>(raw.get())
+                .ok()
+                .map(|wake_at| wake_at.wake_at),
+            _ => None,
+        }
+    }
+
     pub(crate) fn value_equals(&self, other: &Value) -> bool {
         match &self.outcome {
-            Recorded::Ok(_) | Recorded::Approved(_) => self
+            Recorded::Ok(_) | Recorded::Undefined | Recorded::Approved(_) => self
                 .value_json()
                 .and_then(|raw| serde_json::from_str::<Value>(raw).ok())
                 .is_some_and(|v| v == *other),
@@ -264,6 +318,11 @@ impl Serialize for StepEntry {
                 map.serialize_entry("value", raw)?;
                 map.end()
             }
+            Recorded::Undefined => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("ok", &true)?;
+                map.end()
+            }
             Recorded::Approved(approved) => {
                 let (value, approval) = &**approved;
                 let mut map = serializer.serialize_map(Some(3))?;
@@ -287,6 +346,9 @@ impl Serialize for StepEntry {
                 map.end()
             }
             Recorded::Err(record) => {
+                if let Some(read) = &record.read {
+                    return read.serialize(serializer);
+                }
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("ok", &false)?;
                 map.serialize_entry("error", &record.error)?;
@@ -338,9 +400,9 @@ impl<'de> Visitor<'de> for EntryVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StepEntry, A::Error> {
         let mut ok: Option<bool> = None;
         let mut value: Option<Box<RawValue>> = None;
-        let mut error: Option<Value> = None;
-        let mut cause: Option<Value> = None;
-        let mut meta: Option<Value> = None;
+        let mut error: Option<Box<RawValue>> = None;
+        let mut cause: Option<Box<RawValue>> = None;
+        let mut meta: Option<Box<RawValue>> = None;
         let mut created_hook = false;
         let mut approval: Option<Value> = None;
         let mut sleep = false;
@@ -361,18 +423,30 @@ impl<'de> Visitor<'de> for EntryVisitor {
         }
         let ok = ok.ok_or_else(|| de::Error::missing_field("ok"))?;
         if !ok {
+            let parse = |raw: &Option<Box<RawValue>>| {
+                raw.as_deref()
+                    .map(|raw| serde_json::from_str::<Value>(raw.get()))
+                    .transpose()
+                    .map_err(de::Error::custom)
+            };
             return Ok(StepEntry {
                 outcome: Recorded::Err(Box::new(ErrorRecord {
                     // JSON.stringify drops an `undefined` error; it replays as null.
-                    error: error.unwrap_or(Value::Null),
-                    cause,
-                    meta,
+                    error: parse(&error)?.unwrap_or(Value::Null),
+                    cause: parse(&cause)?,
+                    meta: parse(&meta)?,
+                    read: Some(ErrorText { error, cause, meta }),
                 })),
             });
         }
-        // JSON.stringify drops `value: undefined`; the step's value was then `undefined`, i.e. null.
+        // JSON.stringify drops `value: undefined`: the step's value was `undefined`.
         let value = match value {
             Some(value) => value,
+            None if !sleep && !created_hook && approval.is_none() => {
+                return Ok(StepEntry {
+                    outcome: Recorded::Undefined,
+                });
+            }
             None => RawValue::from_string("null".to_owned()).map_err(de::Error::custom)?,
         };
         if sleep {
@@ -393,6 +467,25 @@ impl<'de> Visitor<'de> for EntryVisitor {
         Ok(StepEntry {
             outcome: Recorded::Ok(value),
         })
+    }
+}
+
+impl Serialize for ErrorText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("ok", &false)?;
+        if let Some(error) = &self.error {
+            map.serialize_entry("error", error)?;
+        }
+        // awaitly's reader needs a cause object on every failure.
+        match &self.cause {
+            Some(cause) => map.serialize_entry("cause", cause)?,
+            None => map.serialize_entry("cause", &undefined_cause())?,
+        }
+        if let Some(meta) = &self.meta {
+            map.serialize_entry("meta", meta)?;
+        }
+        map.end()
     }
 }
 

@@ -26,6 +26,7 @@ mod policy;
 mod site;
 mod sleep;
 mod state;
+mod surrogate;
 mod timer;
 mod workflow;
 

@@ -17,6 +17,7 @@ use crate::compat::WorkflowStamp;
 use crate::entry::StepEntry;
 use crate::error::StateFormatError;
 use crate::key::KEY_RECIPE_VERSION;
+use crate::surrogate;
 
 /// Recorded step outcomes by key, in recording order. What a suspended run needs to resume.
 ///
@@ -217,6 +218,10 @@ impl ResumeState {
 
     /// The JSON form (awaitly-compatible, plus `"version"`).
     ///
+    /// Lone surrogates read by [`from_json`](Self::from_json) are written back as the escapes
+    /// they were read from (`"\ud83d"`); other serialisers write their private form (see
+    /// [`from_json`](Self::from_json)). Hand awaitly this text.
+    ///
     /// ```
     /// assert_eq!(
     ///     awaitly::ResumeState::new().to_json(),
@@ -226,7 +231,20 @@ impl ResumeState {
     #[must_use]
     pub fn to_json(&self) -> String {
         // Every entry already holds valid JSON, so writing the state cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        surrogate::decode(serde_json::to_string(self).unwrap_or_default())
+    }
+
+    /// [`to_json`](Self::to_json), indented by two spaces (as `JSON.stringify(state, null, 2)`).
+    ///
+    /// ```
+    /// let state = awaitly::ResumeState::from_json(
+    ///     r#"{"kind":"ResumeState","steps":[["a",{"ok":true,"value":1}]]}"#,
+    /// ).unwrap();
+    /// assert!(state.to_json_pretty().starts_with("{\n  \"kind\": \"ResumeState\""));
+    /// ```
+    #[must_use]
+    pub fn to_json_pretty(&self) -> String {
+        surrogate::decode(serde_json::to_string_pretty(self).unwrap_or_default())
     }
 
     /// Reads a state from its JSON form — ours or one written by awaitly's `serializeResumeState`.
@@ -241,12 +259,25 @@ impl ResumeState {
     /// assert!(error.to_string().contains("not a resume state"), "{error}");
     /// ```
     ///
+    /// A lone surrogate (`JSON.stringify` writes a string cut inside an emoji as `"\ud83d"`) is
+    /// accepted anywhere — key, value, error, cause, metadata — and [`to_json`](Self::to_json)
+    /// writes it back unchanged. A Rust `String` cannot hold it: in between, the state holds it as
+    /// two private-use characters, `U+F0800` then `U+F0000 + (unit − 0xD800)`, which is what code
+    /// reading that text (an error message, a hook's metadata, a value decoded as `String`) sees.
+    ///
+    /// ```
+    /// let text = r#"{"kind":"ResumeState","steps":[["cut\ud83d",{"ok":false,"error":{"message":"\ud83d"},"cause":{"type":"thrown","originalType":"undefined","stringRepresentation":"undefined"}}]]}"#;
+    /// let state = awaitly::ResumeState::from_json(text).unwrap();
+    /// assert_eq!(state.len(), 1);
+    /// assert!(state.to_json().contains(r#"["cut\ud83d",{"ok":false,"error":{"message":"\ud83d"}"#));
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`StateFormatError`] when the text is not JSON, is not a resume state, repeats a key, or
     /// comes from a newer key recipe.
     pub fn from_json(json: &str) -> Result<Self, StateFormatError> {
-        serde_json::from_str(json).map_err(StateFormatError::from_json)
+        serde_json::from_str(&surrogate::encode(json)).map_err(StateFormatError::from_json)
     }
 }
 

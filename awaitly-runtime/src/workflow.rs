@@ -8,7 +8,7 @@ use std::task::Poll;
 
 use crate::approval::PendingApproval;
 use crate::clock::Clock;
-use crate::compat::{WorkflowStamp, check_compatibility};
+use crate::compat::{WorkflowStamp, check};
 use crate::context::{Context, Halt, RunOptions};
 use crate::error::RunError;
 use crate::event::{Event, EventSink};
@@ -170,15 +170,24 @@ where
             workflow: context.description().name,
         });
         let mut state = state;
-        if let Err(incompatibility) = check_compatibility(context.description(), &state) {
-            let error = RunError::Incompatible(incompatibility);
-            emit(Event::RunStopped {
-                error: error.clone(),
-            });
-            return Run {
-                outcome: Outcome::Stopped(error),
-                state,
-            };
+        match check(context.description(), &state) {
+            // Entries whose markers awaitly's serialiser dropped get them back, so every site
+            // reads them as it recorded them.
+            Ok(restored) => {
+                for (key, entry) in restored {
+                    state.insert(key, entry);
+                }
+            }
+            Err(incompatibility) => {
+                let error = RunError::Incompatible(incompatibility);
+                emit(Event::RunStopped {
+                    error: error.clone(),
+                });
+                return Run {
+                    outcome: Outcome::Stopped(error),
+                    state,
+                };
+            }
         }
         state.set_workflow(WorkflowStamp::of(context.description()));
         context.install(state, options);
