@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use awaitly_runtime::StepEntry;
+use awaitly_runtime::{MaybePendingHook, StepEntry};
 
 use super::drive::{PayloadSource, Plan};
 use super::{Engine, EngineError};
@@ -89,7 +89,7 @@ impl Engine {
 
     /// Decides what `stored` needs and does it under `lease` (`held`: the lease is already this
     /// executor's, from a claim). A run that needs nothing has a held lease released.
-    async fn advance(
+    pub(super) async fn advance(
         &self,
         stored: StoredRun,
         lease: Lease,
@@ -131,6 +131,15 @@ impl Engine {
                 }
             }
             RunOutcome::Running | RunOutcome::Stopped { .. } => {
+                // An executor that died between claiming a payload and checkpointing it left the
+                // hook pending with the payload claimed: apply it, or the replay would see the
+                // hook's deadline pass and time it out under a sender told it was accepted.
+                let plan = match self.claimed_payload(&stored).await? {
+                    Some((hook_id, payload)) => {
+                        plan.inject(hook_id, payload, PayloadSource::Early)
+                    }
+                    None => plan,
+                };
                 return self.drive(stored, plan).await;
             }
         }
@@ -138,6 +147,28 @@ impl Engine {
             self.release(&stored, &lease).await;
         }
         Ok(stored.record.outcome)
+    }
+
+    /// A payload claimed for a hook the run's state still has pending, if any.
+    async fn claimed_payload(
+        &self,
+        stored: &StoredRun,
+    ) -> Result<Option<(awaitly_runtime::HookId, serde_json::Value)>, EngineError> {
+        let pending = stored
+            .state
+            .iter()
+            .filter_map(|(_, entry)| MaybePendingHook::pending_hook(entry));
+        for hook in pending {
+            if let Some(payload) = self
+                .store
+                .find_hook(&hook.hook_id)
+                .await?
+                .and_then(|record| record.payload)
+            {
+                return Ok(Some((hook.hook_id, payload)));
+            }
+        }
+        Ok(None)
     }
 
     /// Lets go of a claimed run that needed nothing after all: saving its outcome again releases

@@ -268,12 +268,24 @@ impl Engine {
                 .pending_hook()
                 .is_some_and(|hook| hook.hook_id == *hook_id);
             if !waits_here {
-                if stored.record.status() == crate::store::RunStatus::Running
-                    && !super::claim::is_orphaned(&stored.record)
-                {
-                    // Just taken by someone: look again once they let go.
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
+                if stored.record.status() == crate::store::RunStatus::Running {
+                    if super::claim::is_orphaned(&stored.record) {
+                        // Its executor died (perhaps right after claiming this payload): take the
+                        // run over, which applies a claimed payload, then look again.
+                        match self.advance(stored, self.lease(), false).await {
+                            Ok(_) | Err(EngineError::Busy { .. } | EngineError::Fenced { .. }) => {}
+                            Err(error) => return Err(error),
+                        }
+                    } else {
+                        // Just taken by someone: look again once they let go.
+                        tokio::time::sleep(backoff(attempt)).await;
+                        attempt += 1;
+                    }
+                    if since.elapsed() >= self.answer_within {
+                        return Err(EngineError::Busy {
+                            run_id: run_id.to_owned(),
+                        });
+                    }
                     continue;
                 }
                 return Ok(ClaimState::Waiting);
