@@ -7,23 +7,30 @@
 //! The checker starts several of these on one SQLite file or one PostgreSQL schema, kills them
 //! with SIGKILL at random and restarts them.
 //!
-//! Every step of the workflow appends its side effect to a log outside the engine before it
+//! It also registers the `bench` workflow of the scale-out benchmark (`benches/scale_out/`): ten
+//! steps, a hook, a durable sleep; the benchmark enqueues its runs and the nodes' workers claim
+//! them.
+//!
+//! Every step of both workflows appends its side effect to a log outside the engine before it
 //! returns: one line `run_id step_key pid unix_micros`, written with one `write` on a file opened
-//! with `O_APPEND` (so lines of several processes never interleave) and then `fsync`ed.
+//! with `O_APPEND` (so lines of several processes never interleave) and then `fsync`ed (not with
+//! `--no-fsync`: the benchmark kills no node, and the page cache is enough for its checker).
 //!
 //! ```text
 //! awaitly-history-node --store sqlite:/tmp/runs.db --log /tmp/effects.log [--port 0]
 //! awaitly-history-node --store postgres://user@host/db#schema --log /tmp/effects.log
 //!     [--worker-interval-ms 50] [--recover-interval-ms 500] [--stale-after-ms 2000]
-//!     [--step-delay-ms 10] [--exit-with-stdin]
+//!     [--step-delay-ms 10] [--concurrency 16] [--deliveries in-place|queue] [--no-fsync]
+//!     [--exit-with-stdin]
 //! ```
 //!
 //! Once it serves, it prints one line on stdout: `READY port=<port> pid=<pid>`.
 //!
-//! Routes: the hooks router (`POST /hooks/{hook_id}`, `GET /hooks`), the approvals router
-//! (`GET /approvals`, `POST /approvals/{run_id}/{key}`), and its own `POST /history/start/{run_id}`
+//! Routes: the hooks router (`POST /hooks/{hook_id}`), the approvals router
+//! (`POST /approvals/{run_id}/{key}`), and its own `POST /history/start/{run_id}`
 //! (body: the workflow's input, see [`HistoryInput`]) which starts a run with the input's
-//! pre-made hook registered, answering `{"run_id", "created", "outcome"}`.
+//! pre-made hook registered, answering `{"run_id", "created", "outcome"}`, and
+//! `GET /history/worker`, the `Worker`'s counters `{"ticks", "resumed"}`.
 
 use std::fs::File;
 use std::io::{BufRead, Write};
@@ -32,11 +39,11 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use awaitly::durable::{Engine, Worker};
+use awaitly::durable::{Deliveries, Engine, Worker, WorkerHandle};
 use awaitly::http::axum::extract::{Path, State};
 use awaitly::http::axum::http::StatusCode;
 use awaitly::http::axum::response::{IntoResponse, Response};
-use awaitly::http::axum::routing::post;
+use awaitly::http::axum::routing::{get, post};
 use awaitly::http::axum::{Json, Router};
 use awaitly::http::{approvals_router, hooks_router};
 use awaitly::store::{PostgresStore, SqliteStore, Store};
@@ -46,8 +53,11 @@ use awaitly::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// The one workflow a node runs.
+/// The workflow of the history checker.
 const WORKFLOW: &str = "history";
+
+/// The workflow of the scale-out benchmark.
+const BENCH_WORKFLOW: &str = "bench";
 
 /// The key of the workflow's approval (one per run).
 const APPROVAL_KEY: &str = "approve";
@@ -84,11 +94,22 @@ struct Payment {
     from: String,
 }
 
+/// What one `bench` run does (the scale-out benchmark enqueues it).
+#[derive(Debug, Serialize, Deserialize)]
+struct BenchInput {
+    /// The run's id, written into every side-effect line.
+    run: String,
+    /// How long the durable sleep lasts.
+    sleep_ms: u64,
+}
+
 /// Where side effects go and how long a step lingers after its effect.
 #[derive(Debug)]
 struct Effects {
     /// The shared log, opened with `O_APPEND`.
     log: File,
+    /// Whether each line is `fsync`ed before the step returns.
+    sync: bool,
     /// Kept between the logged effect and the step's return, so a kill can land in between.
     linger: Duration,
 }
@@ -110,16 +131,23 @@ async fn effect(run: &str, step: &str) -> Result<String, String> {
     let effects = EFFECTS.get().ok_or("the side-effect log is not open")?;
     let pid = std::process::id();
     let line = format!("{run} {step} {pid} {}\n", unix_micros());
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        let mut log = &effects.log;
-        // One `write` of a short line on an `O_APPEND` file: appended whole, never interleaved.
-        log.write_all(line.as_bytes())?;
-        log.sync_data()
-    })
-    .await
-    .map_err(|error| error.to_string())?
+    // One `write` of a short line on an `O_APPEND` file: appended whole, never interleaved.
+    if effects.sync {
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut log = &effects.log;
+            log.write_all(line.as_bytes())?;
+            log.sync_data()
+        })
+        .await
+        .map_err(|error| error.to_string())?
+    } else {
+        // Into the page cache only: a few microseconds, not worth a blocking-pool hop.
+        (&effects.log).write_all(line.as_bytes())
+    }
     .map_err(|error| format!("the side-effect log: {error}"))?;
-    tokio::time::sleep(effects.linger).await;
+    if !effects.linger.is_zero() {
+        tokio::time::sleep(effects.linger).await;
+    }
     Ok(format!("{step}@{pid}"))
 }
 
@@ -159,6 +187,27 @@ async fn history(input: HistoryInput) -> Result<Value, String> {
     }))
 }
 
+/// The `bench` workflow's steps, in order.
+const BENCH_STEPS: [&str; 10] = ["s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"];
+
+/// The scale-out benchmark's run: steps `s0`–`s3`, a hook the workflow creates (`pay`), steps
+/// `s4`–`s6`, a durable sleep, steps `s7`–`s9`. Returns the payload it consumed, for the checker.
+#[workflow]
+async fn bench(input: BenchInput) -> Result<Value, String> {
+    for (index, name) in BENCH_STEPS.iter().enumerate().take(4) {
+        step!("before-hook", key = index, effect(&input.run, name).await)?;
+    }
+    let paid: Payment = await_hook!("pay");
+    for (index, name) in BENCH_STEPS.iter().enumerate().skip(4).take(3) {
+        step!("after-hook", key = index, effect(&input.run, name).await)?;
+    }
+    sleep!("nap", Duration::from_millis(input.sleep_ms));
+    for (index, name) in BENCH_STEPS.iter().enumerate().skip(7) {
+        step!("after-sleep", key = index, effect(&input.run, name).await)?;
+    }
+    Ok(json!({ "paid": paid }))
+}
+
 /// The command line.
 #[derive(Debug)]
 struct Options {
@@ -176,13 +225,20 @@ struct Options {
     stale_after: Duration,
     /// How long a step lingers after logging its effect.
     step_delay: Duration,
+    /// How many runs the `Worker` advances at once.
+    concurrency: usize,
+    /// Whether a delivery runs the workflow on in the HTTP request or leaves it to the workers.
+    deliveries: Deliveries,
+    /// Whether each side-effect line is `fsync`ed.
+    fsync: bool,
     /// Exit when stdin closes: the test holds the other end, so no node outlives it.
     exit_with_stdin: bool,
 }
 
 const USAGE: &str = "usage: awaitly-history-node --store sqlite:<path>|postgres://<url>[#schema] --log <path> \
 [--port <n>] [--worker-interval-ms <n>] [--recover-interval-ms <n>] [--stale-after-ms <n>] \
-[--step-delay-ms <n>] [--exit-with-stdin]";
+[--step-delay-ms <n>] [--concurrency <n>] [--deliveries in-place|queue] [--no-fsync] \
+[--exit-with-stdin]";
 
 impl Options {
     /// Reads the command line (plain `std::env` parsing: the node needs no `cli` feature).
@@ -195,12 +251,22 @@ impl Options {
             recover_interval: Duration::from_millis(500),
             stale_after: Duration::from_secs(2),
             step_delay: Duration::from_millis(10),
+            concurrency: 16,
+            deliveries: Deliveries::InPlace,
+            fsync: true,
             exit_with_stdin: false,
         };
         while let Some(flag) = arguments.next() {
-            if flag == "--exit-with-stdin" {
-                options.exit_with_stdin = true;
-                continue;
+            match flag.as_str() {
+                "--exit-with-stdin" => {
+                    options.exit_with_stdin = true;
+                    continue;
+                }
+                "--no-fsync" => {
+                    options.fsync = false;
+                    continue;
+                }
+                _ => {}
             }
             let value = arguments
                 .next()
@@ -223,6 +289,18 @@ impl Options {
                 "--recover-interval-ms" => options.recover_interval = millis()?,
                 "--stale-after-ms" => options.stale_after = millis()?,
                 "--step-delay-ms" => options.step_delay = millis()?,
+                "--concurrency" => {
+                    options.concurrency = value
+                        .parse()
+                        .map_err(|error| format!("--concurrency {value}: {error}"))?;
+                }
+                "--deliveries" => {
+                    options.deliveries = match value.as_str() {
+                        "in-place" => Deliveries::InPlace,
+                        "queue" => Deliveries::Queue,
+                        other => return Err(format!("--deliveries {other}: in-place or queue")),
+                    };
+                }
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -286,6 +364,13 @@ async fn start(
     }
 }
 
+/// `GET /history/worker`: what the node's `Worker` has done so far, `{"ticks", "resumed"}`
+/// (claims made, runs advanced; the scale-out benchmark reads it).
+async fn worker_stats(State(worker): State<Arc<WorkerHandle>>) -> Json<Value> {
+    let stats = worker.stats();
+    Json(json!({ "ticks": stats.ticks, "resumed": stats.resumed }))
+}
+
 /// Calls `Engine::recover` every `interval`, reporting failures on stderr.
 async fn recover_forever(engine: Arc<Engine>, interval: Duration) {
     loop {
@@ -325,6 +410,7 @@ async fn serve(options: Options) -> Result<(), String> {
     EFFECTS
         .set(Effects {
             log,
+            sync: options.fsync,
             linger: options.step_delay,
         })
         .map_err(|_| "the side-effect log was opened twice")?;
@@ -332,11 +418,27 @@ async fn serve(options: Options) -> Result<(), String> {
     let engine = Arc::new(
         Engine::with_store(store)
             .stale_after(options.stale_after)
-            .register(WORKFLOW, 1, history),
+            .deliveries(options.deliveries)
+            .register(WORKFLOW, 1, history)
+            .register(BENCH_WORKFLOW, 1, bench),
     );
+    let worker = Worker::new(Arc::clone(&engine))
+        .interval(options.worker_interval)
+        .concurrency(options.concurrency)
+        .on_resumed(|run_id, result| {
+            if let Err(error) = result {
+                eprintln!("worker {run_id}: {error}");
+            }
+        })
+        .spawn();
     let app = Router::new()
         .route("/history/start/{run_id}", post(start))
         .with_state(Arc::clone(&engine))
+        .merge(
+            Router::new()
+                .route("/history/worker", get(worker_stats))
+                .with_state(Arc::new(worker)),
+        )
         .merge(hooks_router(Arc::clone(&engine)))
         .merge(approvals_router(Arc::clone(&engine)));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
@@ -346,14 +448,6 @@ async fn serve(options: Options) -> Result<(), String> {
         .local_addr()
         .map_err(|error| error.to_string())?
         .port();
-    let _worker = Worker::new(Arc::clone(&engine))
-        .interval(options.worker_interval)
-        .on_resumed(|run_id, result| {
-            if let Err(error) = result {
-                eprintln!("worker {run_id}: {error}");
-            }
-        })
-        .spawn();
     tokio::spawn(recover_forever(
         Arc::clone(&engine),
         options.recover_interval,

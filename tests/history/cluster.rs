@@ -60,6 +60,8 @@ pub(crate) struct Cluster {
     children: Vec<Option<(Child, ChildStdin)>>,
     /// Which nodes serve.
     live: Live,
+    /// Arguments added after the tuning (a later flag overrides an earlier one).
+    extra: Vec<String>,
     /// Nodes started so far (names the stderr files).
     started: usize,
     /// Every kill so far.
@@ -75,6 +77,19 @@ impl Cluster {
         dir: &Path,
         nodes: usize,
     ) -> std::io::Result<Self> {
+        Self::start_with(bin, store, log, dir, nodes, &[])
+    }
+
+    /// [`start`](Self::start), each node also given `extra` arguments after the tuning (the
+    /// scale-out benchmark, `benches/scale_out/`, retunes the nodes this way).
+    pub(crate) fn start_with(
+        bin: &Path,
+        store: &str,
+        log: &Path,
+        dir: &Path,
+        nodes: usize,
+        extra: &[String],
+    ) -> std::io::Result<Self> {
         let mut cluster = Self {
             bin: bin.to_owned(),
             store: store.to_owned(),
@@ -82,6 +97,7 @@ impl Cluster {
             dir: dir.to_owned(),
             children: (0..nodes).map(|_| None).collect(),
             live: Arc::new(Mutex::new(vec![None; nodes])),
+            extra: extra.to_vec(),
             started: 0,
             kills: Vec::new(),
         };
@@ -114,6 +130,7 @@ impl Cluster {
             .arg(&self.log)
             .arg("--exit-with-stdin")
             .args(TUNING)
+            .args(&self.extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_path)?)
