@@ -11,6 +11,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod approval;
+mod approval_site;
 mod clock;
 mod compat;
 mod context;
