@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use awaitly::{
-    ApprovalError, Clock, InjectError, ManualClock, Outcome, PendingApprovalOptions, ResumeState,
-    StepEntry, Suspension, SystemClock, await_approval, clear_step, get_pending_approvals,
-    has_pending_approval, inject_approval, pending_approval, step, workflow,
+    ApprovalDecision, ApprovalError, Clock, InjectError, ManualClock, Outcome,
+    PendingApprovalOptions, ResumeState, StepEntry, Suspension, SystemClock, await_approval,
+    clear_step, get_pending_approvals, has_pending_approval, inject_approval, pending_approval,
+    step, workflow,
 };
 use serde_json::json;
 
@@ -147,11 +148,23 @@ async fn s51_an_unanswered_approval_expires_and_late_decisions_are_refused() {
     );
     let entry = run.state.get("approve:refund:42").unwrap();
     assert_eq!(entry.error().unwrap()["type"], "APPROVAL_EXPIRED");
-    let mut late = run.state.clone();
-    assert!(matches!(
-        late.grant_approval("approve:refund:42", &1, "ada"),
-        Err(InjectError::ApprovalAlreadyDecided { .. })
-    ));
+    // Every late decision is refused as expired (410), not as decided (409), whatever its time.
+    let key = "approve:refund:42";
+    let late = |decide: &dyn Fn(&mut ResumeState) -> Result<(), InjectError>| {
+        let mut state = run.state.clone();
+        let error = decide(&mut state).unwrap_err();
+        assert!(
+            matches!(&error, InjectError::ApprovalExpired { key: expired } if expired == key),
+            "{error:?}"
+        );
+        assert_eq!(state.to_json(), run.state.to_json(), "nothing changed");
+    };
+    late(&|state| state.grant_approval(key, &1, "ada"));
+    late(&|state| state.edit_approval(key, &1, "ada"));
+    late(&|state| state.reject_approval(key, "too late", "ada"));
+    late(&|state| state.decide_approval(key, &ApprovalDecision::Grant(json!(1)), Some("ada"), 0));
+    late(&|state| state.decide_approval(key, &ApprovalDecision::Reject("no".into()), None, 0));
+    late(&|state| inject_approval(state, key, &1).map(|_| ()));
     // Replays see the same expiry.
     let again = refund(42, 150).clock(clock).run(run.state).await;
     assert!(matches!(again.outcome, Outcome::Completed(ref text) if text == "expired: escalated"));

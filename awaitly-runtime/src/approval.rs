@@ -342,12 +342,17 @@ impl ResumeState {
             }
         };
         let Some(pending) = pending_at(self, key) else {
-            let decided = entry.approval().is_some()
-                || entry
-                    .error()
-                    .and_then(|error| error.get("type"))
-                    .and_then(Value::as_str)
-                    .is_some_and(|kind| kind == "APPROVAL_REJECTED" || kind == "APPROVAL_EXPIRED");
+            let recorded = entry
+                .error()
+                .and_then(|error| error.get("type"))
+                .and_then(Value::as_str);
+            if recorded == Some("APPROVAL_EXPIRED") {
+                // A run recorded the expiry: no decision can change it.
+                return Err(InjectError::ApprovalExpired {
+                    key: key.to_owned(),
+                });
+            }
+            let decided = entry.approval().is_some() || recorded == Some("APPROVAL_REJECTED");
             if !decided {
                 return Err(InjectError::UnknownApproval {
                     key: key.to_owned(),
