@@ -323,7 +323,7 @@ impl ResumeState {
         };
         let resolved = match &decision {
             Decision::Grant { value, status } => {
-                let value = serde_json::value::to_raw_value(value).map_err(encode)?;
+                let value = crate::finite::to_raw_value(value).map_err(encode)?;
                 let resolution = serde_json::to_value(Resolution {
                     status,
                     actor,

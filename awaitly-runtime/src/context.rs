@@ -221,10 +221,16 @@ impl Context {
         let entry = match entry {
             Ok(entry) => entry,
             Err(error) => {
-                run.halt = Some(Halt::Stopped(RunError::Encode {
-                    key: ticket.key.into_owned(),
-                    message: error.to_string(),
-                }));
+                let key = ticket.key.into_owned();
+                run.halt = Some(Halt::Stopped(
+                    match crate::finite::is_unrecordable(&error) {
+                        Some(reason) => RunError::Unrecordable { key, reason },
+                        None => RunError::Encode {
+                            key,
+                            message: error.to_string(),
+                        },
+                    },
+                ));
                 return Checkpoint(None, false);
             }
         };

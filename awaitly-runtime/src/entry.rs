@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::finite;
 use crate::hook::{HookId, PendingHook};
 
 /// What one step (or hook) recorded: a success with its JSON value, a failure with its error, or
@@ -55,14 +56,18 @@ impl StepEntry {
     ///
     /// ```
     /// assert_eq!(awaitly::StepEntry::ok(&7).unwrap().value_json(), Some("7"));
+    /// // JSON has no NaN: serde_json would write `null`, which replays as something else.
+    /// let error = awaitly::StepEntry::ok(&Some(f64::NAN)).unwrap_err();
+    /// assert!(error.to_string().contains("`NaN`"), "{error}");
     /// ```
     ///
     /// # Errors
     ///
-    /// When `value` cannot be serialised to JSON (for instance a map with non-string keys).
+    /// When `value` cannot be serialised to JSON (for instance a map with non-string keys), or holds
+    /// a NaN or infinite float, which JSON cannot represent.
     pub fn ok<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
         Ok(Self {
-            outcome: Recorded::Ok(serde_json::value::to_raw_value(value)?),
+            outcome: Recorded::Ok(finite::to_raw_value(value)?),
         })
     }
 
@@ -77,9 +82,9 @@ impl StepEntry {
     ///
     /// # Errors
     ///
-    /// When `error` cannot be serialised to JSON.
+    /// When `error` cannot be serialised to JSON, or holds a NaN or infinite float.
     pub fn err<E: Serialize + ?Sized>(error: &E) -> Result<Self, serde_json::Error> {
-        Ok(Self::failure(serde_json::to_value(error)?))
+        Ok(Self::failure(finite::to_value(error)?))
     }
 
     /// The entry of a hook that waits for its payload.

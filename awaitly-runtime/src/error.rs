@@ -176,6 +176,27 @@ pub enum RunError {
         "{0}; migrate the state (rename or clear those keys) or run it with the build that wrote it"
     )]
     Incompatible(Incompatibility),
+    /// A step's output or error holds a value JSON cannot represent faithfully (a NaN or infinite
+    /// float, which `serde_json` writes as `null`): recorded, it would replay as another value.
+    /// Nothing was recorded; the step's outcome is lost, so it executes again on the next run.
+    ///
+    /// ```
+    /// let error = awaitly::RunError::Unrecordable {
+    ///     key: "ratio".into(),
+    ///     reason: "it holds the float `NaN`, which JSON cannot represent".into(),
+    /// };
+    /// assert!(error.to_string().starts_with("the outcome of `ratio` cannot be recorded faithfully"));
+    /// ```
+    #[error(
+        "the outcome of `{key}` cannot be recorded faithfully: {reason}; nothing was recorded: \
+         return a value JSON holds (a finite number, `None`, a string)"
+    )]
+    Unrecordable {
+        /// The step.
+        key: String,
+        /// What in the value JSON cannot hold.
+        reason: String,
+    },
     /// A step's output or error, or a hook's metadata, could not be serialised to JSON.
     #[error(
         "the outcome of `{key}` cannot be written as JSON ({message}); make its `Serialize` \

@@ -431,10 +431,11 @@ impl ResumeState {
             return Ok(());
         }
         if entry.is_ok() {
-            let payload = serde_json::to_value(payload).map_err(|source| InjectError::Encode {
-                hook_id: hook_id.clone(),
-                source,
-            })?;
+            let payload =
+                crate::finite::to_value(payload).map_err(|source| InjectError::Encode {
+                    hook_id: hook_id.clone(),
+                    source,
+                })?;
             return if entry.value_equals(&payload) {
                 Ok(())
             } else {

@@ -19,6 +19,7 @@ mod diagram;
 mod entry;
 mod error;
 mod event;
+mod finite;
 mod hook;
 mod hook_site;
 mod journal;
