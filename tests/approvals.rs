@@ -39,7 +39,7 @@ async fn refund(id: u32, amount: u32) -> Result<String, String> {
     step!("pay", Ok::<String, String>(format!("refunded {approved}")))
 }
 
-/// A manual clock starting now: decisions are taken at the wall-clock time, runs read this clock.
+/// A manual clock starting now: runs read it, and so do decisions on the states they return.
 fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(SystemClock.now_millis()))
 }

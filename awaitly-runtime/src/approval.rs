@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::clock::{Clock, SystemClock};
 use crate::entry::StepEntry;
 use crate::error::InjectError;
 use crate::state::ResumeState;
@@ -193,7 +192,7 @@ pub fn inject_approval<V: Serialize + ?Sized>(
             status: "approved",
         },
         None,
-        SystemClock.now_millis(),
+        state.clock().now_millis(),
     )?;
     Ok(next)
 }
@@ -242,7 +241,7 @@ impl ResumeState {
                 status: "approved",
             },
             Some(actor),
-            SystemClock.now_millis(),
+            self.clock().now_millis(),
         )
     }
 
@@ -273,7 +272,7 @@ impl ResumeState {
                 status: "edited",
             },
             Some(actor),
-            SystemClock.now_millis(),
+            self.clock().now_millis(),
         )
     }
 
@@ -301,7 +300,7 @@ impl ResumeState {
             key,
             Decision::Reject { reason },
             Some(actor),
-            SystemClock.now_millis(),
+            self.clock().now_millis(),
         )
     }
 

@@ -5,7 +5,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::clock::{Clock, SystemClock};
 use crate::entry::StepEntry;
 use crate::error::InjectError;
 use crate::hook_site::HookTimeout;
@@ -384,7 +383,7 @@ impl ResumeState {
         hook_id: &HookId,
         payload: &P,
     ) -> Result<(), InjectError> {
-        self.inject_hook_at(hook_id, payload, SystemClock.now_millis())
+        self.inject_hook_at(hook_id, payload, self.clock().now_millis())
     }
 
     /// [`inject_hook`](Self::inject_hook) at the time `now_millis` (milliseconds since the Unix
