@@ -16,7 +16,9 @@ use crate::hook::{HookId, PendingHook};
 ///
 /// JSON form, compatible with awaitly: `{"ok":true,"value":…}` or
 /// `{"ok":false,"error":…,"cause":…,"meta":{"origin":…}}`. A hook id minted inside a workflow is
-/// `{"ok":true,"value":"<id>","createdHook":true}` (awaitly ignores the extra field).
+/// `{"ok":true,"value":"<id>","createdHook":true}`, and a payload delivered to a pending hook keeps
+/// the pending record it replaced until a run has read it, `{"ok":true,"value":…,"pendingHook":{…}}`
+/// (awaitly ignores the extra fields).
 ///
 /// ```
 /// use awaitly::StepEntry;
@@ -33,6 +35,9 @@ pub struct StepEntry {
 #[derive(Clone, Debug)]
 enum Recorded {
     Ok(Box<RawValue>),
+    /// A hook's payload, with the pending record it replaced: a payload the workflow cannot decode
+    /// puts that record back as it was (same request time and deadline).
+    Delivered(Box<(Box<RawValue>, PendingHook)>),
     /// An approval's value, with who resolved it and how (`"approval": {…}`).
     Approved(Box<(Box<RawValue>, Value)>),
     // Boxed, like every rare variant: `StepEntry` stays 24 bytes (the common `Ok` is 16).
@@ -103,6 +108,32 @@ impl StepEntry {
     pub(crate) fn approved(value: Box<RawValue>, approval: Value) -> Self {
         Self {
             outcome: Recorded::Approved(Box::new((value, approval))),
+        }
+    }
+
+    /// `payload` delivered to the hook `pending` waited for.
+    pub(crate) fn delivered(payload: Box<RawValue>, pending: PendingHook) -> Self {
+        Self {
+            outcome: Recorded::Delivered(Box::new((payload, pending))),
+        }
+    }
+
+    /// The pending record a delivered payload replaced (see [`Recorded::Delivered`]).
+    pub(crate) fn delivered_to(&self) -> Option<&PendingHook> {
+        match &self.outcome {
+            Recorded::Delivered(delivered) => Some(&delivered.1),
+            _ => None,
+        }
+    }
+
+    /// For a delivered payload: the same payload without the pending record, once the workflow has
+    /// read it and the record can no longer be needed.
+    pub(crate) fn without_delivery(&self) -> Option<Self> {
+        match &self.outcome {
+            Recorded::Delivered(delivered) => Some(Self {
+                outcome: Recorded::Ok(delivered.0.clone()),
+            }),
+            _ => None,
         }
     }
 
@@ -179,6 +210,7 @@ impl StepEntry {
     pub fn value_json(&self) -> Option<&str> {
         match &self.outcome {
             Recorded::Ok(raw) => Some(raw.get()),
+            Recorded::Delivered(delivered) => Some(delivered.0.get()),
             Recorded::Approved(approved) => Some(approved.0.get()),
             _ => None,
         }
@@ -241,7 +273,7 @@ impl StepEntry {
 
     pub(crate) fn value_equals(&self, other: &Value) -> bool {
         match &self.outcome {
-            Recorded::Ok(_) | Recorded::Approved(_) => self
+            Recorded::Ok(_) | Recorded::Delivered(_) | Recorded::Approved(_) => self
                 .value_json()
                 .and_then(|raw| serde_json::from_str::<Value>(raw).ok())
                 .is_some_and(|v| v == *other),
@@ -267,6 +299,14 @@ impl Serialize for StepEntry {
                 let mut map = serializer.serialize_map(Some(2))?;
                 map.serialize_entry("ok", &true)?;
                 map.serialize_entry("value", raw)?;
+                map.end()
+            }
+            Recorded::Delivered(delivered) => {
+                let (value, pending) = &**delivered;
+                let mut map = serializer.serialize_map(Some(3))?;
+                map.serialize_entry("ok", &true)?;
+                map.serialize_entry("value", value)?;
+                map.serialize_entry("pendingHook", pending)?;
                 map.end()
             }
             Recorded::Approved(approved) => {
@@ -328,6 +368,7 @@ enum EntryField {
     CreatedHook,
     Approval,
     Sleep,
+    PendingHook,
     #[serde(other)]
     Unknown,
 }
@@ -349,6 +390,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
         let mut created_hook = false;
         let mut approval: Option<Value> = None;
         let mut sleep = false;
+        let mut pending_hook: Option<Value> = None;
         while let Some(field) = map.next_key::<EntryField>()? {
             match field {
                 EntryField::Ok => set_once(&mut ok, "ok", map.next_value()?)?,
@@ -359,6 +401,9 @@ impl<'de> Visitor<'de> for EntryVisitor {
                 EntryField::CreatedHook => created_hook = map.next_value()?,
                 EntryField::Approval => set_once(&mut approval, "approval", map.next_value()?)?,
                 EntryField::Sleep => sleep = map.next_value()?,
+                EntryField::PendingHook => {
+                    set_once(&mut pending_hook, "pendingHook", map.next_value()?)?;
+                }
                 EntryField::Unknown => {
                     map.next_value::<de::IgnoredAny>()?;
                 }
@@ -388,6 +433,12 @@ impl<'de> Visitor<'de> for EntryVisitor {
         }
         if let Some(approval) = approval {
             return Ok(StepEntry::approved(value, approval));
+        }
+        // A record that does not read as a pending hook is only a lost hint: the payload stands.
+        if let Some(pending) =
+            pending_hook.and_then(|pending| PendingHook::deserialize(pending).ok())
+        {
+            return Ok(StepEntry::delivered(value, pending));
         }
         if created_hook {
             let hook_id: String = serde_json::from_str(value.get()).map_err(|_| {

@@ -422,11 +422,14 @@ impl ResumeState {
                     hook_id: hook_id.clone(),
                 });
             }
-            let entry = StepEntry::ok(payload).map_err(|source| InjectError::Encode {
-                hook_id: hook_id.clone(),
-                source,
-            })?;
-            self.insert(key, entry);
+            let payload =
+                crate::finite::to_raw_value(payload).map_err(|source| InjectError::Encode {
+                    hook_id: hook_id.clone(),
+                    source,
+                })?;
+            // The pending record stays with the payload: should the workflow not decode it, the
+            // hook waits again exactly as before (same request time, same deadline).
+            self.insert(key, StepEntry::delivered(payload, pending));
             return Ok(());
         }
         if entry.is_ok() {
