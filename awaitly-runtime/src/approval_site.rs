@@ -5,30 +5,36 @@ use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::approval::{ApprovalError, PendingApproval, pending_at};
+use crate::compat::parse_key;
+use crate::context::{Context, Halt, Payload, RunProgress};
 use crate::entry::StepEntry;
+use crate::error::RunError;
+use crate::event::Event;
+use crate::key::HOOK_KEY_PREFIX;
+use crate::site::SiteKind;
+use crate::workflow::Suspension;
 
-impl crate::context::Context {
+impl Context {
     /// An `await_approval!` site: `Some(Ok(value))` once approved, `Some(Err(_))` once rejected or
     /// expired, `None` when the run halts waiting for a decision (the body must then await
     /// [`halt`](crate::__private::halt)).
-    pub fn await_approval<T: crate::context::Payload>(
+    ///
+    /// The key must be the approval's own: a key that a step, created hook or sleep of the
+    /// workflow also produces, a `hook:` key, or a key another approval of this run already used
+    /// stops the run ([`RunError::ApprovalKeyTaken`], [`RunError::RepeatedApprovalKey`]) before
+    /// anything is read or recorded under it.
+    pub fn await_approval<T: Payload>(
         &self,
         key: String,
         reason: Option<String>,
         timeout: Option<std::time::Duration>,
         metadata: impl FnOnce() -> Result<Option<Value>, serde_json::Error>,
     ) -> Option<Result<T, ApprovalError>> {
-        use crate::context::Halt;
-        use crate::error::RunError;
-        use crate::event::Event;
-        use crate::workflow::Suspension;
-
         let mut run = self.lock();
+        if let Some(error) = key_conflict(self, &mut run, &key) {
+            return stop(&mut run, error);
+        }
         let now = run.options.clock().now_millis();
-        let stop = |run: &mut crate::context::RunProgress, error: RunError| {
-            run.halt = Some(Halt::Stopped(error));
-            None
-        };
         let Some(entry) = run.state.get(&key) else {
             let metadata = match metadata() {
                 Ok(metadata) => metadata,
@@ -111,9 +117,46 @@ impl crate::context::Context {
             &mut run,
             RunError::KindMismatch {
                 key,
-                recorded: crate::site::SiteKind::Step,
-                reached: crate::site::SiteKind::Approval,
+                recorded: SiteKind::Step,
+                reached: SiteKind::Approval,
             },
         )
     }
+}
+
+fn stop<T>(run: &mut RunProgress, error: RunError) -> Option<T> {
+    run.halt = Some(Halt::Stopped(error));
+    None
+}
+
+/// Why `key` cannot be this approval's: a step, created hook or sleep of the workflow produces it
+/// (so the two would read each other's entries), it is a hook's payload key, or an approval of this
+/// run already used it (the second would read the first one's decision). Marks `key` used.
+fn key_conflict(context: &Context, run: &mut RunProgress, key: &str) -> Option<RunError> {
+    if key.starts_with(HOOK_KEY_PREFIX) {
+        return Some(RunError::ApprovalKeyTaken {
+            key: key.to_owned(),
+            site: SiteKind::HookById,
+        });
+    }
+    let (label, per_item) = parse_key(key);
+    let taken = context.description().sites.iter().find(|site| {
+        matches!(
+            site.kind,
+            SiteKind::Step | SiteKind::CreatedHook | SiteKind::Sleep
+        ) && site.key == label
+            && site.per_item == per_item
+    });
+    if let Some(site) = taken {
+        return Some(RunError::ApprovalKeyTaken {
+            key: key.to_owned(),
+            site: site.kind,
+        });
+    }
+    if !run.reach_approval(key) {
+        return Some(RunError::RepeatedApprovalKey {
+            key: key.to_owned(),
+        });
+    }
+    None
 }
