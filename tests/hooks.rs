@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use awaitly::{
     Clock, HookId, HookTimeout, InjectError, ManualClock, Outcome, PendingHookOptions, ResumeState,
-    RunError, StepEntry, await_hook, create_hook, get_pending_hooks, has_pending_hook, inject_hook,
-    is_pending_hook, pending_hook, step, workflow,
+    RunError, StepEntry, await_hook, clear_step, create_hook, get_pending_hooks, has_pending_hook,
+    inject_hook, is_pending_hook, pending_hook, step, workflow,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -384,6 +384,41 @@ async fn a_malformed_delivery_never_moves_the_hooks_deadline() {
         "{:?}",
         timed_out.outcome
     );
+}
+
+#[tokio::test]
+async fn clearing_a_created_hooks_label_clears_its_hook_entry_too() {
+    let run = approve("refund #2".into()).start().await;
+    let old = run
+        .outcome
+        .pending_hook()
+        .expect("suspended")
+        .hook_id
+        .clone();
+    // Clearing the label: the next run creates a new hook; the old one's entry goes with it, so
+    // the state still fits the workflow.
+    let cleared = clear_step(&run.state, "manager");
+    assert!(cleared.is_empty(), "{cleared:?}");
+    let again = approve("refund #2".into()).run(cleared).await;
+    let new = again
+        .outcome
+        .pending_hook()
+        .expect("suspended again")
+        .hook_id
+        .clone();
+    assert_ne!(new, old);
+    assert_eq!(
+        get_pending_hooks(&again.state)
+            .into_iter()
+            .map(|hook| hook.hook_id)
+            .collect::<Vec<_>>(),
+        [new]
+    );
+    // Clearing `hook:<id>` instead keeps the hook: the run waits for the same id again.
+    let delivered = inject_hook(&run.state, &old, &"approved").unwrap();
+    let retried = clear_step(&delivered, &old.step_key());
+    let same = approve("refund #2".into()).run(retried).await;
+    assert_eq!(same.outcome.pending_hook().unwrap().hook_id, old);
 }
 
 trait OutcomeText {

@@ -332,7 +332,14 @@ impl fmt::Debug for ResumeState {
 }
 
 /// Returns a new state without the entry under `key`, so the step runs again on the next run (the
-/// way to retry a recorded failure).
+/// way to retry a recorded failure, or to ask an approval again).
+///
+/// The label of a hook created inside the workflow (`await_hook!("label")`) records the hook's id;
+/// clearing it makes the next run create a **new** hook, so the old hook's `hook:<id>` entry
+/// (pending, delivered or timed out) is cleared with it: left behind, it would belong to no site
+/// and the state would no longer fit the workflow ([`RunError::Incompatible`](crate::RunError)).
+/// To wait for the **same** hook again (its id is in a callback URL already), clear
+/// `hook:<id>` instead and keep the label.
 ///
 /// ```
 /// let mut state = awaitly::ResumeState::new();
@@ -344,7 +351,13 @@ impl fmt::Debug for ResumeState {
 #[must_use]
 pub fn clear_step(state: &ResumeState, key: &str) -> ResumeState {
     let mut next = state.clone();
-    next.remove(key);
+    if let Some(hook_id) = next
+        .remove(key)
+        .as_ref()
+        .and_then(StepEntry::created_hook_id)
+    {
+        next.remove(&crate::hook::hook_step_key(hook_id));
+    }
     next
 }
 
