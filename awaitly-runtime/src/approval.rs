@@ -166,7 +166,8 @@ pub fn get_pending_approvals(state: &ResumeState) -> Vec<PendingApproval> {
 }
 
 /// Grants the approval under `key` with `value` (no actor recorded): awaitly's `injectApproval`.
-/// Returns a new state; the input is untouched.
+/// Returns a new state; the input is untouched. The time is the state's
+/// [`clock`](ResumeState::clock).
 ///
 /// ```
 /// use awaitly::{ResumeState, StepEntry, inject_approval, pending_approval};
@@ -212,7 +213,10 @@ impl<V: ?Sized> Clone for Decision<'_, V> {
 impl<V: ?Sized> Copy for Decision<'_, V> {}
 
 impl ResumeState {
-    /// Approves the request under `key` with `value`, recording who approved and when.
+    /// Approves the request under `key` with `value`, recording who approved and when. The time
+    /// is the state's [`clock`](Self::clock) (the run's; see [Time](ResumeState#time)), for the
+    /// deadline and the record alike; [`decide_approval`](Self::decide_approval) takes it
+    /// explicitly.
     ///
     /// ```
     /// use awaitly::{ResumeState, StepEntry, pending_approval};
@@ -225,9 +229,10 @@ impl ResumeState {
     /// # Errors
     ///
     /// [`InjectError::UnknownApproval`] when nothing waits under `key`,
-    /// [`InjectError::ApprovalExpired`] past its deadline, [`InjectError::ApprovalAlreadyDecided`]
-    /// when it was decided differently already (the same decision again succeeds),
-    /// [`InjectError::EncodeApproval`] for a value that is not JSON.
+    /// [`InjectError::ApprovalExpired`] at or past its deadline or once a run recorded its expiry,
+    /// [`InjectError::ApprovalAlreadyDecided`] when it was decided differently already (the same
+    /// decision again succeeds), [`InjectError::EncodeApproval`] for a value that is not JSON (or
+    /// holds a NaN or infinite float).
     pub fn grant_approval<V: Serialize + ?Sized>(
         &mut self,
         key: &str,

@@ -322,6 +322,7 @@ pub fn get_pending_hooks(state: &ResumeState) -> Vec<PendingHook> {
 }
 
 /// Returns a **new** state in which the pending hook `hook_id` holds `payload`; `state` is untouched.
+/// Deadlines are checked against the state's [`clock`](ResumeState::clock).
 ///
 /// Validated, unlike awaitly's: an id the state does not wait on is [`InjectError::UnknownHook`];
 /// injecting the payload already recorded is an idempotent success; a different payload into a
@@ -366,6 +367,8 @@ pub fn inject_hook<P: Serialize + ?Sized>(
 
 impl ResumeState {
     /// [`inject_hook`] in place: resolves the pending hook `hook_id` in this state with `payload`.
+    /// A deadline is checked against the state's [`clock`](Self::clock): the one of the run that
+    /// returned the state (see [Time](ResumeState#time)).
     ///
     /// ```
     /// use awaitly::{ResumeState, StepEntry, pending_hook};
@@ -387,7 +390,8 @@ impl ResumeState {
     }
 
     /// [`inject_hook`](Self::inject_hook) at the time `now_millis` (milliseconds since the Unix
-    /// epoch, e.g. from a [`Clock`]): a hook whose deadline is not after `now_millis` is expired.
+    /// epoch, e.g. from a [`Clock`](crate::Clock)) instead of the state's clock: a hook whose
+    /// deadline is not after `now_millis` is expired.
     ///
     /// ```
     /// use awaitly::{InjectError, PendingHookOptions, ResumeState, StepEntry, pending_hook};
