@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use awaitly::{
-    ApprovalError, Clock, InjectError, ManualClock, Outcome, PendingApprovalOptions, ResumeState,
-    StepEntry, Suspension, SystemClock, await_approval, clear_step, get_pending_approvals,
-    has_pending_approval, inject_approval, pending_approval, step, workflow,
+    ApprovalDecision, ApprovalError, Clock, InjectError, ManualClock, Outcome,
+    PendingApprovalOptions, ResumeState, RunError, SiteKind, StepEntry, Suspension, SystemClock,
+    await_approval, clear_step, get_pending_approvals, has_pending_approval, inject_approval,
+    pending_approval, step, workflow,
 };
 use serde_json::json;
 
@@ -38,7 +39,7 @@ async fn refund(id: u32, amount: u32) -> Result<String, String> {
     step!("pay", Ok::<String, String>(format!("refunded {approved}")))
 }
 
-/// A manual clock starting now: decisions are taken at the wall-clock time, runs read this clock.
+/// A manual clock starting now: runs read it, and so do decisions on the states they return.
 fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(SystemClock.now_millis()))
 }
@@ -147,11 +148,23 @@ async fn s51_an_unanswered_approval_expires_and_late_decisions_are_refused() {
     );
     let entry = run.state.get("approve:refund:42").unwrap();
     assert_eq!(entry.error().unwrap()["type"], "APPROVAL_EXPIRED");
-    let mut late = run.state.clone();
-    assert!(matches!(
-        late.grant_approval("approve:refund:42", &1, "ada"),
-        Err(InjectError::ApprovalAlreadyDecided { .. })
-    ));
+    // Every late decision is refused as expired (410), not as decided (409), whatever its time.
+    let key = "approve:refund:42";
+    let late = |decide: &dyn Fn(&mut ResumeState) -> Result<(), InjectError>| {
+        let mut state = run.state.clone();
+        let error = decide(&mut state).unwrap_err();
+        assert!(
+            matches!(&error, InjectError::ApprovalExpired { key: expired } if expired == key),
+            "{error:?}"
+        );
+        assert_eq!(state.to_json(), run.state.to_json(), "nothing changed");
+    };
+    late(&|state| state.grant_approval(key, &1, "ada"));
+    late(&|state| state.edit_approval(key, &1, "ada"));
+    late(&|state| state.reject_approval(key, "too late", "ada"));
+    late(&|state| state.decide_approval(key, &ApprovalDecision::Grant(json!(1)), Some("ada"), 0));
+    late(&|state| state.decide_approval(key, &ApprovalDecision::Reject("no".into()), None, 0));
+    late(&|state| inject_approval(state, key, &1).map(|_| ()));
     // Replays see the same expiry.
     let again = refund(42, 150).clock(clock).run(run.state).await;
     assert!(matches!(again.outcome, Outcome::Completed(ref text) if text == "expired: escalated"));
@@ -206,5 +219,100 @@ fn s46_inject_approval_clear_step_and_queries() {
     assert!(matches!(
         overdue.grant_approval("approve:3", &1, "ada"),
         Err(InjectError::ApprovalExpired { .. })
+    ));
+}
+
+#[workflow]
+async fn clashing(key: String) -> Result<u32, String> {
+    let loaded = step!("load", Ok::<u32, String>(1))?;
+    let approved: Result<u32, ApprovalError> = await_approval!(key);
+    Ok(loaded + approved.map_err(|error| error.to_string())?)
+}
+
+#[workflow]
+async fn batch(ids: Vec<u32>, key: String) -> Result<u32, String> {
+    let mut total = 0;
+    for id in ids {
+        let approved: Result<u32, ApprovalError> = await_approval!(key.clone());
+        total += approved.map_err(|error| error.to_string())? + id;
+    }
+    Ok(total)
+}
+
+#[tokio::test]
+async fn an_approval_key_another_site_or_approval_uses_stops_the_run_loudly() {
+    // A key a step of the workflow uses (also with an occurrence suffix), or a hook key.
+    for key in ["load", "load#2", "hook:h1"] {
+        let run = clashing(key.to_owned()).start().await;
+        let Outcome::Stopped(error) = &run.outcome else {
+            panic!("{key}: {:?}", run.outcome)
+        };
+        let expected = if key.starts_with("hook:") {
+            SiteKind::HookById
+        } else {
+            SiteKind::Step
+        };
+        assert_eq!(
+            error,
+            &RunError::ApprovalKeyTaken {
+                key: key.to_owned(),
+                site: expected
+            }
+        );
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("approval key `{key}` is also the key of a")),
+            "{error}"
+        );
+        // Nothing was read or recorded under the key.
+        assert_eq!(run.state.keys().collect::<Vec<_>>(), ["load"], "{key}");
+    }
+    // The step's recorded value is not read as the approval's decision either.
+    let mut state = ResumeState::new();
+    state.insert("load", StepEntry::ok(&7).unwrap());
+    let run = clashing("load".into()).run(state).await;
+    assert!(matches!(
+        run.outcome,
+        Outcome::Stopped(RunError::ApprovalKeyTaken { .. })
+    ));
+
+    // The same key reached twice in one run (a fixed key in a loop): the first waits, and once it
+    // is decided the second stops the run instead of reading the first one's decision.
+    let run = batch(vec![1, 2], "approve:batch".into()).start().await;
+    assert!(matches!(
+        run.outcome,
+        Outcome::Suspended(Suspension::Approval(_))
+    ));
+    let granted = inject_approval(&run.state, "approve:batch", &10).unwrap();
+    let run = batch(vec![1, 2], "approve:batch".into()).run(granted).await;
+    let Outcome::Stopped(error) = &run.outcome else {
+        panic!("{:?}", run.outcome)
+    };
+    assert_eq!(
+        error,
+        &RunError::RepeatedApprovalKey {
+            key: "approve:batch".into()
+        }
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("approval key `approve:batch` was reached twice in this run"),
+        "{error}"
+    );
+    // One item, one approval: fine.
+    let granted = inject_approval(
+        &batch(vec![1], "approve:batch".into()).start().await.state,
+        "approve:batch",
+        &10,
+    )
+    .unwrap();
+    assert!(matches!(
+        batch(vec![1], "approve:batch".into())
+            .run(granted)
+            .await
+            .outcome,
+        Outcome::Completed(11)
     ));
 }

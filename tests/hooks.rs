@@ -1,11 +1,13 @@
 //! The callback-hooks scenarios of awaitly (behaviour spec §5, 1–12), with our corrections.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use awaitly::{
-    HookId, InjectError, Outcome, PendingHookOptions, ResumeState, RunError, StepEntry, await_hook,
-    create_hook, get_pending_hooks, has_pending_hook, inject_hook, is_pending_hook, pending_hook,
-    step, workflow,
+    Clock, HookId, HookTimeout, InjectError, ManualClock, Outcome, PendingHookOptions, ResumeState,
+    RunError, StepEntry, await_hook, clear_step, create_hook, get_pending_hooks, has_pending_hook,
+    inject_hook, is_pending_hook, pending_hook, step, workflow,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -305,6 +307,118 @@ async fn a_payload_of_the_wrong_shape_is_a_typed_error_and_the_hook_waits_again(
         pay(hook.hook_id.clone(), &WAITS).run(fixed).await.outcome,
         Outcome::Completed(5)
     ));
+}
+
+#[workflow]
+async fn timed_payment() -> Result<u32, String> {
+    let paid: Result<Payment, HookTimeout> =
+        await_hook!("payment", timeout = Duration::from_mins(1));
+    paid.map(|payment| payment.amount)
+        .map_err(|timeout| timeout.to_string())
+}
+
+#[tokio::test]
+async fn a_malformed_delivery_never_moves_the_hooks_deadline() {
+    let clock = Arc::new(ManualClock::new(1_000));
+    let run = timed_payment().clock(clock.clone()).start().await;
+    let original = run.outcome.pending_hook().expect("suspended").clone();
+    assert_eq!(original.requested_at_millis, Some(1_000));
+    assert_eq!(original.deadline_millis, Some(61_000));
+    let mut state = run.state;
+    // Two malformed deliveries, the second through JSON (a state persisted between the delivery
+    // and the run): each time the hook waits again under its original record.
+    for (wait, through_json) in [(29, false), (20, true)] {
+        clock.advance(Duration::from_secs(wait));
+        state
+            .inject_hook(&original.hook_id, &json!({ "amount": "forty-two" }))
+            .unwrap();
+        if through_json {
+            state = ResumeState::from_json(&state.to_json()).unwrap();
+        }
+        let stopped = timed_payment().clock(clock.clone()).run(state).await;
+        assert!(
+            matches!(
+                stopped.outcome,
+                Outcome::Stopped(RunError::DecodePayload { .. })
+            ),
+            "{:?}",
+            stopped.outcome
+        );
+        assert_eq!(
+            get_pending_hooks(&stopped.state),
+            std::slice::from_ref(&original),
+            "same request time, same deadline"
+        );
+        state = stopped.state;
+    }
+    // A corrected delivery still lands; once read, the kept pending record is dropped.
+    let fixed = inject_hook(&state, &original.hook_id, &Payment { amount: 5 }).unwrap();
+    assert!(
+        fixed
+            .to_json()
+            .contains(r#""pendingHook":{"type":"PENDING_HOOK""#)
+    );
+    let paid = timed_payment().clock(clock.clone()).run(fixed).await;
+    assert!(
+        matches!(paid.outcome, Outcome::Completed(5)),
+        "{:?}",
+        paid.outcome
+    );
+    let key = original.hook_id.step_key();
+    assert_eq!(
+        serde_json::to_string(paid.state.get(&key).unwrap()).unwrap(),
+        r#"{"ok":true,"value":{"amount":5}}"#
+    );
+    // The deadline stays where it was: at 61 s the hook times out, and a delivery is refused.
+    clock.advance(Duration::from_secs(11));
+    assert_eq!(clock.now_millis(), 61_000);
+    assert!(matches!(
+        state
+            .clone()
+            .inject_hook(&original.hook_id, &Payment { amount: 5 }),
+        Err(InjectError::Expired { .. })
+    ));
+    let timed_out = timed_payment().clock(clock).run(state).await;
+    assert!(
+        matches!(&timed_out.outcome, Outcome::Failed(text) if text.contains("timed out")),
+        "{:?}",
+        timed_out.outcome
+    );
+}
+
+#[tokio::test]
+async fn clearing_a_created_hooks_label_clears_its_hook_entry_too() {
+    let run = approve("refund #2".into()).start().await;
+    let old = run
+        .outcome
+        .pending_hook()
+        .expect("suspended")
+        .hook_id
+        .clone();
+    // Clearing the label: the next run creates a new hook; the old one's entry goes with it, so
+    // the state still fits the workflow.
+    let cleared = clear_step(&run.state, "manager");
+    assert!(cleared.is_empty(), "{cleared:?}");
+    let again = approve("refund #2".into()).run(cleared).await;
+    let new = again
+        .outcome
+        .pending_hook()
+        .expect("suspended again")
+        .hook_id
+        .clone();
+    assert_ne!(new, old);
+    assert_eq!(
+        get_pending_hooks(&again.state)
+            .into_iter()
+            .map(|hook| hook.hook_id)
+            .collect::<Vec<_>>(),
+        [new]
+    );
+    // Clearing `hook:<id>` instead keeps the hook: the run waits for the same id again.
+    let delivered = inject_hook(&run.state, &old, &"approved").unwrap();
+    let retried = clear_step(&delivered, &old.step_key());
+    let same = approve("refund #2".into()).run(retried).await;
+    assert_eq!(same.outcome.pending_hook().unwrap().hook_id, old);
 }
 
 trait OutcomeText {

@@ -308,6 +308,65 @@ async fn an_output_that_cannot_be_written_as_json_stops_the_run() {
     assert!(run.state.is_empty());
 }
 
+#[derive(Debug, Serialize, Deserialize)]
+enum RatioError {
+    Skewed { by: f64 },
+}
+
+#[workflow]
+async fn ratios(ratio: Option<f64>, plain: f64, skew: Option<f64>) -> Result<f64, RatioError> {
+    let optional = step!("ratio", Ok::<Option<f64>, RatioError>(ratio))?;
+    let plain = step!("plain", Ok::<f64, RatioError>(plain))?;
+    step!("skew", {
+        match skew {
+            None => Ok(optional.unwrap_or(0.0) + plain),
+            Some(by) => Err(RatioError::Skewed { by }),
+        }
+    })
+}
+
+/// JSON has no NaN or infinity (`serde_json` writes `null`): such a value fails when it is recorded,
+/// naming the key, instead of replaying as `None` or failing to decode on the next run.
+#[tokio::test]
+async fn a_value_json_cannot_hold_fails_when_recorded_not_on_replay() {
+    let cases = [
+        (Some(f64::NAN), 1.0, None, "ratio", "NaN"),
+        (Some(0.5), f64::INFINITY, None, "plain", "inf"),
+        (None, 1.0, Some(f64::NEG_INFINITY), "skew", "-inf"),
+    ];
+    for (ratio, plain, skew, key, float) in cases {
+        let run = ratios(ratio, plain, skew).start().await;
+        let Outcome::Stopped(error) = &run.outcome else {
+            panic!("{key}: {:?}", run.outcome)
+        };
+        let RunError::Unrecordable {
+            key: stopped_at,
+            reason,
+        } = error
+        else {
+            panic!("{key}: {error:?}")
+        };
+        assert_eq!(stopped_at, key);
+        assert!(reason.contains(&format!("`{float}`")), "{reason}");
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "the outcome of `{key}` cannot be recorded faithfully"
+            )) && text.contains("JSON cannot represent"),
+            "{text}"
+        );
+        // Nothing was recorded for it: the steps before it are, and replay as before.
+        assert!(!run.state.contains_key(key), "{key}");
+        let again = ratios(ratio, plain, skew).run(run.state).await;
+        assert_eq!(format!("{:?}", again.outcome), format!("{:?}", run.outcome));
+    }
+    // Finite values record and replay as they were.
+    let run = ratios(Some(0.25), -1.5, None).start().await;
+    assert!(matches!(run.outcome, Outcome::Completed(sum) if (sum + 1.25).abs() < 1e-12));
+    let replayed = ratios(None, 0.0, None).run(run.state).await;
+    assert!(matches!(replayed.outcome, Outcome::Completed(sum) if (sum + 1.25).abs() < 1e-12));
+}
+
 #[workflow]
 async fn many(count: u32) -> Result<u32, String> {
     let mut total = 0;

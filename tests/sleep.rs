@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use awaitly::{
-    HookId, HookTimeout, InjectError, ManualClock, Outcome, Suspension, await_hook,
-    get_pending_hooks, inject_hook, sleep, step, workflow,
+    ApprovalError, HookId, HookTimeout, InjectError, ManualClock, Outcome, ResumeState, Suspension,
+    await_approval, await_hook, get_pending_hooks, inject_approval, inject_hook, sleep, step,
+    workflow,
 };
 
 #[workflow]
@@ -114,4 +115,76 @@ async fn a_hook_deadline_is_recorded_and_the_workflow_handles_the_timeout() {
     ));
     let again = pay("h1".into()).clock(clock).run(timed_out.state).await;
     assert!(matches!(again.outcome, Outcome::Completed(ref replayed) if replayed == text));
+}
+
+#[workflow]
+async fn sign_off() -> Result<String, String> {
+    let paid: Result<u32, HookTimeout> = await_hook!("payment", timeout = Duration::from_mins(15));
+    let paid = paid.map_err(|timeout| timeout.to_string())?;
+    let approved: Result<u32, ApprovalError> =
+        await_approval!("approve:payment", timeout = Duration::from_hours(1));
+    match approved {
+        Ok(amount) => Ok(format!("paid {paid}, approved {amount}")),
+        Err(error) => Ok(error.to_string()),
+    }
+}
+
+/// Deliveries and decisions on a state read the clock of the run that returned it: with a
+/// `ManualClock` the plain calls see the manual time, no `*_at` variant needed.
+#[tokio::test]
+async fn deliveries_and_decisions_on_a_returned_state_read_the_runs_clock() {
+    let clock = Arc::new(ManualClock::new(0));
+    let run = sign_off().clock(clock.clone()).start().await;
+    let hook = run.outcome.pending_hook().unwrap().clone();
+    assert_eq!(hook.deadline_millis, Some(900_000));
+    assert_eq!(run.state.clock().now_millis(), 0);
+
+    // Before the deadline on the manual clock (long past it on the wall clock): delivered.
+    clock.advance(Duration::from_mins(14));
+    let delivered = inject_hook(&run.state, &hook.hook_id, &42).unwrap();
+    // At the deadline: refused, by the plain call.
+    clock.advance(Duration::from_mins(1));
+    assert!(matches!(
+        run.state.clone().inject_hook(&hook.hook_id, &42),
+        Err(InjectError::Expired { .. })
+    ));
+
+    let waiting = sign_off().clock(clock.clone()).run(delivered).await;
+    let Outcome::Suspended(Suspension::Approval(approval)) = &waiting.outcome else {
+        panic!("{:?}", waiting.outcome)
+    };
+    assert_eq!(approval.deadline_millis, Some(900_000 + 3_600_000));
+    // Every decision reads the same clock: in time...
+    let mut granted = waiting.state.clone();
+    granted
+        .grant_approval("approve:payment", &40, "grace")
+        .unwrap();
+    assert_eq!(
+        granted.get("approve:payment").unwrap().approval().unwrap()["at"],
+        900_000,
+        "the decision is stamped with the run's clock"
+    );
+    let done = sign_off().clock(clock.clone()).run(granted).await;
+    assert!(matches!(done.outcome, Outcome::Completed(ref text) if text == "paid 42, approved 40"));
+    // ...and too late, for each kind of decision.
+    clock.advance(Duration::from_hours(1));
+    let key = "approve:payment";
+    let expired = |result: Result<(), InjectError>| {
+        assert!(
+            matches!(result, Err(InjectError::ApprovalExpired { .. })),
+            "{result:?}"
+        );
+    };
+    expired(waiting.state.clone().grant_approval(key, &1, "grace"));
+    expired(waiting.state.clone().edit_approval(key, &1, "grace"));
+    expired(waiting.state.clone().reject_approval(key, "no", "grace"));
+    expired(inject_approval(&waiting.state, key, &1).map(|_| ()));
+
+    // A state read from JSON has no clock of its own: `with_clock` gives it one.
+    let stored = ResumeState::from_json(&waiting.state.to_json()).unwrap();
+    expired(
+        stored
+            .with_clock(clock.clone())
+            .grant_approval(key, &1, "grace"),
+    );
 }

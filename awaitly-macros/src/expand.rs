@@ -43,6 +43,7 @@ pub(crate) fn workflow(args: TokenStream, input: &TokenStream) -> TokenStream {
     };
     let sites = scan::rewrite(&mut function.block, &settings, &mut errors);
     report_duplicate_keys(&sites, &mut errors);
+    report_approval_keys(&sites, &mut errors);
     let generated = rewrite_fn(function, &sites, &args.krate);
     let errors = errors.to_compile_errors();
     quote!(#generated #errors)
@@ -337,6 +338,62 @@ fn report_duplicate_keys(sites: &[Site], errors: &mut Errors) {
             error.combine(syn::Error::new(
                 first.span,
                 format_args!("key `{}` first used here", site.key),
+            ));
+            errors.push(error);
+        }
+    }
+}
+
+/// An approval whose key is a literal must own it: a step, created hook or sleep with that key, or
+/// another approval with it, would read the same entry; in a loop, every iteration would read the
+/// first one's decision. An error at the literal (keys built at run time are checked by the run).
+fn report_approval_keys(sites: &[Site], errors: &mut Errors) {
+    for (position, site) in sites.iter().enumerate() {
+        let Some((key, span)) = &site.literal_key else {
+            continue;
+        };
+        if site.in_loop {
+            errors.push(syn::Error::new(
+                *span,
+                format_args!(
+                    "`await_approval!` with the fixed key `{key}` cannot sit in a loop: every iteration would read the first one's decision; build the key from the iteration, e.g. `format!(\"{key}:{{id}}\")`"
+                ),
+            ));
+        }
+        let labelled = sites
+            .iter()
+            .find(|other| other.has_static_key() && !other.per_item && other.key == *key);
+        if let Some(other) = labelled {
+            let mut error = syn::Error::new(
+                *span,
+                format_args!(
+                    "approval key `{key}` is also the key of a {} of this workflow, so they would read each other's entries; give the approval a key of its own, e.g. `\"approve:{key}\"`",
+                    other.kind.describe()
+                ),
+            );
+            error.combine(syn::Error::new(
+                other.span,
+                format_args!("key `{key}` used here"),
+            ));
+            errors.push(error);
+            continue;
+        }
+        let earlier = sites[..position].iter().find_map(|earlier| {
+            earlier
+                .literal_key
+                .as_ref()
+                .filter(|(earlier_key, _)| earlier_key == key)
+        });
+        if let Some((_, first)) = earlier {
+            let mut error = syn::Error::new(
+                *span,
+                format_args!(
+                    "approval key `{key}` is already used by another `await_approval!` of this workflow, so both would read the same decision; give each approval a key of its own"
+                ),
+            );
+            error.combine(syn::Error::new(
+                *first,
+                format_args!("key `{key}` first used here"),
             ));
             errors.push(error);
         }

@@ -13,24 +13,38 @@ const HOOK_KEY_PREFIX: &str = "hook:";
 
 /// Checks a user-written label; `Err` holds the message.
 pub(crate) fn check_label(label: &str) -> Result<(), String> {
-    if label.is_empty() {
-        return Err("a label cannot be empty; name the step, e.g. `\"charge-card\"`".to_owned());
+    check_key(label, "a label", "name the step, e.g. `\"charge-card\"`")
+}
+
+/// Checks the literal key of an `await_approval!`: the rules of a label, so that it can never
+/// collide with a per-item key, an occurrence suffix or a hook key. `Err` holds the message.
+pub(crate) fn check_approval_key(key: &str) -> Result<(), String> {
+    check_key(
+        key,
+        "an approval key",
+        "name the approval, e.g. `\"approve:refund\"`",
+    )
+}
+
+fn check_key(key: &str, what: &str, empty_hint: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err(format!("{what} cannot be empty; {empty_hint}"));
     }
-    if let Some(reserved) = label
+    if let Some(reserved) = key
         .chars()
         .find(|character| RESERVED_CHARACTERS.contains(character))
     {
         return Err(format!(
-            "a label cannot contain `{reserved}`: `#`, `[` and `]` are reserved for per-item keys and occurrence suffixes"
+            "{what} cannot contain `{reserved}`: `#`, `[` and `]` are reserved for per-item keys and occurrence suffixes"
         ));
     }
-    if label.chars().any(char::is_control) {
-        return Err("a label cannot contain control characters".to_owned());
+    if key.chars().any(char::is_control) {
+        return Err(format!("{what} cannot contain control characters"));
     }
-    if label.starts_with(HOOK_KEY_PREFIX) {
-        return Err(
-            "a label cannot start with `hook:`, the prefix of hook payload keys".to_owned(),
-        );
+    if key.starts_with(HOOK_KEY_PREFIX) {
+        return Err(format!(
+            "{what} cannot start with `hook:`, the prefix of hook payload keys"
+        ));
     }
     Ok(())
 }
@@ -84,6 +98,12 @@ mod tests {
         for (label, expected) in bad {
             let message = check_label(label).unwrap_err();
             assert!(message.contains(expected), "{label:?}: {message}");
+            let message = check_approval_key(label).unwrap_err();
+            assert!(
+                message.starts_with("an approval key") && message.contains(expected),
+                "{label:?}: {message}"
+            );
         }
+        assert_eq!(check_approval_key("approve:refund"), Ok(()));
     }
 }

@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::clock::{Clock, SystemClock};
 use crate::entry::StepEntry;
 use crate::error::InjectError;
 use crate::state::ResumeState;
@@ -134,7 +133,7 @@ struct Resolution<'a> {
 }
 
 /// The pending approval under `key`, if the state waits for one there.
-fn pending_at(state: &ResumeState, key: &str) -> Option<PendingApproval> {
+pub(crate) fn pending_at(state: &ResumeState, key: &str) -> Option<PendingApproval> {
     state
         .get(key)?
         .error()
@@ -167,7 +166,8 @@ pub fn get_pending_approvals(state: &ResumeState) -> Vec<PendingApproval> {
 }
 
 /// Grants the approval under `key` with `value` (no actor recorded): awaitly's `injectApproval`.
-/// Returns a new state; the input is untouched.
+/// Returns a new state; the input is untouched. The time is the state's
+/// [`clock`](ResumeState::clock).
 ///
 /// ```
 /// use awaitly::{ResumeState, StepEntry, inject_approval, pending_approval};
@@ -193,7 +193,7 @@ pub fn inject_approval<V: Serialize + ?Sized>(
             status: "approved",
         },
         None,
-        SystemClock.now_millis(),
+        state.clock().now_millis(),
     )?;
     Ok(next)
 }
@@ -213,7 +213,10 @@ impl<V: ?Sized> Clone for Decision<'_, V> {
 impl<V: ?Sized> Copy for Decision<'_, V> {}
 
 impl ResumeState {
-    /// Approves the request under `key` with `value`, recording who approved and when.
+    /// Approves the request under `key` with `value`, recording who approved and when. The time
+    /// is the state's [`clock`](Self::clock) (the run's; see [Time](ResumeState#time)), for the
+    /// deadline and the record alike; [`decide_approval`](Self::decide_approval) takes it
+    /// explicitly.
     ///
     /// ```
     /// use awaitly::{ResumeState, StepEntry, pending_approval};
@@ -226,9 +229,10 @@ impl ResumeState {
     /// # Errors
     ///
     /// [`InjectError::UnknownApproval`] when nothing waits under `key`,
-    /// [`InjectError::ApprovalExpired`] past its deadline, [`InjectError::ApprovalAlreadyDecided`]
-    /// when it was decided differently already (the same decision again succeeds),
-    /// [`InjectError::EncodeApproval`] for a value that is not JSON.
+    /// [`InjectError::ApprovalExpired`] at or past its deadline or once a run recorded its expiry,
+    /// [`InjectError::ApprovalAlreadyDecided`] when it was decided differently already (the same
+    /// decision again succeeds), [`InjectError::EncodeApproval`] for a value that is not JSON (or
+    /// holds a NaN or infinite float).
     pub fn grant_approval<V: Serialize + ?Sized>(
         &mut self,
         key: &str,
@@ -242,7 +246,7 @@ impl ResumeState {
                 status: "approved",
             },
             Some(actor),
-            SystemClock.now_millis(),
+            self.clock().now_millis(),
         )
     }
 
@@ -273,7 +277,7 @@ impl ResumeState {
                 status: "edited",
             },
             Some(actor),
-            SystemClock.now_millis(),
+            self.clock().now_millis(),
         )
     }
 
@@ -301,7 +305,7 @@ impl ResumeState {
             key,
             Decision::Reject { reason },
             Some(actor),
-            SystemClock.now_millis(),
+            self.clock().now_millis(),
         )
     }
 
@@ -323,7 +327,7 @@ impl ResumeState {
         };
         let resolved = match &decision {
             Decision::Grant { value, status } => {
-                let value = serde_json::value::to_raw_value(value).map_err(encode)?;
+                let value = crate::finite::to_raw_value(value).map_err(encode)?;
                 let resolution = serde_json::to_value(Resolution {
                     status,
                     actor,
@@ -342,12 +346,17 @@ impl ResumeState {
             }
         };
         let Some(pending) = pending_at(self, key) else {
-            let decided = entry.approval().is_some()
-                || entry
-                    .error()
-                    .and_then(|error| error.get("type"))
-                    .and_then(Value::as_str)
-                    .is_some_and(|kind| kind == "APPROVAL_REJECTED" || kind == "APPROVAL_EXPIRED");
+            let recorded = entry
+                .error()
+                .and_then(|error| error.get("type"))
+                .and_then(Value::as_str);
+            if recorded == Some("APPROVAL_EXPIRED") {
+                // A run recorded the expiry: no decision can change it.
+                return Err(InjectError::ApprovalExpired {
+                    key: key.to_owned(),
+                });
+            }
+            let decided = entry.approval().is_some() || recorded == Some("APPROVAL_REJECTED");
             if !decided {
                 return Err(InjectError::UnknownApproval {
                     key: key.to_owned(),
@@ -477,116 +486,5 @@ impl StepEntry {
     pub fn pending_approval(approval: &PendingApproval) -> Self {
         // Plain strings and JSON values: serialising cannot fail.
         Self::from_error_value(serde_json::to_value(approval).unwrap_or(Value::Null))
-    }
-}
-
-impl crate::context::Context {
-    /// An `await_approval!` site: `Some(Ok(value))` once approved, `Some(Err(_))` once rejected or
-    /// expired, `None` when the run halts waiting for a decision (the body must then await
-    /// [`halt`](crate::__private::halt)).
-    pub fn await_approval<T: crate::context::Payload>(
-        &self,
-        key: String,
-        reason: Option<String>,
-        timeout: Option<std::time::Duration>,
-        metadata: impl FnOnce() -> Result<Option<Value>, serde_json::Error>,
-    ) -> Option<Result<T, ApprovalError>> {
-        use crate::context::Halt;
-        use crate::error::RunError;
-        use crate::event::Event;
-        use crate::workflow::Suspension;
-
-        let mut run = self.lock();
-        let now = run.options.clock().now_millis();
-        let stop = |run: &mut crate::context::RunProgress, error: RunError| {
-            run.halt = Some(Halt::Stopped(error));
-            None
-        };
-        let Some(entry) = run.state.get(&key) else {
-            let metadata = match metadata() {
-                Ok(metadata) => metadata,
-                Err(error) => {
-                    return stop(
-                        &mut run,
-                        RunError::Encode {
-                            key,
-                            message: error.to_string(),
-                        },
-                    );
-                }
-            };
-            let pending = PendingApproval {
-                step_key: key.clone(),
-                reason,
-                metadata,
-                deadline_millis: timeout
-                    .map(|timeout| now.saturating_add(crate::clock::millis(timeout))),
-                requested_at_millis: Some(now),
-            };
-            run.state.insert(key, StepEntry::pending_approval(&pending));
-            run.emit(|| Event::ApprovalRequested {
-                approval: pending.clone(),
-            });
-            run.halt = Some(Halt::Suspended(Suspension::Approval(pending)));
-            return None;
-        };
-        if let Some(value) = entry.value_json() {
-            let decoded = serde_json::from_str(value);
-            return match decoded {
-                Ok(value) => {
-                    run.emit(|| Event::ApprovalResolved {
-                        key,
-                        approved: true,
-                    });
-                    Some(Ok(value))
-                }
-                Err(error) => stop(
-                    &mut run,
-                    RunError::DecodeValue {
-                        key,
-                        expected: std::any::type_name::<T>(),
-                        message: error.to_string(),
-                    },
-                ),
-            };
-        }
-        if let Some(pending) = pending_at(&run.state, &key) {
-            if let Some(deadline_millis) =
-                pending.deadline_millis.filter(|deadline| *deadline <= now)
-            {
-                let expired = ApprovalError::Expired {
-                    key: key.clone(),
-                    deadline_millis,
-                };
-                if let Ok(entry) = StepEntry::err(&expired) {
-                    run.state.insert(key.clone(), entry);
-                }
-                run.emit(|| Event::ApprovalResolved {
-                    key,
-                    approved: false,
-                });
-                return Some(Err(expired));
-            }
-            run.halt = Some(Halt::Suspended(Suspension::Approval(pending)));
-            return None;
-        }
-        if let Some(decided) = entry
-            .error()
-            .and_then(|error| ApprovalError::deserialize(error).ok())
-        {
-            run.emit(|| Event::ApprovalResolved {
-                key,
-                approved: false,
-            });
-            return Some(Err(decided));
-        }
-        stop(
-            &mut run,
-            RunError::KindMismatch {
-                key,
-                recorded: crate::site::SiteKind::Step,
-                reached: crate::site::SiteKind::Approval,
-            },
-        )
     }
 }

@@ -3,6 +3,7 @@
 //! the state does not fit the code).
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -40,6 +41,8 @@ pub(crate) struct RunProgress {
     /// Where the last per-item key from `next_key` stands in the state, so `begin_step` does not
     /// look it up a second time.
     found: Lookup,
+    /// The approval keys this run has reached: an approval key reached twice stops the run.
+    approval_keys: HashSet<String>,
     pub(crate) halt: Option<Halt>,
 }
 
@@ -130,6 +133,7 @@ impl Context {
         let installed = run.state.len();
         run.reached.clear();
         run.reached.resize(installed, false);
+        run.approval_keys.clear();
         run.halt = None;
     }
 
@@ -221,10 +225,16 @@ impl Context {
         let entry = match entry {
             Ok(entry) => entry,
             Err(error) => {
-                run.halt = Some(Halt::Stopped(RunError::Encode {
-                    key: ticket.key.into_owned(),
-                    message: error.to_string(),
-                }));
+                let key = ticket.key.into_owned();
+                run.halt = Some(Halt::Stopped(
+                    match crate::finite::is_unrecordable(&error) {
+                        Some(reason) => RunError::Unrecordable { key, reason },
+                        None => RunError::Encode {
+                            key,
+                            message: error.to_string(),
+                        },
+                    },
+                ));
                 return Checkpoint(None, false);
             }
         };
@@ -378,6 +388,15 @@ impl RunProgress {
                 Some(reached) => std::mem::replace(reached, true),
             },
         }
+    }
+
+    /// Marks the approval key `key` reached by this run; `false` when it already was.
+    pub(crate) fn reach_approval(&mut self, key: &str) -> bool {
+        if self.approval_keys.contains(key) {
+            return false;
+        }
+        self.approval_keys.insert(key.to_owned());
+        true
     }
 
     /// The id of the hook created at `key`, minting and recording one on first execution.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::finite;
 use crate::hook::{HookId, PendingHook};
 
 /// What one step (or hook) recorded: a success with its JSON value, a failure with its error, or
@@ -15,7 +16,9 @@ use crate::hook::{HookId, PendingHook};
 ///
 /// JSON form, compatible with awaitly: `{"ok":true,"value":…}` or
 /// `{"ok":false,"error":…,"cause":…,"meta":{"origin":…}}`. A hook id minted inside a workflow is
-/// `{"ok":true,"value":"<id>","createdHook":true}` (awaitly ignores the extra field).
+/// `{"ok":true,"value":"<id>","createdHook":true}`, and a payload delivered to a pending hook keeps
+/// the pending record it replaced until a run has read it, `{"ok":true,"value":…,"pendingHook":{…}}`
+/// (awaitly ignores the extra fields).
 ///
 /// What was read is written back as it was: a success without `value` (awaitly's `undefined`)
 /// stays without it (it replays as `null`), and a failure keeps the JSON text of its `error`,
@@ -49,6 +52,9 @@ enum Recorded {
     /// A success without a value (awaitly's `undefined`, `{"ok":true}`): replays as `null`, is
     /// written back without `"value"`.
     Undefined,
+    /// A hook's payload, with the pending record it replaced: a payload the workflow cannot decode
+    /// puts that record back as it was (same request time and deadline).
+    Delivered(Box<(Box<RawValue>, PendingHook)>),
     /// An approval's value, with who resolved it and how (`"approval": {…}`).
     Approved(Box<(Box<RawValue>, Value)>),
     // Boxed, like every rare variant: `StepEntry` stays 24 bytes (the common `Ok` is 16).
@@ -85,14 +91,18 @@ impl StepEntry {
     ///
     /// ```
     /// assert_eq!(awaitly::StepEntry::ok(&7).unwrap().value_json(), Some("7"));
+    /// // JSON has no NaN: serde_json would write `null`, which replays as something else.
+    /// let error = awaitly::StepEntry::ok(&Some(f64::NAN)).unwrap_err();
+    /// assert!(error.to_string().contains("`NaN`"), "{error}");
     /// ```
     ///
     /// # Errors
     ///
-    /// When `value` cannot be serialised to JSON (for instance a map with non-string keys).
+    /// When `value` cannot be serialised to JSON (for instance a map with non-string keys), or holds
+    /// a NaN or infinite float, which JSON cannot represent.
     pub fn ok<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
         Ok(Self {
-            outcome: Recorded::Ok(serde_json::value::to_raw_value(value)?),
+            outcome: Recorded::Ok(finite::to_raw_value(value)?),
         })
     }
 
@@ -107,9 +117,9 @@ impl StepEntry {
     ///
     /// # Errors
     ///
-    /// When `error` cannot be serialised to JSON.
+    /// When `error` cannot be serialised to JSON, or holds a NaN or infinite float.
     pub fn err<E: Serialize + ?Sized>(error: &E) -> Result<Self, serde_json::Error> {
-        Ok(Self::failure(serde_json::to_value(error)?))
+        Ok(Self::failure(finite::to_value(error)?))
     }
 
     /// The entry of a hook that waits for its payload.
@@ -128,6 +138,32 @@ impl StepEntry {
     pub(crate) fn approved(value: Box<RawValue>, approval: Value) -> Self {
         Self {
             outcome: Recorded::Approved(Box::new((value, approval))),
+        }
+    }
+
+    /// `payload` delivered to the hook `pending` waited for.
+    pub(crate) fn delivered(payload: Box<RawValue>, pending: PendingHook) -> Self {
+        Self {
+            outcome: Recorded::Delivered(Box::new((payload, pending))),
+        }
+    }
+
+    /// The pending record a delivered payload replaced (see [`Recorded::Delivered`]).
+    pub(crate) fn delivered_to(&self) -> Option<&PendingHook> {
+        match &self.outcome {
+            Recorded::Delivered(delivered) => Some(&delivered.1),
+            _ => None,
+        }
+    }
+
+    /// For a delivered payload: the same payload without the pending record, once the workflow has
+    /// read it and the record can no longer be needed.
+    pub(crate) fn without_delivery(&self) -> Option<Self> {
+        match &self.outcome {
+            Recorded::Delivered(delivered) => Some(Self {
+                outcome: Recorded::Ok(delivered.0.clone()),
+            }),
+            _ => None,
         }
     }
 
@@ -206,6 +242,7 @@ impl StepEntry {
         match &self.outcome {
             Recorded::Ok(raw) => Some(raw.get()),
             Recorded::Undefined => Some("null"),
+            Recorded::Delivered(delivered) => Some(delivered.0.get()),
             Recorded::Approved(approved) => Some(approved.0.get()),
             _ => None,
         }
@@ -290,7 +327,10 @@ impl StepEntry {
 
     pub(crate) fn value_equals(&self, other: &Value) -> bool {
         match &self.outcome {
-            Recorded::Ok(_) | Recorded::Undefined | Recorded::Approved(_) => self
+            Recorded::Ok(_)
+            | Recorded::Undefined
+            | Recorded::Delivered(_)
+            | Recorded::Approved(_) => self
                 .value_json()
                 .and_then(|raw| serde_json::from_str::<Value>(raw).ok())
                 .is_some_and(|v| v == *other),
@@ -321,6 +361,14 @@ impl Serialize for StepEntry {
             Recorded::Undefined => {
                 let mut map = serializer.serialize_map(Some(1))?;
                 map.serialize_entry("ok", &true)?;
+                map.end()
+            }
+            Recorded::Delivered(delivered) => {
+                let (value, pending) = &**delivered;
+                let mut map = serializer.serialize_map(Some(3))?;
+                map.serialize_entry("ok", &true)?;
+                map.serialize_entry("value", value)?;
+                map.serialize_entry("pendingHook", pending)?;
                 map.end()
             }
             Recorded::Approved(approved) => {
@@ -385,6 +433,7 @@ enum EntryField {
     CreatedHook,
     Approval,
     Sleep,
+    PendingHook,
     #[serde(other)]
     Unknown,
 }
@@ -406,6 +455,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
         let mut created_hook = false;
         let mut approval: Option<Value> = None;
         let mut sleep = false;
+        let mut pending_hook: Option<Value> = None;
         while let Some(field) = map.next_key::<EntryField>()? {
             match field {
                 EntryField::Ok => set_once(&mut ok, "ok", map.next_value()?)?,
@@ -416,6 +466,9 @@ impl<'de> Visitor<'de> for EntryVisitor {
                 EntryField::CreatedHook => created_hook = map.next_value()?,
                 EntryField::Approval => set_once(&mut approval, "approval", map.next_value()?)?,
                 EntryField::Sleep => sleep = map.next_value()?,
+                EntryField::PendingHook => {
+                    set_once(&mut pending_hook, "pendingHook", map.next_value()?)?;
+                }
                 EntryField::Unknown => {
                     map.next_value::<de::IgnoredAny>()?;
                 }
@@ -457,6 +510,12 @@ impl<'de> Visitor<'de> for EntryVisitor {
         }
         if let Some(approval) = approval {
             return Ok(StepEntry::approved(value, approval));
+        }
+        // A record that does not read as a pending hook is only a lost hint: the payload stands.
+        if let Some(pending) =
+            pending_hook.and_then(|pending| PendingHook::deserialize(pending).ok())
+        {
+            return Ok(StepEntry::delivered(value, pending));
         }
         if created_hook {
             let hook_id: String = serde_json::from_str(value.get()).map_err(|_| {

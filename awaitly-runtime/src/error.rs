@@ -176,6 +176,62 @@ pub enum RunError {
         "{0}; migrate the state (rename or clear those keys) or run it with the build that wrote it"
     )]
     Incompatible(Incompatibility),
+    /// An `await_approval!` key that a step, created hook or sleep of the workflow also produces
+    /// (or a `hook:` key): the two would read each other's entries. Nothing was read or recorded
+    /// under it.
+    ///
+    /// ```
+    /// let error = awaitly::RunError::ApprovalKeyTaken { key: "charge".into(), site: awaitly::SiteKind::Step };
+    /// assert!(error.to_string().starts_with("approval key `charge` is also the key of a step"));
+    /// ```
+    #[error(
+        "approval key `{key}` is also the key of a {site} of this workflow, so they would read each \
+         other's entries; give the approval a key of its own, e.g. `format!(\"approve:{key}\")`"
+    )]
+    ApprovalKeyTaken {
+        /// The approval's key.
+        key: String,
+        /// What else uses it.
+        site: SiteKind,
+    },
+    /// Two `await_approval!` executions of one run reached the same key (typically a fixed key in a
+    /// loop): the second would read the first one's decision. Nothing was read or recorded for the
+    /// second.
+    ///
+    /// ```
+    /// let error = awaitly::RunError::RepeatedApprovalKey { key: "approve".into() };
+    /// assert!(error.to_string().starts_with("approval key `approve` was reached twice in this run"));
+    /// ```
+    #[error(
+        "approval key `{key}` was reached twice in this run, so the second approval would read the \
+         first one's decision; give each approval a key of its own, e.g. built from the loop item: \
+         `format!(\"{key}:{{id}}\")`"
+    )]
+    RepeatedApprovalKey {
+        /// The repeated key.
+        key: String,
+    },
+    /// A step's output or error holds a value JSON cannot represent faithfully (a NaN or infinite
+    /// float, which `serde_json` writes as `null`): recorded, it would replay as another value.
+    /// Nothing was recorded; the step's outcome is lost, so it executes again on the next run.
+    ///
+    /// ```
+    /// let error = awaitly::RunError::Unrecordable {
+    ///     key: "ratio".into(),
+    ///     reason: "it holds the float `NaN`, which JSON cannot represent".into(),
+    /// };
+    /// assert!(error.to_string().starts_with("the outcome of `ratio` cannot be recorded faithfully"));
+    /// ```
+    #[error(
+        "the outcome of `{key}` cannot be recorded faithfully: {reason}; nothing was recorded: \
+         return a value JSON holds (a finite number, `None`, a string)"
+    )]
+    Unrecordable {
+        /// The step.
+        key: String,
+        /// What in the value JSON cannot hold.
+        reason: String,
+    },
     /// A step's output or error, or a hook's metadata, could not be serialised to JSON.
     #[error(
         "the outcome of `{key}` cannot be written as JSON ({message}); make its `Serialize` \

@@ -5,7 +5,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::clock::{Clock, SystemClock};
 use crate::entry::StepEntry;
 use crate::error::InjectError;
 use crate::hook_site::HookTimeout;
@@ -323,6 +322,7 @@ pub fn get_pending_hooks(state: &ResumeState) -> Vec<PendingHook> {
 }
 
 /// Returns a **new** state in which the pending hook `hook_id` holds `payload`; `state` is untouched.
+/// Deadlines are checked against the state's [`clock`](ResumeState::clock).
 ///
 /// Validated, unlike awaitly's: an id the state does not wait on is [`InjectError::UnknownHook`];
 /// injecting the payload already recorded is an idempotent success; a different payload into a
@@ -367,6 +367,8 @@ pub fn inject_hook<P: Serialize + ?Sized>(
 
 impl ResumeState {
     /// [`inject_hook`] in place: resolves the pending hook `hook_id` in this state with `payload`.
+    /// A deadline is checked against the state's [`clock`](Self::clock): the one of the run that
+    /// returned the state (see [Time](ResumeState#time)).
     ///
     /// ```
     /// use awaitly::{ResumeState, StepEntry, pending_hook};
@@ -384,11 +386,12 @@ impl ResumeState {
         hook_id: &HookId,
         payload: &P,
     ) -> Result<(), InjectError> {
-        self.inject_hook_at(hook_id, payload, SystemClock.now_millis())
+        self.inject_hook_at(hook_id, payload, self.clock().now_millis())
     }
 
     /// [`inject_hook`](Self::inject_hook) at the time `now_millis` (milliseconds since the Unix
-    /// epoch, e.g. from a [`Clock`]): a hook whose deadline is not after `now_millis` is expired.
+    /// epoch, e.g. from a [`Clock`](crate::Clock)) instead of the state's clock: a hook whose
+    /// deadline is not after `now_millis` is expired.
     ///
     /// ```
     /// use awaitly::{InjectError, PendingHookOptions, ResumeState, StepEntry, pending_hook};
@@ -423,18 +426,22 @@ impl ResumeState {
                     hook_id: hook_id.clone(),
                 });
             }
-            let entry = StepEntry::ok(payload).map_err(|source| InjectError::Encode {
-                hook_id: hook_id.clone(),
-                source,
-            })?;
-            self.insert(key, entry);
+            let payload =
+                crate::finite::to_raw_value(payload).map_err(|source| InjectError::Encode {
+                    hook_id: hook_id.clone(),
+                    source,
+                })?;
+            // The pending record stays with the payload: should the workflow not decode it, the
+            // hook waits again exactly as before (same request time, same deadline).
+            self.insert(key, StepEntry::delivered(payload, pending));
             return Ok(());
         }
         if entry.is_ok() {
-            let payload = serde_json::to_value(payload).map_err(|source| InjectError::Encode {
-                hook_id: hook_id.clone(),
-                source,
-            })?;
+            let payload =
+                crate::finite::to_value(payload).map_err(|source| InjectError::Encode {
+                    hook_id: hook_id.clone(),
+                    source,
+                })?;
             return if entry.value_equals(&payload) {
                 Ok(())
             } else {

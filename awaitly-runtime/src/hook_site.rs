@@ -185,19 +185,30 @@ impl Context {
         if let Some(payload) = entry.value_json() {
             return match serde_json::from_str(payload) {
                 Ok(payload) => {
+                    // Read: the pending record kept for a malformed payload is no longer needed.
+                    if let Some(plain) = entry.without_delivery() {
+                        run.state.insert(key, plain);
+                    }
                     run.emit(|| Event::HookDelivered { hook_id });
                     Wait::Payload(payload)
                 }
                 Err(error) => {
                     // Put the hook back to pending, so a corrected delivery can still resolve it
-                    // and a persisted state holds no payload of the wrong shape.
-                    let pending = PendingHook {
-                        hook_id: hook_id.clone(),
-                        step_key: key.clone(),
-                        metadata: metadata().ok().flatten(),
-                        deadline_millis: timeout.map(|timeout| now.saturating_add(millis(timeout))),
-                        requested_at_millis: Some(now),
-                    };
+                    // and a persisted state holds no payload of the wrong shape. The pending
+                    // record the payload replaced comes back as it was: a malformed delivery
+                    // never moves the deadline. Only a payload that arrived without it (injected
+                    // by awaitly) gets a fresh record.
+                    let pending = entry
+                        .delivered_to()
+                        .cloned()
+                        .unwrap_or_else(|| PendingHook {
+                            hook_id: hook_id.clone(),
+                            step_key: key.clone(),
+                            metadata: metadata().ok().flatten(),
+                            deadline_millis: timeout
+                                .map(|timeout| now.saturating_add(millis(timeout))),
+                            requested_at_millis: Some(now),
+                        });
                     run.state.insert(key, StepEntry::pending(&pending));
                     run.halt = Some(Halt::Stopped(RunError::DecodePayload {
                         hook_id,

@@ -11,6 +11,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod approval;
+mod approval_site;
 mod clock;
 mod compat;
 mod context;
@@ -18,6 +19,7 @@ mod diagram;
 mod entry;
 mod error;
 mod event;
+mod finite;
 mod hook;
 mod hook_site;
 mod journal;
@@ -161,6 +163,13 @@ macro_rules! await_hook {
 /// order). The key is any `Display` value, e.g. `format!("approve:refund:{id}")`; decide with
 /// [`ResumeState::grant_approval`], [`ResumeState::edit_approval`],
 /// [`ResumeState::reject_approval`] or [`inject_approval`].
+///
+/// The key must be the approval's own. A string literal follows the rules of a label and may not
+/// be another site's key or another approval's, nor sit in a loop (every iteration would read the
+/// first one's decision): each is a compile error. A key built at run time that a step, created
+/// hook or sleep of the workflow produces, or a `hook:` key, stops the run with
+/// [`RunError::ApprovalKeyTaken`]; one reached twice in a run with
+/// [`RunError::RepeatedApprovalKey`] — in a loop, build it from the item.
 ///
 /// ```
 /// use awaitly::{ApprovalError, Outcome, await_approval, workflow};

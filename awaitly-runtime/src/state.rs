@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::hash::BuildHasher as _;
+use std::sync::Arc;
 
 use hashbrown::HashTable;
 
@@ -13,6 +14,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::clock::{Clock, SystemClock};
 use crate::compat::WorkflowStamp;
 use crate::entry::StepEntry;
 use crate::error::StateFormatError;
@@ -37,6 +39,40 @@ use crate::surrogate;
 /// let back = ResumeState::from_json(&json).unwrap();
 /// assert_eq!(back.len(), 1);
 /// ```
+///
+/// # Time
+///
+/// Deliveries and decisions ([`inject_hook`](Self::inject_hook),
+/// [`grant_approval`](Self::grant_approval), [`edit_approval`](Self::edit_approval),
+/// [`reject_approval`](Self::reject_approval), [`inject_approval`](crate::inject_approval)) check
+/// deadlines against the state's [`clock`](Self::clock): the clock of the run that returned the
+/// state ([`Workflow::clock`](crate::Workflow::clock), [`SystemClock`] by default), so a test that
+/// runs with a [`ManualClock`](crate::ManualClock) decides on that clock without a special call. A
+/// state read from JSON or built by hand reads the [`SystemClock`] until
+/// [`with_clock`](Self::with_clock) says otherwise. [`inject_hook_at`](Self::inject_hook_at) and
+/// [`decide_approval`](Self::decide_approval) take the time explicitly (what the durable engine
+/// does with its own clock). The clock is not part of the JSON form.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use awaitly::{InjectError, ManualClock, await_hook, workflow};
+///
+/// #[workflow]
+/// async fn pay() -> Result<u32, String> {
+///     let paid: Result<u32, awaitly::HookTimeout> = await_hook!("pay", timeout = Duration::from_secs(60));
+///     paid.map_err(|timeout| timeout.to_string())
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let clock = Arc::new(ManualClock::new(0));
+/// let run = pay().clock(clock.clone()).start().await;
+/// let hook_id = run.outcome.pending_hook().unwrap().hook_id.clone();
+/// clock.advance(Duration::from_secs(60));
+/// let mut state = run.state;
+/// assert!(matches!(state.inject_hook(&hook_id, &7), Err(InjectError::Expired { .. })));
+/// # });
+/// ```
 #[derive(Clone, Default)]
 pub struct ResumeState {
     entries: Vec<(Box<str>, StepEntry)>,
@@ -44,6 +80,8 @@ pub struct ResumeState {
     index: HashTable<u32>,
     hasher: KeyHasher,
     workflow: Option<WorkflowStamp>,
+    /// The clock deliveries and decisions read; `None`: the system clock.
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl ResumeState {
@@ -70,6 +108,43 @@ impl ResumeState {
 
     pub(crate) fn set_workflow(&mut self, stamp: WorkflowStamp) {
         self.workflow = Some(stamp);
+    }
+
+    /// The clock [`inject_hook`](Self::inject_hook) and the approval decisions compare deadlines
+    /// against: the one of the run that returned this state, or one set with
+    /// [`with_clock`](Self::with_clock); [`SystemClock`] otherwise (see [Time](Self#time)).
+    ///
+    /// ```
+    /// let state = awaitly::ResumeState::new().with_clock(std::sync::Arc::new(awaitly::ManualClock::new(5)));
+    /// assert_eq!(state.clock().now_millis(), 5);
+    /// assert!(awaitly::ResumeState::new().clock().now_millis() > 1_700_000_000_000);
+    /// ```
+    #[must_use]
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_deref().unwrap_or(&SystemClock)
+    }
+
+    /// This state, deciding and delivering on `clock` from now on (e.g. a state read from JSON in
+    /// a test that runs on a [`ManualClock`](crate::ManualClock)).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use awaitly::{InjectError, ManualClock, PendingHookOptions, ResumeState, StepEntry, pending_hook};
+    ///
+    /// let options = PendingHookOptions { deadline_millis: Some(1_000), ..Default::default() };
+    /// let json = ResumeState::new().to_json(); // e.g. loaded from a store
+    /// let mut state = ResumeState::from_json(&json).unwrap().with_clock(Arc::new(ManualClock::new(1_000)));
+    /// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), options)));
+    /// assert!(matches!(state.inject_hook(&"h1".into(), &1), Err(InjectError::Expired { .. })));
+    /// ```
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    pub(crate) fn set_clock(&mut self, clock: Option<Arc<dyn Clock>>) {
+        self.clock = clock;
     }
 
     /// The number of recorded entries.
@@ -288,7 +363,14 @@ impl fmt::Debug for ResumeState {
 }
 
 /// Returns a new state without the entry under `key`, so the step runs again on the next run (the
-/// way to retry a recorded failure).
+/// way to retry a recorded failure, or to ask an approval again).
+///
+/// The label of a hook created inside the workflow (`await_hook!("label")`) records the hook's id;
+/// clearing it makes the next run create a **new** hook, so the old hook's `hook:<id>` entry
+/// (pending, delivered or timed out) is cleared with it: left behind, it would belong to no site
+/// and the state would no longer fit the workflow ([`RunError::Incompatible`](crate::RunError)).
+/// To wait for the **same** hook again (its id is in a callback URL already), clear
+/// `hook:<id>` instead and keep the label.
 ///
 /// ```
 /// let mut state = awaitly::ResumeState::new();
@@ -300,7 +382,13 @@ impl fmt::Debug for ResumeState {
 #[must_use]
 pub fn clear_step(state: &ResumeState, key: &str) -> ResumeState {
     let mut next = state.clone();
-    next.remove(key);
+    if let Some(hook_id) = next
+        .remove(key)
+        .as_ref()
+        .and_then(StepEntry::created_hook_id)
+    {
+        next.remove(&crate::hook::hook_step_key(hook_id));
+    }
     next
 }
 
@@ -320,6 +408,7 @@ pub fn clear_step(state: &ResumeState, key: &str) -> ResumeState {
 pub fn clear_failed_steps(state: &ResumeState) -> ResumeState {
     let mut next = ResumeState::new();
     next.workflow.clone_from(&state.workflow);
+    next.clock.clone_from(&state.clock);
     for (key, entry) in &state.entries {
         if entry.is_ok() || crate::is_pending_hook(entry) {
             next.insert(&**key, entry.clone());
@@ -460,6 +549,7 @@ impl<'de> Visitor<'de> for StepsSeed {
             index: HashTable::with_capacity(capacity),
             hasher: KeyHasher::default(),
             workflow: None,
+            clock: None,
         };
         while let Some((key, entry)) = seq.next_element::<(String, StepEntry)>()? {
             if state.contains_key(&key) {

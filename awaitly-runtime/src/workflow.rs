@@ -100,7 +100,10 @@ impl<F> Workflow<F> {
     }
 
     /// Reads the time from `clock` (deadlines, wake-up times) and waits on it (retry delays);
-    /// [`SystemClock`](crate::SystemClock) by default.
+    /// [`SystemClock`](crate::SystemClock) by default. The state the run returns keeps the clock:
+    /// deliveries and decisions on it ([`ResumeState::inject_hook`],
+    /// [`ResumeState::grant_approval`], …) check deadlines against the same time (see
+    /// [Time](ResumeState#time)).
     ///
     /// ```
     /// #[awaitly::workflow]
@@ -169,7 +172,10 @@ where
         emit(Event::RunStarted {
             workflow: context.description().name,
         });
+        let clock = options.clock.clone();
         let mut state = state;
+        // The returned state decides and delivers on the run's clock (see `ResumeState#time`).
+        state.set_clock(clock.clone());
         match check(context.description(), &state) {
             // Entries whose markers awaitly's serialiser dropped get them back, so every site
             // reads them as it recorded them.
@@ -217,10 +223,9 @@ where
                 error: error.clone(),
             },
         });
-        Run {
-            outcome,
-            state: context.take_state(),
-        }
+        let mut state = context.take_state();
+        state.set_clock(clock);
+        Run { outcome, state }
     }
 
     /// Runs the workflow from an empty state: [`run`](Self::run) with [`ResumeState::new`].

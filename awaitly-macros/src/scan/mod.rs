@@ -43,12 +43,27 @@ pub(crate) struct Site {
     pub(crate) in_loop: bool,
     pub(crate) in_branch: bool,
     pub(crate) span: Span,
+    /// An approval's key when it is a string literal, with the literal's span: checked at compile
+    /// time against the other sites' keys.
+    pub(crate) literal_key: Option<(String, Span)>,
 }
 
 impl Site {
     /// Sites whose keys are fixed at compile time, and so can collide.
     pub(crate) fn has_static_key(&self) -> bool {
         !matches!(self.kind, SiteKind::HookById | SiteKind::Approval)
+    }
+}
+
+impl SiteKind {
+    /// How diagnostics name the kind.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::Step => "`step!`",
+            Self::HookById | Self::CreatedHook => "`await_hook!`",
+            Self::Approval => "`await_approval!`",
+            Self::Sleep => "`sleep!`",
+        }
     }
 }
 
@@ -164,6 +179,7 @@ impl Scanner<'_> {
             in_loop: self.loops > 0,
             in_branch: self.branches > 0,
             span,
+            literal_key: None,
         });
         self.sites.len() - 1
     }
@@ -214,11 +230,20 @@ impl Scanner<'_> {
 
     fn approval(&mut self, mac: &Macro, span: Span, krate: &syn::Path) -> syn::Result<TokenStream> {
         let mut args: ApprovalArgs = mac.parse_body()?;
+        let literal = string_literal(&args.key)
+            .map(|literal| {
+                let key = literal.value();
+                key::check_approval_key(&key)
+                    .map(|()| (key, literal.span()))
+                    .map_err(|message| syn::Error::new(literal.span(), message))
+            })
+            .transpose()?;
         self.visit_expr_mut(&mut args.key);
         for value in args.options.values_mut() {
             self.visit_expr_mut(value);
         }
-        self.record(SiteKind::Approval, source_text(&args.key), false, span);
+        let index = self.record(SiteKind::Approval, source_text(&args.key), false, span);
+        self.sites[index].literal_key = literal;
         Ok(expand::approval_glue(krate, span, &args))
     }
 
@@ -255,6 +280,19 @@ fn checked_label(label: &syn::LitStr) -> syn::Result<String> {
     let value = label.value();
     key::check_label(&value).map_err(|message| syn::Error::new(label.span(), message))?;
     Ok(value)
+}
+
+/// The string literal `expr` is (through parentheses and invisible groups), if it is one.
+fn string_literal(expr: &Expr) -> Option<&syn::LitStr> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(literal),
+            ..
+        }) => Some(literal),
+        Expr::Paren(inner) => string_literal(&inner.expr),
+        Expr::Group(inner) => string_literal(&inner.expr),
+        _ => None,
+    }
 }
 
 /// An expression as compact text, to describe a site whose key is only known at run time.
