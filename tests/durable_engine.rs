@@ -377,10 +377,11 @@ async fn a_live_executor_is_not_taken_over() {
         let run = format!("alive-{backend}");
         let gate = Arc::new(tokio::sync::Notify::new());
         *GATE.lock().await = Some(Arc::clone(&gate));
-        // A short lease: its heartbeat renews it while the slow step runs.
+        // A short lease: its heartbeat renews it (every third) while the slow step runs. Not too
+        // short, so a loaded machine still renews it in time.
         let slow_engine = Arc::new(
             Engine::with_store(Arc::clone(&store))
-                .stale_after(Duration::from_millis(150))
+                .stale_after(Duration::from_millis(600))
                 .register("gated", 1, gated),
         );
         let first = {
@@ -391,7 +392,7 @@ async fn a_live_executor_is_not_taken_over() {
         while executions(&run, "slow") == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
         // Well past the lease's length, the executor is alive: nobody else advances the run.
         let other = Engine::with_store(Arc::clone(&store)).register("gated", 1, gated);
         assert_eq!(other.resume_run(&run).await.unwrap(), RunOutcome::Running);
