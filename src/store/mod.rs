@@ -25,7 +25,7 @@ use std::pin::Pin;
 use awaitly_runtime::HookId;
 use serde_json::Value;
 
-pub use error::StoreError;
+pub use error::{Cause, StoreError};
 pub use lease::{Lease, RunLease};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
