@@ -4,6 +4,7 @@
 //! the files under tests/golden/cli/ with `AWAITLY_BLESS=1 cargo test --features cli --test cli`.
 #![cfg(feature = "cli")]
 
+mod common;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -229,10 +230,7 @@ async fn sqlite_store_output_matches_the_golden_files() {
 
 #[tokio::test]
 async fn postgres_store_prints_what_sqlite_prints() {
-    let Ok(url) = std::env::var("AWAITLY_TEST_POSTGRES_URL") else {
-        println!(
-            "skipped: AWAITLY_TEST_POSTGRES_URL not set (e.g. postgres://postgres@127.0.0.1:5432/test)"
-        );
+    let Some(url) = common::postgres_url() else {
         return;
     };
     let schema = format!("cli_golden_{}", std::process::id());
