@@ -11,8 +11,11 @@
 //!
 //! `cargo run --example checkout_server --features sqlite,http`
 //! `cargo run --example checkout_server --features sqlite,http -- --serve` keeps the server
-//! running so you can deliver the callback yourself with `curl`.
+//! running so you can deliver the callback yourself with `curl`, until Ctrl-C (or `SIGTERM`).
+//!
+//! The temp database is removed on every way out: done, an error, Ctrl-C or `SIGTERM`.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use awaitly::durable::Engine;
@@ -82,11 +85,30 @@ async fn checkout(input: CheckoutInput) -> Result<FulfilledOrder, String> {
     step!("fulfil", fulfil(&order, &payment).await)
 }
 
+/// The example's SQLite file (and its WAL files), removed when dropped.
+struct TempDatabase(PathBuf);
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let serve = std::env::args().any(|argument| argument == "--serve");
-    let database = std::env::temp_dir().join(format!("awaitly-checkout-{}.db", std::process::id()));
-    let store = SqliteStore::open(&database).await?;
+    let database = TempDatabase(
+        std::env::temp_dir().join(format!("awaitly-checkout-{}.db", std::process::id())),
+    );
+    // The store is closed (its engine dropped, the server stopped) when `run_server` returns, then
+    // `database` removes the files, whichever way it returned.
+    run_server(&database.0, serve).await
+}
+
+async fn run_server(database: &Path, serve: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let store = SqliteStore::open(database).await?;
     let engine = Arc::new(Engine::new(store).register("checkout", 1, checkout));
 
     // Unknown, expired and used hook ids all get the same 404: nothing to learn by probing.
@@ -99,11 +121,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .fallback(not_found);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         if let Err(error) = awaitly::http::serve(listener, app, &ServeConfig::default()).await {
             eprintln!("the callback server stopped: {error}");
         }
     });
+    // Stops the server (dropping its engine) on every way out of this function.
+    let _server = AbortOnDrop(server);
     println!("callback server on {base} (runs in {})", database.display());
 
     let input = CheckoutInput {
@@ -126,7 +150,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if serve {
         println!("pending hooks (admin, put it behind your auth): curl {base}/admin/hooks");
         println!("pay: curl -X POST {callback} -H 'content-type: application/json' -d '{payment}'");
-        std::future::pending::<()>().await;
+        println!("Ctrl-C stops the server and removes {}", database.display());
+        shutdown_signal().await?;
+        println!("stopping: removing {}", database.display());
+        return Ok(());
     }
 
     println!("payment provider: POST {callback}");
@@ -143,9 +170,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let fulfilled: FulfilledOrder = serde_json::from_value(body["result"].clone())?;
     println!("fulfilled order: {fulfilled:?}");
-    drop(engine);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
-    }
     Ok(())
+}
+
+/// Aborts the server task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Ctrl-C, or `SIGTERM` (what `kill` and service managers send) on Unix.
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }

@@ -395,14 +395,11 @@ fn millis(value: Option<u64>) -> Option<i64> {
     value.map(|millis| i64::try_from(millis).unwrap_or(i64::MAX))
 }
 
-/// A duration in milliseconds as `42s`, `7m`, `3h` or `2d` (negative durations count as zero).
-///
-/// ```
-/// assert_eq!(awaitly::inspect::human_age(90_000), "1m");
-/// assert_eq!(awaitly::inspect::human_age(-5), "0s");
-/// ```
+/// A duration in milliseconds as `42s`, `7m`, `3h` or `2d` (negative durations count as zero):
+/// how the command-line tool and the dashboard show ages.
+#[cfg(any(feature = "cli", feature = "dashboard"))]
 #[must_use]
-pub fn human_age(millis: i64) -> String {
+pub(crate) fn human_age(millis: i64) -> String {
     let seconds = millis.max(0) / 1000;
     match seconds {
         0..60 => format!("{seconds}s"),
@@ -412,14 +409,11 @@ pub fn human_age(millis: i64) -> String {
     }
 }
 
-/// Milliseconds since the Unix epoch as a UTC time, `YYYY-MM-DD HH:MM:SSZ`.
-///
-/// ```
-/// assert_eq!(awaitly::inspect::utc_time(0), "1970-01-01 00:00:00Z");
-/// assert_eq!(awaitly::inspect::utc_time(1_795_000_000_000), "2026-11-18 11:06:40Z");
-/// ```
+/// Milliseconds since the Unix epoch as a UTC time, `YYYY-MM-DD HH:MM:SSZ`: how the
+/// command-line tool and the dashboard show times.
+#[cfg(any(feature = "cli", feature = "dashboard"))]
 #[must_use]
-pub fn utc_time(millis: i64) -> String {
+pub(crate) fn utc_time(millis: i64) -> String {
     let seconds = millis.div_euclid(1000);
     let days = seconds.div_euclid(86_400);
     let of_day = seconds.rem_euclid(86_400);
@@ -444,4 +438,21 @@ pub fn utc_time(millis: i64) -> String {
         of_day % 3_600 / 60,
         of_day % 60
     )
+}
+
+#[cfg(all(test, any(feature = "cli", feature = "dashboard")))]
+mod tests {
+    use super::{human_age, utc_time};
+
+    #[test]
+    fn ages_are_rounded_down_to_one_unit() {
+        assert_eq!(human_age(90_000), "1m");
+        assert_eq!(human_age(-5), "0s");
+    }
+
+    #[test]
+    fn times_are_utc() {
+        assert_eq!(utc_time(0), "1970-01-01 00:00:00Z");
+        assert_eq!(utc_time(1_795_000_000_000), "2026-11-18 11:06:40Z");
+    }
 }

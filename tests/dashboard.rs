@@ -3,6 +3,7 @@
 //! payloads that must come out escaped.
 #![cfg(all(feature = "dashboard", feature = "sqlite"))]
 
+mod common;
 mod support;
 
 use std::sync::Arc;
@@ -287,8 +288,7 @@ async fn the_dashboard_never_writes() {
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres_store_shows_the_same_runs() {
-    let Ok(url) = std::env::var("AWAITLY_TEST_POSTGRES_URL") else {
-        println!("skipped: AWAITLY_TEST_POSTGRES_URL not set");
+    let Some(url) = common::postgres_url() else {
         return;
     };
     let schema = format!("dashboard_{}", std::process::id());

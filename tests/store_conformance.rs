@@ -1,6 +1,5 @@
 //! The store conformance suite on every backend: memory, SQLite, and PostgreSQL (when
-//! `AWAITLY_TEST_POSTGRES_URL` is set).
-#![cfg(feature = "durable")]
+//! `AWAITLY_TEST_POSTGRES_URL` is set). Needs the `test-util` feature (see Cargo.toml).
 
 mod common;
 

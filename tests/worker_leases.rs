@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use awaitly::durable::{Engine, Enqueue, Worker, WorkerHandle};
-use awaitly::store::{QueueLimit, RunOutcome, now_ms};
+use awaitly::store::{QueueLimit, RunOutcome};
 use common::flows::executions;
 use common::jobs::{self, Job};
 use common::shared::on_shared_backends;
@@ -158,4 +158,10 @@ async fn a_worker_takes_over_a_run_whose_executor_died() {
         assert_eq!(other.record(&run).await.unwrap().lease, None);
     })
     .await;
+}
+
+/// The stores' clock: milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    i64::try_from(awaitly::Clock::now_millis(&awaitly::SystemClock))
+        .expect("a time before the year 292 million")
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::claim::is_contention;
 use super::drive::Plan;
 use super::{Engine, EngineError};
-use crate::store::{Changes, RunOutcome, StoredRun, entry_text};
+use crate::store::{Cause, Changes, RunOutcome, StoredRun, entry_text};
 
 /// A decision on an approval, with its value as JSON: grant, grant an edited value, or reject.
 ///
@@ -217,6 +217,7 @@ fn refused(error: InjectError, run_id: &str, key: &str) -> EngineError {
             run_id,
             key,
             message: source.to_string(),
+            source: Some(Cause::new(source)),
         },
         _ => EngineError::UnknownApproval { run_id, key },
     }

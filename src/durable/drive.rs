@@ -15,7 +15,7 @@ use super::EngineError;
 use super::journal::{Budget, StoreJournal};
 use super::lease::Heartbeat;
 use super::registry::{Factory, Lookup, Registry};
-use crate::store::{Changes, Lease, RunOutcome, Store, StoreError, StoredRun, entry_text};
+use crate::store::{Cause, Changes, Lease, RunOutcome, Store, StoreError, StoredRun, entry_text};
 
 /// Where a payload to inject came from: the caller gets decode errors; an early delivery that
 /// does not decode is dropped (the hook waits again) since its sender was already answered.
@@ -133,6 +133,7 @@ impl Drive<'_> {
             .map_err(|error| EngineError::InvalidInput {
                 workflow: record.workflow.clone(),
                 message: error.to_string(),
+                source: Cause::new(error),
             })?;
             let mut run = run.await;
             let progress = journal.finish();
@@ -373,6 +374,7 @@ impl Drive<'_> {
                     run_id: run_id.to_owned(),
                     key: key.clone(),
                     message: format!("expected `{expected}`: {message}"),
+                    source: None,
                 };
                 let settled = match approval {
                     Some(approval) => RunOutcome::AwaitingApproval { approval },
@@ -460,6 +462,7 @@ async fn inject_claimed(
                 run_id: run_id.to_owned(),
                 hook_id: hook_id.clone(),
                 message: other.to_string(),
+                source: Cause::new(other),
             },
         });
     }

@@ -14,7 +14,7 @@ use super::EngineError;
 use super::drive::Plan;
 use super::registry::Registry;
 use super::results::{Delivery, Started};
-use crate::store::{Created, NewRun, RunOutcome, Store, StoredRun};
+use crate::store::{Cause, Created, NewRun, RunOutcome, Store, StoredRun};
 
 /// Where a delivery's workflow runs on: see [`Engine::deliveries`].
 ///
@@ -454,6 +454,7 @@ impl Engine {
         let invalid_input = |error: serde_json::Error| EngineError::InvalidInput {
             workflow: workflow.to_owned(),
             message: error.to_string(),
+            source: Cause::new(error),
         };
         let input = serde_json::to_value(input).map_err(invalid_input)?;
         self.registry

@@ -2,10 +2,14 @@
 
 use awaitly_runtime::HookId;
 
-use crate::store::StoreError;
+use crate::store::{Cause, StoreError};
 
 /// What can go wrong starting, resuming or delivering to a durable run. Each variant says what
 /// to do about it.
+///
+/// A variant that wraps another error (a decode error, the runtime's refusal, the store's error)
+/// displays its message and keeps it as the [`source`](std::error::Error::source) (a
+/// [`Cause`]); errors compare by kind and message.
 ///
 /// ```
 /// let error = awaitly::durable::EngineError::UnknownHook { hook_id: "h1".into() };
@@ -44,6 +48,9 @@ pub enum EngineError {
         workflow: String,
         /// What `serde_json` reported.
         message: String,
+        /// `serde_json`'s error.
+        #[source]
+        source: Cause,
     },
     /// The run id is taken by a run of another workflow.
     #[error("run id `{run_id}` is already used by a run of workflow `{workflow}`; pick another id")]
@@ -113,6 +120,9 @@ pub enum EngineError {
         hook_id: HookId,
         /// What the runtime reported.
         message: String,
+        /// The runtime's error (an `awaitly::InjectError`).
+        #[source]
+        source: Cause,
     },
     /// No approval waits under this key in the run.
     #[error(
@@ -156,6 +166,10 @@ pub enum EngineError {
         key: String,
         /// What the runtime reported (expected type and decode error).
         message: String,
+        /// The encoding error, when the value could not even be written as JSON (a value the
+        /// workflow fails to decode comes with the runtime's message only).
+        #[source]
+        source: Option<Cause>,
     },
     /// Writing the run's state would take it past [`Engine::max_state_bytes`](super::Engine::max_state_bytes):
     /// nothing of that write was stored, and the run is stopped with this message.

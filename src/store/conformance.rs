@@ -1,7 +1,19 @@
-//! The conformance suite every [`Store`] backend runs unchanged (not public API: test support).
+//! The conformance suite every [`Store`] backend runs unchanged (feature `test-util`): for people
+//! writing their own store, as awaitly's own backends use it.
 //!
-//! Run it from a test with a fresh store: `awaitly::store::conformance::run(store).await`. It
-//! panics, like any test, on the first behaviour that differs from the [`Store`] contract.
+//! Enable the feature for tests only (`awaitly = { version = "…", features = ["test-util"] }`
+//! under `[dev-dependencies]`) and run the suite from a test with a fresh, empty store:
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let store = std::sync::Arc::new(awaitly::store::MemoryStore::new());
+//! awaitly::store::conformance::run(store).await;
+//! # });
+//! ```
+//!
+//! It panics, like any test, on the first behaviour that differs from the [`Store`] contract. It
+//! spawns concurrent writers (`tokio::task::JoinSet`) and waits for short leases to expire, so run
+//! it on a tokio runtime with its timer enabled (`#[tokio::test]` does).
 
 use std::sync::Arc;
 

@@ -16,7 +16,7 @@ mod queue;
 mod sqlite;
 mod types;
 
-#[doc(hidden)]
+#[cfg(feature = "test-util")]
 pub mod conformance;
 
 use std::future::Future;
@@ -25,7 +25,7 @@ use std::pin::Pin;
 use awaitly_runtime::HookId;
 use serde_json::Value;
 
-pub use error::StoreError;
+pub use error::{Cause, StoreError};
 pub use lease::{Lease, RunLease};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
@@ -33,9 +33,9 @@ pub use postgres::PostgresStore;
 pub use queue::{ClaimedRuns, DEFAULT_QUEUE, QueueLimit};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+pub(crate) use types::now_ms;
 pub use types::{
-    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, RunStatus, Saved,
-    StoredRun, now_ms,
+    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, RunStatus, Saved, StoredRun,
 };
 
 /// The future every [`Store`] method returns: boxed so the trait can be used as

@@ -527,13 +527,10 @@ pub enum Claim {
     },
 }
 
-/// Milliseconds since the Unix epoch, the stores' clock.
-///
-/// ```
-/// assert!(awaitly::store::now_ms() > 1_700_000_000_000);
-/// ```
+/// Milliseconds since the Unix epoch, the stores' clock (the system clock, as
+/// [`SystemClock`](awaitly_runtime::SystemClock) reads it).
 #[must_use]
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| {

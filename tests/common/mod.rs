@@ -37,15 +37,62 @@ impl Drop for ScratchFile {
     }
 }
 
-/// The Postgres URL for tests, or `None` after printing that the test is skipped.
+/// Where the PostgreSQL tests look when `AWAITLY_TEST_POSTGRES_URL` is unset: the local server,
+/// if one is listening.
+pub const LOCAL_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The Postgres URL for tests: `AWAITLY_TEST_POSTGRES_URL`, else [`LOCAL_POSTGRES_URL`] when a
+/// server listens on 127.0.0.1:5432. `None` (the test is skipped) when it is set empty or no
+/// server listens; the skip is then announced once per test binary, uncaptured, so that a test
+/// reported `ok` without PostgreSQL does not go unnoticed.
 pub fn postgres_url() -> Option<String> {
+    static LOCAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     match std::env::var("AWAITLY_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            println!("skipped: AWAITLY_TEST_POSTGRES_URL not set");
-            None
+        Ok(url) if !url.is_empty() => return Some(url),
+        Ok(_) => notice("PostgreSQL tests skipped: AWAITLY_TEST_POSTGRES_URL is set empty"),
+        Err(_) => {
+            let listening = *LOCAL.get_or_init(|| {
+                let address = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+                std::net::TcpStream::connect_timeout(
+                    &address,
+                    std::time::Duration::from_millis(500),
+                )
+                .is_ok()
+            });
+            if listening {
+                return Some(LOCAL_POSTGRES_URL.to_owned());
+            }
+            notice(&format!(
+                "PostgreSQL tests skipped: set AWAITLY_TEST_POSTGRES_URL, or start a server on 127.0.0.1:5432 \
+                 (then {LOCAL_POSTGRES_URL} is used)"
+            ));
         }
     }
+    None
+}
+
+/// Prints `message` once per test binary where the person running the tests sees it: straight to
+/// the process's stderr. libtest captures what `print!`/`eprint!` write (and shows it only for
+/// failing tests); a direct write to `std::io::stderr()` bypasses that capture.
+pub fn notice(message: &str) {
+    use std::io::Write as _;
+    static SHOWN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut shown = SHOWN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if shown.iter().any(|earlier| earlier == message) {
+        return;
+    }
+    shown.push(message.to_owned());
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|path| {
+            path.file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+        })
+        .and_then(|stem| stem.rsplit_once('-').map(|(name, _hash)| name.to_owned()))
+        .unwrap_or_default();
+    let _ = writeln!(std::io::stderr().lock(), "note ({binary}): {message}");
 }
 
 pub mod flows;

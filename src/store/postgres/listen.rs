@@ -63,7 +63,7 @@ impl Listener {
         }
         let (client, mut connection) = tokio_postgres::connect(&self.url, NoTls)
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(StoreError::from_backend)?;
         let sender = self.notifications.clone();
         let alive = Arc::new(AtomicBool::new(true));
         let driver_alive = Arc::clone(&alive);
@@ -82,7 +82,7 @@ impl Listener {
         client
             .batch_execute(&format!("LISTEN \"{}\"", self.channel))
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(StoreError::from_backend)?;
         *held = Some((client, alive));
         Ok(())
     }

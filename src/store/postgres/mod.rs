@@ -56,8 +56,9 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
-pub(super) fn backend(error: impl std::fmt::Display) -> StoreError {
-    StoreError::backend(error)
+/// The driver's (or the pool's) error as [`StoreError::Backend`], kept as its source.
+pub(super) fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::from_backend(error)
 }
 
 fn valid_schema_name(schema: &str) -> bool {

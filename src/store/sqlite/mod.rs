@@ -70,7 +70,7 @@ impl SqliteStore {
         let opened_path = path.clone();
         let connection = tokio::task::spawn_blocking(move || open_connection(&opened_path))
             .await
-            .map_err(StoreError::backend)??;
+            .map_err(StoreError::from_backend)??;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             path,
@@ -107,13 +107,13 @@ impl SqliteStore {
                 work(&mut connection)
             })
             .await
-            .map_err(StoreError::backend)?
+            .map_err(StoreError::from_backend)?
         })
     }
 }
 
 fn backend(error: rusqlite::Error) -> StoreError {
-    StoreError::backend(error)
+    StoreError::from_backend(error)
 }
 
 fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<RunRecord, StoreError>> {
