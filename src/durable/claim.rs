@@ -135,9 +135,7 @@ impl Engine {
                 // hook pending with the payload claimed: apply it, or the replay would see the
                 // hook's deadline pass and time it out under a sender told it was accepted.
                 let plan = match self.claimed_payload(&stored).await? {
-                    Some((hook_id, payload)) => {
-                        plan.inject(hook_id, payload, PayloadSource::Early)
-                    }
+                    Some((hook_id, payload)) => plan.inject(hook_id, payload, PayloadSource::Early),
                     None => plan,
                 };
                 return self.drive(stored, plan).await;
