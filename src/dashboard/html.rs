@@ -22,54 +22,18 @@ pub(crate) fn escape(text: &str) -> String {
     escaped
 }
 
-/// A query-string component: everything but unreserved characters percent-encoded.
+/// A query-string value, `application/x-www-form-urlencoded` (what a browser's GET form sends:
+/// a space is `+`, everything but `*-._` and ASCII alphanumerics percent-encoded).
 pub(crate) fn encode_component(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            let _ = write!(encoded, "%{byte:02X}");
-        }
-    }
-    encoded
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// The `name=value` pairs of a query string, percent-decoded (`+` is a space).
+/// The `name=value` pairs of a query string, decoded as a browser's form encoded them (`+` is a
+/// space, a malformed `%` escape is kept literally, invalid UTF-8 becomes U+FFFD).
 pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode_component(name), decode_component(value))
-        })
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
         .collect()
-}
-
-fn decode_component(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'+' => decoded.push(b' '),
-            b'%' if index + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(byte) => {
-                        decoded.push(byte);
-                        index += 3;
-                        continue;
-                    }
-                    Err(_) => decoded.push(b'%'),
-                }
-            }
-            other => decoded.push(other),
-        }
-        index += 1;
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 const STYLE: &str = "
