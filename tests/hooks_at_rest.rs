@@ -47,10 +47,7 @@ async fn check_after(store: &Arc<dyn Store>, hook: &HookId, stored_keys: &[Strin
         .resume_hook(hook, json!({ "paid_cents": 100 }))
         .await
         .unwrap();
-    assert!(
-        matches!(delivery, Delivery::Applied { .. }),
-        "{delivery:?}"
-    );
+    assert!(matches!(delivery, Delivery::Applied { .. }), "{delivery:?}");
     let again = engine
         .resume_hook(hook, json!({ "paid_cents": 100 }))
         .await
