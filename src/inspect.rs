@@ -410,33 +410,14 @@ pub(crate) fn human_age(millis: i64) -> String {
 }
 
 /// Milliseconds since the Unix epoch as a UTC time, `YYYY-MM-DD HH:MM:SSZ`: how the
-/// command-line tool and the dashboard show times.
+/// command-line tool and the dashboard show times; an instant outside the years -9999 to 9999
+/// (only a corrupt record holds one) as its raw milliseconds.
 #[cfg(any(feature = "cli", feature = "dashboard"))]
 #[must_use]
 pub(crate) fn utc_time(millis: i64) -> String {
-    let seconds = millis.div_euclid(1000);
-    let days = seconds.div_euclid(86_400);
-    let of_day = seconds.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
-        of_day / 3_600,
-        of_day % 3_600 / 60,
-        of_day % 60
+    jiff::Timestamp::from_millisecond(millis).map_or_else(
+        |_| format!("{millis} ms"),
+        |time| time.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
     )
 }
 
@@ -454,5 +435,7 @@ mod tests {
     fn times_are_utc() {
         assert_eq!(utc_time(0), "1970-01-01 00:00:00Z");
         assert_eq!(utc_time(1_795_000_000_000), "2026-11-18 11:06:40Z");
+        assert_eq!(utc_time(-1), "1969-12-31 23:59:59Z");
+        assert_eq!(utc_time(i64::MAX), "9223372036854775807 ms");
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use awaitly_runtime::{MaybePendingHook, ResumeState};
 use rusqlite::{Connection, OpenFlags};
+use url::Url;
 
 use super::CliError;
 use crate::store::{
@@ -21,6 +22,9 @@ pub(crate) enum StoreUrl {
 }
 
 impl StoreUrl {
+    /// Picks the backend by the scheme prefix. The rest is deliberately not parsed as a URL:
+    /// `sqlite://data/runs.db` means the relative path `data/runs.db` (a URL parser reads `data`
+    /// as a host), and a PostgreSQL URL goes to the client as given, which parses it itself.
     pub(crate) fn parse(url: &str) -> Result<Self, CliError> {
         if let Some(path) = url.strip_prefix("sqlite://") {
             if !path.is_empty() {
@@ -45,21 +49,49 @@ impl StoreUrl {
     }
 }
 
-/// `url` with the password (between `user:` and `@`) replaced by `***`.
-pub(crate) fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _password)) => {
-                format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+/// `text` with every password in it replaced by `***`: the URL's own (`user:PASSWORD@host`) and
+/// a `password=` query parameter (libpq reads one: `postgresql://db/app?password=…`).
+///
+/// The URL is parsed by the `url` crate, so a password holding `@`, `:` or percent-escapes is
+/// found whole. Text that names a scheme but is not a valid URL (an unescaped `/` in the
+/// password makes the authority end early) cannot be split safely and shows only its scheme;
+/// text without a scheme (a path, a libpq `key=value` string) keeps everything but the value of
+/// a `password=` word.
+pub(crate) fn redact_password(text: &str) -> String {
+    const HIDDEN: &str = "***";
+    match Url::parse(text) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                // Only URLs that cannot have credentials (`mailto:`) refuse a password.
+                let _ = url.set_password(Some(HIDDEN));
             }
-            None => url.to_owned(),
+            if url.query_pairs().any(|(name, _)| name == "password") {
+                let pairs: Vec<(String, String)> = url
+                    .query_pairs()
+                    .map(|(name, value)| {
+                        let value = if name == "password" {
+                            HIDDEN.into()
+                        } else {
+                            value
+                        };
+                        (name.into_owned(), value.into_owned())
+                    })
+                    .collect();
+                url.query_pairs_mut().clear().extend_pairs(pairs);
+            }
+            url.into()
+        }
+        Err(_) => match text.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://{HIDDEN}"),
+            None => text
+                .split(' ')
+                .map(|word| match word.split_once('=') {
+                    Some(("password", _)) => format!("password={HIDDEN}"),
+                    _ => word.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
         },
-        None => url.to_owned(),
     }
 }
 
@@ -273,5 +305,26 @@ mod tests {
         );
         let error = StoreUrl::parse("mysql://root:hunter2@db/x").unwrap_err();
         assert!(!error.to_string().contains("hunter2"), "{error}");
+        for (given, shown) in [
+            // `@` and `:` inside the password, escaped or not.
+            ("postgres://app:p@ss:w@db/x", "postgres://app:***@db/x"),
+            ("postgres://app:p%40ss@db/x", "postgres://app:***@db/x"),
+            // libpq's password parameter; the other parameters stay.
+            (
+                "postgresql://app@db/x?sslmode=require&password=hunter2",
+                "postgresql://app@db/x?sslmode=require&password=***",
+            ),
+            // An unescaped `/` ends the authority early: not a URL, nothing but the scheme.
+            ("postgres://app:pa/ss@db/x", "postgres://***"),
+            // A libpq key=value string, and a plain path.
+            (
+                "host=db user=app password=hunter2",
+                "host=db user=app password=***",
+            ),
+            ("runs.db", "runs.db"),
+            ("sqlite://data/runs.db", "sqlite://data/runs.db"),
+        ] {
+            assert_eq!(redact_password(given), shown, "{given}");
+        }
     }
 }

@@ -4,8 +4,9 @@
 use std::fmt::Write as _;
 
 use awaitly_runtime::{ResumeState, SiteStatus, WorkflowDescription, site_status};
+use maud::{Markup, html};
 
-use super::html::escape;
+use super::html::Text;
 use crate::inspect::{StepRecord, StepStatus};
 
 /// One node of the flow: its label, its CSS class and the status text shown on it.
@@ -20,7 +21,7 @@ pub(crate) fn described(
     description: &WorkflowDescription,
     state: &ResumeState,
     now_ms: u64,
-) -> (String, String) {
+) -> (String, Markup) {
     let mermaid = description.to_mermaid_with_run(state, now_ms);
     let nodes: Vec<Node> = description
         .sites
@@ -49,7 +50,7 @@ pub(crate) fn described(
 
 /// For a workflow whose description the application did not register: the recorded steps in
 /// recording order (sites never reached are unknown, so not drawn).
-pub(crate) fn recorded(workflow: &str, steps: &[StepRecord]) -> (String, String) {
+pub(crate) fn recorded(workflow: &str, steps: &[StepRecord]) -> (String, Markup) {
     let nodes: Vec<Node> = steps
         .iter()
         .map(|step| Node {
@@ -98,22 +99,19 @@ fn step_class(status: StepStatus) -> &'static str {
     }
 }
 
-fn flow(workflow: &str, nodes: &[Node]) -> String {
-    let mut html = format!(
-        "<ol class=\"flow\" aria-label=\"diagram\"><li class=\"start\"><strong>{}</strong></li>",
-        escape(workflow)
-    );
-    for node in nodes {
-        let _ = write!(
-            html,
-            "<li class=\"{class}\"><strong>{label}</strong> <span class=\"badge {class}\">{status}</span></li>",
-            class = node.class,
-            label = escape(&node.label),
-            status = escape(&node.status),
-        );
+fn flow(workflow: &str, nodes: &[Node]) -> Markup {
+    html! {
+        ol class="flow" aria-label="diagram" {
+            li class="start" { strong { (Text(workflow)) } }
+            @for node in nodes {
+                li class=(node.class) {
+                    strong { (Text(&node.label)) }
+                    " "
+                    span class={ "badge " (node.class) } { (Text(&node.status)) }
+                }
+            }
+        }
     }
-    html.push_str("</ol>");
-    html
 }
 
 /// Text safe inside a quoted Mermaid label (Mermaid's `#quot;` entities).
@@ -155,6 +153,7 @@ mod tests {
             },
         ];
         let (mermaid, html) = recorded("checkout", &steps);
+        let html = html.into_string();
         assert!(
             mermaid.contains("step0[\"load #quot;x#quot;\"]"),
             "{mermaid}"

@@ -1,8 +1,28 @@
 //! HTML building blocks: escaping, the page frame with its inline stylesheet, and query strings.
+//!
+//! Pages are `maud` templates: every spliced value is HTML-escaped unless wrapped in
+//! `PreEscaped`, which only the stylesheet and the doctype are. Values from the store are spliced
+//! as [`Text`], which escapes a little more than maud does by default (see [`escape`]).
 
 use std::fmt::Write as _;
 
-/// Text made safe to put between tags and inside quoted attribute values.
+use maud::{Markup, PreEscaped, Render, html};
+
+/// Stored text (a run id, a step key, a payload preview) spliced into a template: escaped by
+/// [`escape`], so control characters are shown too, not only markup made inert.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Text<'a>(pub(crate) &'a str);
+
+impl Render for Text<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        buffer.push_str(&escape(self.0));
+    }
+}
+
+/// Text made safe to put between tags and inside quoted attribute values: maud's escapes
+/// (`&`, `<`, `>`, `"`), `'` as well (safe in single-quoted attributes too), and control
+/// characters other than line feed and tab shown as `\u{…}` (a terminal escape in a payload is
+/// shown, not passed on to whoever reads the page with `curl`).
 pub(crate) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
@@ -22,54 +42,18 @@ pub(crate) fn escape(text: &str) -> String {
     escaped
 }
 
-/// A query-string component: everything but unreserved characters percent-encoded.
+/// A query-string value, `application/x-www-form-urlencoded` (what a browser's GET form sends:
+/// a space is `+`, everything but `*-._` and ASCII alphanumerics percent-encoded).
 pub(crate) fn encode_component(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            let _ = write!(encoded, "%{byte:02X}");
-        }
-    }
-    encoded
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// The `name=value` pairs of a query string, percent-decoded (`+` is a space).
+/// The `name=value` pairs of a query string, decoded as a browser's form encoded them (`+` is a
+/// space, a malformed `%` escape is kept literally, invalid UTF-8 becomes U+FFFD).
 pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode_component(name), decode_component(value))
-        })
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
         .collect()
-}
-
-fn decode_component(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'+' => decoded.push(b' '),
-            b'%' if index + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(byte) => {
-                        decoded.push(byte);
-                        index += 3;
-                        continue;
-                    }
-                    Err(_) => decoded.push(b'%'),
-                }
-            }
-            other => decoded.push(other),
-        }
-        index += 1;
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 const STYLE: &str = "
@@ -96,22 +80,32 @@ form{margin:8px 0;display:flex;gap:8px;align-items:center}
 ";
 
 /// A complete page: the frame, navigation (links relative to the mount point) and `body`.
-pub(crate) fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · awaitly</title><style>{STYLE}</style></head><body>\
-         <header><strong>awaitly</strong><nav><a href=\"?\">Runs</a> · \
-         <a href=\"?view=hooks\">Hooks &amp; approvals</a></nav></header>\
-         <main>{body}</main></body></html>\n",
-        title = escape(title),
-    )
+pub(crate) fn page(title: &str, body: &Markup) -> String {
+    html! {
+        (PreEscaped("<!DOCTYPE html>\n"))
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (Text(title)) " · awaitly" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    strong { "awaitly" }
+                    nav { a href="?" { "Runs" } " · " a href="?view=hooks" { "Hooks & approvals" } }
+                }
+                main { (body) }
+            }
+        }
+        "\n"
+    }
+    .into_string()
 }
 
 /// A status word as a coloured badge.
-pub(crate) fn badge(status: &str) -> String {
-    let status = escape(status);
-    format!("<span class=\"badge {status}\">{status}</span>")
+pub(crate) fn badge(status: &str) -> Markup {
+    html! { span class={ "badge " (Text(status)) } { (Text(status)) } }
 }
 
 #[cfg(test)]
@@ -125,6 +119,14 @@ mod tests {
             "&lt;/pre&gt;&lt;script&gt;x=&#39;1&#39;&amp;&quot;\\u{1b}"
         );
         assert_eq!(escape("ünïcødé ✓"), "ünïcødé ✓");
+        assert_eq!(
+            html! { p title=(Text("\"'")) { (Text("<b>")) } }.into_string(),
+            "<p title=\"&quot;&#39;\">&lt;b&gt;</p>"
+        );
+        assert_eq!(
+            badge("a\"b").into_string(),
+            "<span class=\"badge a&quot;b\">a&quot;b</span>"
+        );
     }
 
     #[test]
