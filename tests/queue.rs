@@ -507,3 +507,38 @@ async fn a_notification_during_a_claim_is_not_lost() {
         "a run enqueued while the worker claimed waited for the 30 s interval"
     );
 }
+
+#[awaitly::workflow]
+async fn nap(run: String) -> Result<String, String> {
+    awaitly::sleep!("nap", Duration::from_millis(10));
+    awaitly::step!("woke", Ok::<String, String>(run))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_enqueued_later_waits_behind_a_sleep_that_ended_earlier() {
+    on_every_backend(|backend, store| async move {
+        let clock = Arc::new(awaitly::ManualClock::new(1_000));
+        let engine = Engine::with_store(store)
+            .clock(clock.clone())
+            .register("nap", 1, nap);
+        let sleeper = format!("sleeper-{backend}");
+        let started = engine.start(&sleeper, "nap", &sleeper).await.unwrap();
+        assert!(matches!(started.outcome, RunOutcome::Sleeping { .. }));
+        clock.advance(Duration::from_millis(20));
+        let newcomer = format!("newcomer-{backend}");
+        engine
+            .enqueue(&newcomer, "nap", &newcomer, &Enqueue::default())
+            .await
+            .unwrap();
+        // One slot: the run whose sleep ended at 1,010 goes before the one enqueued at 1,020.
+        let lease = Lease::new("one-slot", Duration::from_secs(30));
+        let claimed = engine
+            .store()
+            .claim_runs(engine.now_millis(), 1, &lease, &[])
+            .await
+            .unwrap();
+        let ids: Vec<&str> = claimed.runs.iter().map(|run| run.run_id.as_str()).collect();
+        assert_eq!(ids, [sleeper.as_str()], "{backend}");
+    })
+    .await;
+}

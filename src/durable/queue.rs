@@ -101,6 +101,8 @@ impl Engine {
         let mut run = self.new_run(run_id, workflow, input)?;
         run.queue.clone_from(&placement.queue);
         run.priority = placement.priority;
+        // Due now, not at the epoch: workers take it after runs that fell due before it.
+        run.ready_at_ms = self.clock.now_millis();
         let created = self.store.create_run(run).await?;
         let record = created.record();
         if record.workflow != workflow {

@@ -93,6 +93,7 @@ impl Store for MemoryStore {
                 });
             }
             let now = now_ms();
+            let ready_at = run.ready_at_ms;
             let record = RunRecord {
                 run_id: run.run_id.clone(),
                 workflow: run.workflow,
@@ -130,7 +131,7 @@ impl Store for MemoryStore {
                     record: record.clone(),
                     state: ResumeState::new(),
                     sequence,
-                    due_at: due_param(&RunOutcome::Running),
+                    due_at: Some(super::ms_param(ready_at)),
                 },
             );
             Ok(Created::New(record))

@@ -224,6 +224,10 @@ pub struct NewRun {
     pub queue: String,
     /// Higher runs first within the queue.
     pub priority: i32,
+    /// When the run became ready for a worker, by the engine's clock (milliseconds since the
+    /// Unix epoch): claims take runs earliest due first, so an enqueued run waits its turn behind
+    /// runs whose sleep ended before it was enqueued. 0 (the default): at once.
+    pub ready_at_ms: u64,
 }
 
 impl NewRun {
@@ -248,6 +252,7 @@ impl NewRun {
             lease: None,
             queue: DEFAULT_QUEUE.to_owned(),
             priority: 0,
+            ready_at_ms: 0,
         }
     }
 }

@@ -228,6 +228,7 @@ impl PostgresStore {
                     &run.lease.as_ref().map(|lease| lease.expires_at(now)),
                     &run.queue,
                     &run.priority,
+                    &ms_param(run.ready_at_ms),
                 ],
             )
             .await

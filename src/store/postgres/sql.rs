@@ -45,7 +45,7 @@ impl Sql {
             insert_run: format!(
                 "INSERT INTO {s}.runs (run_id, workflow, version, input, status, outcome, revision,
                      created_at, updated_at, due_at, lease_owner, lease_expires_at, queue, priority)
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, 0, $8, $9, $10, $11)
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $12, $8, $9, $10, $11)
                  ON CONFLICT (run_id) DO NOTHING RETURNING {RUN_COLUMNS}"
             ),
             select_run: format!("SELECT {RUN_COLUMNS} FROM {s}.runs WHERE run_id = $1"),

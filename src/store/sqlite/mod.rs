@@ -224,7 +224,7 @@ fn create_run(connection: &mut Connection, run: &NewRun) -> Result<Created, Stor
                 outcome.status().as_str(),
                 outcome_text(&outcome),
                 now,
-                due_param(&outcome),
+                ms_param(run.ready_at_ms),
                 run.lease.as_ref().map(|lease| lease.owner.as_str()),
                 run.lease.as_ref().map(|lease| lease.expires_at(now)),
                 run.queue,
