@@ -7,10 +7,8 @@ use serde_json::Value;
 
 use crate::entry::StepEntry;
 use crate::error::InjectError;
-use crate::hook_site::HookTimeout;
 use crate::key::HOOK_KEY_PREFIX;
 use crate::state::ResumeState;
-use crate::workflow::{Outcome, Suspension};
 
 /// The id of a callback hook: the part of the callback URL that says which suspended run to resume.
 ///
@@ -244,27 +242,9 @@ impl MaybePendingHook for StepEntry {
     }
 }
 
-impl MaybePendingHook for Suspension {
-    fn pending_hook(&self) -> Option<PendingHook> {
-        match self {
-            Suspension::Hook(pending) => Some(pending.clone()),
-            _ => None,
-        }
-    }
-}
-
-impl<T, E> MaybePendingHook for Outcome<T, E> {
-    fn pending_hook(&self) -> Option<PendingHook> {
-        match self {
-            Outcome::Suspended(suspension) => suspension.pending_hook(),
-            _ => None,
-        }
-    }
-}
-
 /// Is this a pending hook (or a suspension at one)?
 ///
-/// Accepts a [`PendingHook`], a [`Suspension`], a run's [`Outcome`], a recorded [`StepEntry`] or a
+/// Accepts a [`PendingHook`], a [`Suspension`](crate::Suspension), a run's [`Outcome`](crate::Outcome), a recorded [`StepEntry`] or a
 /// JSON error value such as awaitly's `{"type":"PENDING_HOOK",…}`.
 ///
 /// ```
@@ -463,4 +443,28 @@ impl ResumeState {
             hook_id: hook_id.clone(),
         })
     }
+}
+
+/// A hook's deadline passed before a payload arrived: what `await_hook!(…, timeout = …)` returns,
+/// and what stays recorded under the hook's key (`{"type":"HOOK_TIMEOUT",…}`) so every replay sees
+/// the same timeout.
+///
+/// ```
+/// let timeout = awaitly::HookTimeout { hook_id: "h1".into(), deadline_millis: 5 };
+/// assert_eq!(
+///     timeout.to_string(),
+///     "hook `h1` timed out: no payload arrived before its deadline (5 ms after the Unix epoch)"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "type", rename = "HOOK_TIMEOUT", rename_all = "camelCase")]
+#[error(
+    "hook `{hook_id}` timed out: no payload arrived before its deadline ({deadline_millis} ms after the Unix epoch)"
+)]
+pub struct HookTimeout {
+    /// The hook.
+    pub hook_id: HookId,
+    /// When it expired, in milliseconds since the Unix epoch.
+    #[serde(rename = "deadline")]
+    pub deadline_millis: u64,
 }

@@ -1,16 +1,12 @@
-//! Step policies: how many times a failing step is tried, how long to wait in between, and how long
-//! one attempt may take. Only a step's final outcome is recorded.
+//! Step policies: how many times a failing step is tried, how long to wait in between, how long
+//! one attempt may take, and whether a failure recorded by an earlier run is executed again. Only a
+//! step's final outcome is recorded.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-
-use crate::clock::SleepFuture;
 
 /// How the wait between attempts grows.
 ///
@@ -231,81 +227,18 @@ pub struct StepTimeout {
     pub attempt: u32,
 }
 
-/// Races one attempt against the clock: `Err(())` when the clock wins.
-pub(crate) struct Deadline<F> {
-    pub(crate) attempt: Pin<Box<F>>,
-    pub(crate) sleep: SleepFuture,
-}
-
-impl<F: Future> Future for Deadline<F> {
-    type Output = Result<F::Output, ()>;
-
-    fn poll(mut self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        if let Poll::Ready(output) = self.attempt.as_mut().poll(task) {
-            return Poll::Ready(Ok(output));
-        }
-        self.sleep.as_mut().poll(task).map(|()| Err(()))
-    }
-}
-
-impl crate::context::Context {
-    /// After an attempt: the delay before the next one, or `None` when `outcome` is final.
-    pub fn retry_delay<T, E>(
-        &self,
-        ticket: &mut crate::context::StepTicket,
-        policy: &RetryPolicy<E>,
-        outcome: &Result<T, E>,
-    ) -> Option<Duration> {
-        let Err(error) = outcome else {
-            return None;
-        };
-        if !policy.should_retry(ticket.attempts, error) {
-            return None;
-        }
-        let delay = policy.wait_before_attempt(ticket.attempts + 1);
-        let run = self.lock();
-        run.emit(|| crate::event::Event::StepRetrying {
-            key: ticket.key.to_string(),
-            attempt: ticket.attempts,
-            delay,
-        });
-        ticket.attempts += 1;
-        Some(delay)
-    }
-
-    /// Waits on the run's clock (a retry delay).
-    #[must_use]
-    pub fn wait(&self, delay: Duration) -> SleepFuture {
-        self.lock().options.clock().sleep(delay)
-    }
-
-    /// Runs one attempt, failing it with [`StepTimeout`] (converted into the step's error) when it
-    /// takes longer than `timeout` on the run's clock.
-    ///
-    /// # Errors
-    ///
-    /// The attempt's own error, or the converted [`StepTimeout`].
-    pub async fn attempt_with_timeout<T, E, F>(
-        &self,
-        ticket: &crate::context::StepTicket,
-        timeout: Duration,
-        attempt: F,
-    ) -> Result<T, E>
-    where
-        E: From<StepTimeout>,
-        F: Future<Output = Result<T, E>>,
-    {
-        let deadline = Deadline {
-            attempt: Box::pin(attempt),
-            sleep: self.wait(timeout),
-        };
-        match deadline.await {
-            Ok(outcome) => outcome,
-            Err(()) => Err(E::from(StepTimeout {
-                key: ticket.key.to_string(),
-                timeout_millis: crate::clock::millis(timeout),
-                attempt: ticket.attempts,
-            })),
-        }
-    }
+/// What a step does with a failure recorded by an earlier run.
+///
+/// ```
+/// assert_eq!(awaitly::RecordedFailures::default(), awaitly::RecordedFailures::Replay);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecordedFailures {
+    /// Return the same error again without executing (awaitly's behaviour; the default). Clear the
+    /// step ([`clear_step`](crate::clear_step)) to run it again.
+    #[default]
+    Replay,
+    /// Execute the step again: for transient failures (`step!(…, rerun_failed = true, …)` or
+    /// `#[workflow(rerun_failed)]`).
+    Rerun,
 }
