@@ -28,6 +28,10 @@ pub struct HookId(String);
 impl HookId {
     /// A fresh random hook id: 128 bits from the OS random source, as 32 hex digits.
     ///
+    /// # Panics
+    ///
+    /// When the operating system's random source fails (then no id could be safe).
+    ///
     /// ```
     /// let id = awaitly::HookId::random();
     /// assert_eq!(id.as_str().len(), 32);
@@ -85,14 +89,13 @@ impl AsRef<str> for HookId {
     }
 }
 
-/// 128 random bits as hex. A v4 UUID carries 122 random bits (6 are its version and variant), so
-/// the random bytes of two UUIDs — drawn by `uuid` from the OS source — are combined.
+/// 128 random bits from the OS random source, as 32 hex digits.
 fn random_hex_128() -> String {
     use std::fmt::Write as _;
-    let (first, second) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
-    let (first, second) = (first.as_bytes(), second.as_bytes());
-    // Bytes 6 and 8 hold the version and variant bits; every other byte is fully random.
-    let random = first[..6].iter().chain(&first[9..]).chain(&second[..3]);
+    let mut random = [0u8; 16];
+    // As `uuid::Uuid::new_v4` did before: an id that could be guessed must not be made, and a
+    // system without a random source cannot make any.
+    getrandom::fill(&mut random).expect("the operating system's random source failed");
     let mut hex = String::with_capacity(32);
     for byte in random {
         let _ = write!(hex, "{byte:02x}");
