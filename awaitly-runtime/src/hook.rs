@@ -93,7 +93,7 @@ impl AsRef<str> for HookId {
 fn random_hex_128() -> String {
     use std::fmt::Write as _;
     let mut random = [0u8; 16];
-    // As `uuid::Uuid::new_v4` did before: an id that could be guessed must not be made, and a
+    // As uuid's `new_v4` did: an id that could be guessed must not be made, and a
     // system without a random source cannot make any.
     getrandom::fill(&mut random).expect("the operating system's random source failed");
     let mut hex = String::with_capacity(32);

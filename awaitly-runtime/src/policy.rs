@@ -178,8 +178,8 @@ impl<E> RetryPolicy<E> {
         if !self.jitter || delay.is_zero() {
             return delay;
         }
-        let random = u32::from(uuid::Uuid::new_v4().as_bytes()[0]);
-        (delay + delay.mul_f64(f64::from(random) / 255.0 / 4.0)).min(self.max_delay)
+        // Up to 25 % more, to spread retries apart: no unguessable randomness needed.
+        (delay + delay.mul_f64(fastrand::f64() / 4.0)).min(self.max_delay)
     }
 }
 
@@ -241,4 +241,32 @@ pub enum RecordedFailures {
     /// Execute the step again: for transient failures (`step!(…, rerun_failed = true, …)` or
     /// `#[workflow(rerun_failed)]`).
     Rerun,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::RetryPolicy;
+
+    #[test]
+    fn jitter_adds_up_to_a_quarter_and_stays_under_the_maximum() {
+        let policy = RetryPolicy::<()>::attempts(5)
+            .initial_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_millis(300));
+        let waits: Vec<Duration> = (0..1000).map(|_| policy.wait_before_attempt(3)).collect();
+        let delay = Duration::from_millis(200);
+        assert!(
+            waits
+                .iter()
+                .all(|wait| delay <= *wait && *wait <= delay.mul_f64(1.25))
+        );
+        assert!(waits.iter().any(|wait| *wait != waits[0]), "jitter varies");
+        let capped = (0..1000).map(|_| policy.wait_before_attempt(5));
+        assert!(
+            capped
+                .into_iter()
+                .all(|wait| wait == Duration::from_millis(300))
+        );
+    }
 }
