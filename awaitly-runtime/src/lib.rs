@@ -27,7 +27,6 @@ mod policy;
 mod site;
 mod state;
 mod surrogate;
-mod timer;
 // What generated code calls, and the runner that drives it.
 mod glue;
 mod workflow;
