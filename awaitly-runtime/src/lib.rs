@@ -14,6 +14,7 @@
 mod approval;
 mod clock;
 mod compat;
+mod delivery;
 mod diagram;
 mod entry;
 mod error;
@@ -36,21 +37,21 @@ pub use approval::{
     get_pending_approvals, has_pending_approval, inject_approval, pending_approval,
 };
 pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
-pub use compat::{Incompatibility, WorkflowStamp, check_compatibility};
+pub use compat::check_compatibility;
+pub use delivery::{get_pending_hooks, has_pending_hook, inject_hook};
 pub use diagram::{SiteStatus, site_status};
 pub use entry::StepEntry;
-pub use error::{InjectError, RunError, StateFormatError};
+pub use error::{Incompatibility, InjectError, RunError, StateFormatError};
 pub use event::{Event, EventSink};
 pub use hook::{
     CreatedHook, HookId, HookTimeout, MaybePendingHook, PendingHook, PendingHookOptions,
-    create_hook, get_pending_hooks, has_pending_hook, hook_step_key, inject_hook, is_pending_hook,
-    pending_hook,
+    create_hook, hook_step_key, is_pending_hook, pending_hook,
 };
 pub use journal::{Journal, JournalError, JournalFuture};
 pub use key::{HOOK_KEY_PREFIX, KEY_RECIPE_VERSION, OCCURRENCE_SEPARATOR, item_key};
 pub use outcome::{Outcome, Run, Suspension};
 pub use policy::{Backoff, RecordedFailures, RetryPolicy, StepTimeout};
-pub use site::{Site, SiteKind, WorkflowDescription};
+pub use site::{Site, SiteKind, WorkflowDescription, WorkflowStamp};
 pub use state::{ResumeState, clear_failed_steps, clear_step};
 pub use workflow::Workflow;
 

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use crate::clock::Clock;
-use crate::compat::{WorkflowStamp, check};
+use crate::compat::check;
 use crate::error::RunError;
 use crate::event::{Event, EventSink};
 use crate::glue::{Context, Halt, RunOptions};
 use crate::journal::Journal;
 use crate::outcome::{Outcome, Run};
-use crate::site::WorkflowDescription;
+use crate::site::{WorkflowDescription, WorkflowStamp};
 use crate::state::ResumeState;
 
 /// A workflow call ready to run: what calling a `#[workflow]` fn returns.
