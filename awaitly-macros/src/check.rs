@@ -84,3 +84,55 @@ pub(crate) fn approval_keys(sites: &[Site], errors: &mut Errors) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::errors::Errors;
+    use crate::scan::{Mode, scan};
+
+    fn check(block: syn::Block) -> Vec<String> {
+        let mut block = block;
+        let mut errors = Errors::default();
+        let sites = scan(&mut block, Mode::Check, &mut errors).sites;
+        super::duplicate_keys(&sites, &mut errors);
+        super::approval_keys(&sites, &mut errors);
+        errors.messages()
+    }
+
+    #[test]
+    fn same_keys_of_the_same_shape_collide() {
+        let errors = check(syn::parse_quote! {{
+            step!(charge(1).await)?;
+            sleep!("charge", d);
+            step!("ship", key = item, ship().await)?;
+            step!("ship", ship().await)?;
+            let _: u8 = await_hook!(id);
+            let _: u8 = await_hook!(id);
+        }});
+        assert_eq!(
+            errors,
+            [
+                "duplicate key `charge`: another site of this workflow already uses it, so they would replay each other's outcomes; give one of them a distinct label"
+            ]
+        );
+    }
+
+    #[test]
+    fn literal_approval_keys_must_be_their_own() {
+        let errors = check(syn::parse_quote! {{
+            step!("refund", refund().await)?;
+            let _ = await_approval!("refund");
+            let _ = await_approval!("approve");
+            let _ = await_approval!("approve");
+            loop { let _ = await_approval!("in-loop"); }
+        }});
+        assert_eq!(
+            errors,
+            [
+                "approval key `refund` is also the key of a `step!` of this workflow, so they would read each other's entries; give the approval a key of its own, e.g. `\"approve:refund\"`",
+                "approval key `approve` is already used by another `await_approval!` of this workflow, so both would read the same decision; give each approval a key of its own",
+                "`await_approval!` with the fixed key `in-loop` cannot sit in a loop: every iteration would read the first one's decision; build the key from the iteration, e.g. `format!(\"in-loop:{id}\")`",
+            ]
+        );
+    }
+}
