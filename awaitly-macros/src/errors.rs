@@ -16,3 +16,11 @@ impl Errors {
         self.list.iter().map(syn::Error::to_compile_error).collect()
     }
 }
+
+#[cfg(test)]
+impl Errors {
+    /// The messages, in the order they were found.
+    pub(crate) fn messages(&self) -> Vec<String> {
+        self.list.iter().map(ToString::to_string).collect()
+    }
+}

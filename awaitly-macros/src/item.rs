@@ -15,12 +15,27 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<syn::ItemFn> {
     })
 }
 
-/// Records every problem with the fn's signature; returns whether it can still be expanded.
+/// A fn `#[workflow]` can expand: it has a return type (the `Result<T, E>` the workflow produces).
+pub(crate) struct WorkflowFn {
+    pub(crate) function: syn::ItemFn,
+    /// The declared return type.
+    pub(crate) output: Box<syn::Type>,
+}
+
+/// What [`validate`] makes of a fn.
+pub(crate) enum Validated {
+    /// It can be expanded (perhaps with errors about its signature reported beside it).
+    Workflow(WorkflowFn),
+    /// It cannot (it has no return type): it is kept as written, with a hole for each site.
+    Unexpandable(syn::ItemFn),
+}
+
+/// Records every problem with the fn's signature, and says whether it can be expanded.
 ///
 /// A fn that is only missing `async`, or is `const` or variadic, is expanded as if it were right
 /// (without `const` and `...`), so its callers and its body raise no errors of their own: the
 /// user sees the one error about the signature.
-pub(crate) fn check(function: &syn::ItemFn, errors: &mut Errors) -> bool {
+pub(crate) fn validate(function: syn::ItemFn, errors: &mut Errors) -> Validated {
     let signature = &function.sig;
     if let Some(constness) = &signature.constness {
         errors.push(syn::Error::new(
@@ -40,14 +55,19 @@ pub(crate) fn check(function: &syn::ItemFn, errors: &mut Errors) -> bool {
             "`#[workflow]` fn cannot be variadic",
         ));
     }
-    if matches!(signature.output, syn::ReturnType::Default) {
-        errors.push(syn::Error::new(
-            signature.paren_token.span.close(),
-            "`#[workflow]` fn must return `Result<T, E>`; add a return type such as `-> Result<T, E>`",
-        ));
-        return false;
+    match &signature.output {
+        syn::ReturnType::Type(_, output) => {
+            let output = output.clone();
+            Validated::Workflow(WorkflowFn { function, output })
+        }
+        syn::ReturnType::Default => {
+            errors.push(syn::Error::new(
+                signature.paren_token.span.close(),
+                "`#[workflow]` fn must return `Result<T, E>`; add a return type such as `-> Result<T, E>`",
+            ));
+            Validated::Unexpandable(function)
+        }
     }
-    true
 }
 
 /// Spans a "not a fn" error over the item's first tokens (its keyword and name), not its body.

@@ -1,17 +1,20 @@
 //! Procedural macros of [awaitly](https://docs.rs/awaitly). An implementation detail: depend on
 //! `awaitly`, which re-exports [`macro@workflow`] and the `step!` / `await_hook!` macros.
 //!
-//! The attribute is a pipeline of small phases, one module each:
-//! `args` (attribute arguments) → `item` (the annotated fn) → `scan` (find and rewrite the sites
-//! in the body) → `key` (derive and check each site's key) → `expand` (generate code).
+//! The attribute is a pipeline of small phases, one module each, driven by `pipeline`:
+//! `args` (attribute arguments) → `item` (the annotated fn) → `scan` (find and classify the sites
+//! in the body, derive their keys with `key`, collect errors; no code) → `check` (duplicate keys)
+//! → `expand` (all code generation). `site` holds the sites' grammar and what the scan records.
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
 mod args;
+mod check;
 mod errors;
 mod expand;
 mod item;
 mod key;
+mod pipeline;
 mod scan;
 mod site;
 
@@ -61,5 +64,5 @@ use proc_macro::TokenStream;
 /// outermost attribute.
 #[proc_macro_attribute]
 pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::workflow(args.into(), &item.into()).into()
+    pipeline::workflow(args.into(), &item.into()).into()
 }

@@ -7,8 +7,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::timer;
-
 /// The future [`Clock::sleep`] returns.
 pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -27,8 +25,8 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn sleep(&self, duration: Duration) -> SleepFuture;
 }
 
-/// The wall clock; [`sleep`](Clock::sleep) uses one shared timer thread, so it works on any
-/// executor.
+/// The wall clock; [`sleep`](Clock::sleep) is a `futures-timer` delay (one shared timer thread),
+/// so it works on any executor.
 ///
 /// ```
 /// use awaitly::Clock;
@@ -51,7 +49,7 @@ impl Clock for SystemClock {
     }
 
     fn sleep(&self, duration: Duration) -> SleepFuture {
-        Box::pin(timer::sleep(duration))
+        Box::pin(futures_timer::Delay::new(duration))
     }
 }
 
@@ -146,4 +144,31 @@ impl Clock for ManualClock {
 /// A duration in whole milliseconds, saturating.
 pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::{Context, Waker};
+    use std::time::{Duration, Instant};
+
+    use super::{Clock, SystemClock};
+
+    /// No async runtime here: the timer needs none.
+    #[test]
+    fn system_sleeps_wake_in_deadline_order_on_any_executor() {
+        let start = Instant::now();
+        let mut context = Context::from_waker(Waker::noop());
+        let mut long = SystemClock.sleep(Duration::from_millis(30));
+        let mut short = SystemClock.sleep(Duration::from_millis(10));
+        assert!(long.as_mut().poll(&mut context).is_pending());
+        assert!(short.as_mut().poll(&mut context).is_pending());
+        while short.as_mut().poll(&mut context).is_pending() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(start.elapsed() >= Duration::from_millis(10));
+        while long.as_mut().poll(&mut context).is_pending() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(start.elapsed() >= Duration::from_millis(30));
+    }
 }

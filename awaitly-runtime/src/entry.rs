@@ -9,7 +9,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::finite;
-use crate::hook::{HookId, PendingHook};
+use crate::hook::{HookId, MaybePendingHook, PendingHook};
 
 /// What one step (or hook) recorded: a success with its JSON value, a failure with its error, or
 /// the id of a hook created inside a workflow.
@@ -560,6 +560,12 @@ fn set_once<T, E: de::Error>(slot: &mut Option<T>, name: &'static str, value: T)
     }
     *slot = Some(value);
     Ok(())
+}
+
+impl MaybePendingHook for StepEntry {
+    fn pending_hook(&self) -> Option<PendingHook> {
+        self.error().and_then(MaybePendingHook::pending_hook)
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Error types of the runtime. Each says what went wrong and what to do about it.
 
-use crate::compat::Incompatibility;
+use std::fmt;
+
 use crate::hook::HookId;
 use crate::site::SiteKind;
 
@@ -272,5 +273,63 @@ impl StateFormatError {
     #[must_use]
     pub fn line(&self) -> usize {
         self.source.line()
+    }
+}
+
+/// Why a stored state does not fit this build: every key that no site of the code can reach, by
+/// name.
+///
+/// ```
+/// let problem = awaitly::Incompatibility {
+///     workflow: "checkout".into(),
+///     unknown_keys: vec!["charge".into()],
+///     undeliverable_hooks: vec![],
+/// };
+/// assert_eq!(
+///     problem.to_string(),
+///     "the stored state of workflow `checkout` does not fit this build: recorded keys no site reaches: `charge`"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incompatibility {
+    /// The workflow the state was checked against.
+    pub workflow: String,
+    /// Recorded keys that no site of this build produces (a removed or renamed step, a changed
+    /// per-item key), in state order.
+    pub unknown_keys: Vec<String>,
+    /// Pending hooks no site of this build can ever receive: their runs could never finish.
+    pub undeliverable_hooks: Vec<HookId>,
+}
+
+impl fmt::Display for Incompatibility {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "the stored state of workflow `{}` does not fit this build:",
+            self.workflow
+        )?;
+        let quoted = |items: &mut dyn Iterator<Item = &str>| {
+            items
+                .map(|item| format!("`{item}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut separator = "";
+        if !self.unknown_keys.is_empty() {
+            write!(
+                formatter,
+                " recorded keys no site reaches: {}",
+                quoted(&mut self.unknown_keys.iter().map(String::as_str))
+            )?;
+            separator = ";";
+        }
+        if !self.undeliverable_hooks.is_empty() {
+            write!(
+                formatter,
+                "{separator} pending hooks no site awaits: {}",
+                quoted(&mut self.undeliverable_hooks.iter().map(HookId::as_str))
+            )?;
+        }
+        Ok(())
     }
 }

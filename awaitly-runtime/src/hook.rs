@@ -1,16 +1,12 @@
-//! Callback hooks: ids, pending hooks, and injecting a callback's payload into a resume state.
+//! Callback hooks: ids, pending hooks, timeouts. Delivering a payload into a state is in
+//! [`delivery`](crate::delivery).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::entry::StepEntry;
-use crate::error::InjectError;
-use crate::hook_site::HookTimeout;
 use crate::key::HOOK_KEY_PREFIX;
-use crate::state::ResumeState;
-use crate::workflow::{Outcome, Suspension};
 
 /// The id of a callback hook: the part of the callback URL that says which suspended run to resume.
 ///
@@ -29,6 +25,10 @@ pub struct HookId(String);
 
 impl HookId {
     /// A fresh random hook id: 128 bits from the OS random source, as 32 hex digits.
+    ///
+    /// # Panics
+    ///
+    /// When the operating system's random source fails (then no id could be safe).
     ///
     /// ```
     /// let id = awaitly::HookId::random();
@@ -87,14 +87,13 @@ impl AsRef<str> for HookId {
     }
 }
 
-/// 128 random bits as hex. A v4 UUID carries 122 random bits (6 are its version and variant), so
-/// the random bytes of two UUIDs — drawn by `uuid` from the OS source — are combined.
+/// 128 random bits from the OS random source, as 32 hex digits.
 fn random_hex_128() -> String {
     use std::fmt::Write as _;
-    let (first, second) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
-    let (first, second) = (first.as_bytes(), second.as_bytes());
-    // Bytes 6 and 8 hold the version and variant bits; every other byte is fully random.
-    let random = first[..6].iter().chain(&first[9..]).chain(&second[..3]);
+    let mut random = [0u8; 16];
+    // As uuid's `new_v4` did: an id that could be guessed must not be made, and a
+    // system without a random source cannot make any.
+    getrandom::fill(&mut random).expect("the operating system's random source failed");
     let mut hex = String::with_capacity(32);
     for byte in random {
         let _ = write!(hex, "{byte:02x}");
@@ -238,33 +237,9 @@ impl MaybePendingHook for Value {
     }
 }
 
-impl MaybePendingHook for StepEntry {
-    fn pending_hook(&self) -> Option<PendingHook> {
-        self.error().and_then(MaybePendingHook::pending_hook)
-    }
-}
-
-impl MaybePendingHook for Suspension {
-    fn pending_hook(&self) -> Option<PendingHook> {
-        match self {
-            Suspension::Hook(pending) => Some(pending.clone()),
-            _ => None,
-        }
-    }
-}
-
-impl<T, E> MaybePendingHook for Outcome<T, E> {
-    fn pending_hook(&self) -> Option<PendingHook> {
-        match self {
-            Outcome::Suspended(suspension) => suspension.pending_hook(),
-            _ => None,
-        }
-    }
-}
-
 /// Is this a pending hook (or a suspension at one)?
 ///
-/// Accepts a [`PendingHook`], a [`Suspension`], a run's [`Outcome`], a recorded [`StepEntry`] or a
+/// Accepts a [`PendingHook`], a [`Suspension`](crate::Suspension), a run's [`Outcome`](crate::Outcome), a recorded [`StepEntry`](crate::StepEntry) or a
 /// JSON error value such as awaitly's `{"type":"PENDING_HOOK",…}`.
 ///
 /// ```
@@ -278,189 +253,26 @@ pub fn is_pending_hook<V: MaybePendingHook + ?Sized>(value: &V) -> bool {
     value.pending_hook().is_some()
 }
 
-/// Does `state` hold a pending hook for `hook_id`, waiting for its payload?
+/// A hook's deadline passed before a payload arrived: what `await_hook!(…, timeout = …)` returns,
+/// and what stays recorded under the hook's key (`{"type":"HOOK_TIMEOUT",…}`) so every replay sees
+/// the same timeout.
 ///
 /// ```
-/// use awaitly::{ResumeState, StepEntry, has_pending_hook, pending_hook};
-/// let mut state = ResumeState::new();
-/// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), Default::default())));
-/// assert!(has_pending_hook(&state, &"h1".into()));
-/// assert!(!has_pending_hook(&state, &"h2".into()));
+/// let timeout = awaitly::HookTimeout { hook_id: "h1".into(), deadline_millis: 5 };
+/// assert_eq!(
+///     timeout.to_string(),
+///     "hook `h1` timed out: no payload arrived before its deadline (5 ms after the Unix epoch)"
+/// );
 /// ```
-#[must_use]
-pub fn has_pending_hook(state: &ResumeState, hook_id: &HookId) -> bool {
-    state
-        .get(&hook_step_key(hook_id))
-        .and_then(MaybePendingHook::pending_hook)
-        .is_some_and(|pending| pending.hook_id == *hook_id)
-}
-
-/// The hooks `state` is waiting on, in the order they were reached, with their metadata.
-///
-/// Only entries under their own `"hook:" + id` key count, so this list and [`has_pending_hook`]
-/// always agree (awaitly's two functions can disagree).
-///
-/// ```
-/// use awaitly::{ResumeState, StepEntry, get_pending_hooks, pending_hook};
-/// let mut state = ResumeState::new();
-/// state.insert("load", StepEntry::ok(&1).unwrap());
-/// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), Default::default())));
-/// let ids: Vec<_> = get_pending_hooks(&state).into_iter().map(|hook| hook.hook_id).collect();
-/// assert_eq!(ids, ["h1".into()]);
-/// ```
-#[must_use]
-pub fn get_pending_hooks(state: &ResumeState) -> Vec<PendingHook> {
-    state
-        .iter()
-        .filter(|(key, _)| key.starts_with(HOOK_KEY_PREFIX))
-        .filter_map(|(key, entry)| {
-            entry
-                .pending_hook()
-                .filter(|pending| pending.step_key == key)
-        })
-        .collect()
-}
-
-/// Returns a **new** state in which the pending hook `hook_id` holds `payload`; `state` is untouched.
-/// Deadlines are checked against the state's [`clock`](ResumeState::clock).
-///
-/// Validated, unlike awaitly's: an id the state does not wait on is [`InjectError::UnknownHook`];
-/// injecting the payload already recorded is an idempotent success; a different payload into a
-/// resolved hook is [`InjectError::AlreadyResolved`].
-///
-/// ```
-/// use awaitly::{InjectError, ResumeState, StepEntry, inject_hook, pending_hook};
-/// use serde_json::json;
-///
-/// let mut state = ResumeState::new();
-/// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), Default::default())));
-///
-/// let resolved = inject_hook(&state, &"h1".into(), &json!({ "paid": true })).unwrap();
-/// assert!(awaitly::has_pending_hook(&state, &"h1".into()), "the input state is untouched");
-/// assert!(!awaitly::has_pending_hook(&resolved, &"h1".into()));
-///
-/// // The same payload again is fine; another one is refused.
-/// assert!(inject_hook(&resolved, &"h1".into(), &json!({ "paid": true })).is_ok());
-/// assert!(matches!(
-///     inject_hook(&resolved, &"h1".into(), &json!({ "paid": false })),
-///     Err(InjectError::AlreadyResolved { .. })
-/// ));
-/// assert!(matches!(
-///     inject_hook(&state, &"nope".into(), &json!(1)),
-///     Err(InjectError::UnknownHook { .. })
-/// ));
-/// ```
-///
-/// # Errors
-///
-/// [`InjectError`] when the hook is unknown, already resolved with another payload, recorded as
-/// failed, or when `payload` cannot be serialised to JSON.
-pub fn inject_hook<P: Serialize + ?Sized>(
-    state: &ResumeState,
-    hook_id: &HookId,
-    payload: &P,
-) -> Result<ResumeState, InjectError> {
-    let mut next = state.clone();
-    next.inject_hook(hook_id, payload)?;
-    Ok(next)
-}
-
-impl ResumeState {
-    /// [`inject_hook`] in place: resolves the pending hook `hook_id` in this state with `payload`.
-    /// A deadline is checked against the state's [`clock`](Self::clock): the one of the run that
-    /// returned the state (see [Time](ResumeState#time)).
-    ///
-    /// ```
-    /// use awaitly::{ResumeState, StepEntry, pending_hook};
-    /// let mut state = ResumeState::new();
-    /// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), Default::default())));
-    /// state.inject_hook(&"h1".into(), &42).unwrap();
-    /// assert_eq!(state.get("hook:h1").unwrap().value_json(), Some("42"));
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`inject_hook`]; on error the state is unchanged.
-    pub fn inject_hook<P: Serialize + ?Sized>(
-        &mut self,
-        hook_id: &HookId,
-        payload: &P,
-    ) -> Result<(), InjectError> {
-        self.inject_hook_at(hook_id, payload, self.clock().now_millis())
-    }
-
-    /// [`inject_hook`](Self::inject_hook) at the time `now_millis` (milliseconds since the Unix
-    /// epoch, e.g. from a [`Clock`](crate::Clock)) instead of the state's clock: a hook whose
-    /// deadline is not after `now_millis` is expired.
-    ///
-    /// ```
-    /// use awaitly::{InjectError, PendingHookOptions, ResumeState, StepEntry, pending_hook};
-    /// let options = PendingHookOptions { deadline_millis: Some(1_000), ..Default::default() };
-    /// let mut state = ResumeState::new();
-    /// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), options)));
-    /// assert!(matches!(state.inject_hook_at(&"h1".into(), &1, 1_000), Err(InjectError::Expired { .. })));
-    /// assert!(state.inject_hook_at(&"h1".into(), &1, 999).is_ok());
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`inject_hook`], plus [`InjectError::Expired`].
-    pub fn inject_hook_at<P: Serialize + ?Sized>(
-        &mut self,
-        hook_id: &HookId,
-        payload: &P,
-        now_millis: u64,
-    ) -> Result<(), InjectError> {
-        let key = hook_step_key(hook_id);
-        let Some(entry) = self.get(&key) else {
-            return Err(InjectError::UnknownHook {
-                hook_id: hook_id.clone(),
-            });
-        };
-        if let Some(pending) = entry.pending_hook() {
-            if pending
-                .deadline_millis
-                .is_some_and(|deadline| deadline <= now_millis)
-            {
-                return Err(InjectError::Expired {
-                    hook_id: hook_id.clone(),
-                });
-            }
-            let payload =
-                crate::finite::to_raw_value(payload).map_err(|source| InjectError::Encode {
-                    hook_id: hook_id.clone(),
-                    source,
-                })?;
-            // The pending record stays with the payload: should the workflow not decode it, the
-            // hook waits again exactly as before (same request time, same deadline).
-            self.insert(key, StepEntry::delivered(payload, pending));
-            return Ok(());
-        }
-        if entry.is_ok() {
-            let payload =
-                crate::finite::to_value(payload).map_err(|source| InjectError::Encode {
-                    hook_id: hook_id.clone(),
-                    source,
-                })?;
-            return if entry.value_equals(&payload) {
-                Ok(())
-            } else {
-                Err(InjectError::AlreadyResolved {
-                    hook_id: hook_id.clone(),
-                })
-            };
-        }
-        if entry
-            .error()
-            .and_then(|error| HookTimeout::deserialize(error).ok())
-            .is_some()
-        {
-            return Err(InjectError::Expired {
-                hook_id: hook_id.clone(),
-            });
-        }
-        Err(InjectError::NotPending {
-            hook_id: hook_id.clone(),
-        })
-    }
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "type", rename = "HOOK_TIMEOUT", rename_all = "camelCase")]
+#[error(
+    "hook `{hook_id}` timed out: no payload arrived before its deadline ({deadline_millis} ms after the Unix epoch)"
+)]
+pub struct HookTimeout {
+    /// The hook.
+    pub hook_id: HookId,
+    /// When it expired, in milliseconds since the Unix epoch.
+    #[serde(rename = "deadline")]
+    pub deadline_millis: u64,
 }

@@ -1,16 +1,12 @@
-//! Step policies: how many times a failing step is tried, how long to wait in between, and how long
-//! one attempt may take. Only a step's final outcome is recorded.
+//! Step policies: how many times a failing step is tried, how long to wait in between, how long
+//! one attempt may take, and whether a failure recorded by an earlier run is executed again. Only a
+//! step's final outcome is recorded.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-
-use crate::clock::SleepFuture;
 
 /// How the wait between attempts grows.
 ///
@@ -182,8 +178,8 @@ impl<E> RetryPolicy<E> {
         if !self.jitter || delay.is_zero() {
             return delay;
         }
-        let random = u32::from(uuid::Uuid::new_v4().as_bytes()[0]);
-        (delay + delay.mul_f64(f64::from(random) / 255.0 / 4.0)).min(self.max_delay)
+        // Up to 25 % more, to spread retries apart: no unguessable randomness needed.
+        (delay + delay.mul_f64(fastrand::f64() / 4.0)).min(self.max_delay)
     }
 }
 
@@ -231,81 +227,46 @@ pub struct StepTimeout {
     pub attempt: u32,
 }
 
-/// Races one attempt against the clock: `Err(())` when the clock wins.
-pub(crate) struct Deadline<F> {
-    pub(crate) attempt: Pin<Box<F>>,
-    pub(crate) sleep: SleepFuture,
+/// What a step does with a failure recorded by an earlier run.
+///
+/// ```
+/// assert_eq!(awaitly::RecordedFailures::default(), awaitly::RecordedFailures::Replay);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecordedFailures {
+    /// Return the same error again without executing (awaitly's behaviour; the default). Clear the
+    /// step ([`clear_step`](crate::clear_step)) to run it again.
+    #[default]
+    Replay,
+    /// Execute the step again: for transient failures (`step!(…, rerun_failed = true, …)` or
+    /// `#[workflow(rerun_failed)]`).
+    Rerun,
 }
 
-impl<F: Future> Future for Deadline<F> {
-    type Output = Result<F::Output, ()>;
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
 
-    fn poll(mut self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        if let Poll::Ready(output) = self.attempt.as_mut().poll(task) {
-            return Poll::Ready(Ok(output));
-        }
-        self.sleep.as_mut().poll(task).map(|()| Err(()))
-    }
-}
+    use super::RetryPolicy;
 
-impl crate::context::Context {
-    /// After an attempt: the delay before the next one, or `None` when `outcome` is final.
-    pub fn retry_delay<T, E>(
-        &self,
-        ticket: &mut crate::context::StepTicket,
-        policy: &RetryPolicy<E>,
-        outcome: &Result<T, E>,
-    ) -> Option<Duration> {
-        let Err(error) = outcome else {
-            return None;
-        };
-        if !policy.should_retry(ticket.attempts, error) {
-            return None;
-        }
-        let delay = policy.wait_before_attempt(ticket.attempts + 1);
-        let run = self.lock();
-        run.emit(|| crate::event::Event::StepRetrying {
-            key: ticket.key.to_string(),
-            attempt: ticket.attempts,
-            delay,
-        });
-        ticket.attempts += 1;
-        Some(delay)
-    }
-
-    /// Waits on the run's clock (a retry delay).
-    #[must_use]
-    pub fn wait(&self, delay: Duration) -> SleepFuture {
-        self.lock().options.clock().sleep(delay)
-    }
-
-    /// Runs one attempt, failing it with [`StepTimeout`] (converted into the step's error) when it
-    /// takes longer than `timeout` on the run's clock.
-    ///
-    /// # Errors
-    ///
-    /// The attempt's own error, or the converted [`StepTimeout`].
-    pub async fn attempt_with_timeout<T, E, F>(
-        &self,
-        ticket: &crate::context::StepTicket,
-        timeout: Duration,
-        attempt: F,
-    ) -> Result<T, E>
-    where
-        E: From<StepTimeout>,
-        F: Future<Output = Result<T, E>>,
-    {
-        let deadline = Deadline {
-            attempt: Box::pin(attempt),
-            sleep: self.wait(timeout),
-        };
-        match deadline.await {
-            Ok(outcome) => outcome,
-            Err(()) => Err(E::from(StepTimeout {
-                key: ticket.key.to_string(),
-                timeout_millis: crate::clock::millis(timeout),
-                attempt: ticket.attempts,
-            })),
-        }
+    #[test]
+    fn jitter_adds_up_to_a_quarter_and_stays_under_the_maximum() {
+        let policy = RetryPolicy::<()>::attempts(5)
+            .initial_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_millis(300));
+        let waits: Vec<Duration> = (0..1000).map(|_| policy.wait_before_attempt(3)).collect();
+        let delay = Duration::from_millis(200);
+        assert!(
+            waits
+                .iter()
+                .all(|wait| delay <= *wait && *wait <= delay.mul_f64(1.25))
+        );
+        assert!(waits.iter().any(|wait| *wait != waits[0]), "jitter varies");
+        let capped = (0..1000).map(|_| policy.wait_before_attempt(5));
+        assert!(
+            capped
+                .into_iter()
+                .all(|wait| wait == Duration::from_millis(300))
+        );
     }
 }

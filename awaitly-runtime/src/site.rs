@@ -1,6 +1,9 @@
-//! The static description `#[workflow]` emits for each workflow: its name and its sites.
+//! The static description `#[workflow]` emits for each workflow (its name and its sites), and the
+//! stamp a run records from it in the state.
 
 use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 /// What a site of a workflow does.
 ///
@@ -111,5 +114,73 @@ impl WorkflowDescription {
     #[must_use]
     pub const fn new(name: &'static str, sites: &'static [Site]) -> Self {
         Self { name, sites }
+    }
+}
+
+/// Which workflow (and which shape of it) wrote a state: recorded in the state by every run, as
+/// `"workflow": {"name": …, "fingerprint": …}` (awaitly ignores the field).
+///
+/// ```
+/// #[awaitly::workflow]
+/// async fn one() -> Result<u8, String> {
+///     awaitly::step!("one", Ok::<u8, String>(1))
+/// }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let run = one().start().await;
+/// let stamp = run.state.workflow().unwrap();
+/// assert_eq!(stamp.name, "one");
+/// assert_eq!(stamp.fingerprint, one().description().fingerprint());
+/// # });
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct WorkflowStamp {
+    /// The workflow's name.
+    pub name: String,
+    /// [`WorkflowDescription::fingerprint`] of the build that last ran the state.
+    pub fingerprint: String,
+}
+
+impl WorkflowStamp {
+    pub(crate) fn of(description: &WorkflowDescription) -> Self {
+        Self {
+            name: description.name.to_owned(),
+            fingerprint: description.fingerprint(),
+        }
+    }
+}
+
+impl WorkflowDescription {
+    /// A fingerprint of the workflow's sites (kind, key, per-item) in source order: equal
+    /// fingerprints mean a stored state's keys mean the same thing. 64-bit FNV-1a, as 16 hex digits
+    /// — deterministic across builds, platforms and toolchains.
+    ///
+    /// ```
+    /// #[awaitly::workflow]
+    /// async fn one() -> Result<u8, String> {
+    ///     awaitly::step!("one", Ok::<u8, String>(1))
+    /// }
+    /// assert_eq!(one().description().fingerprint().len(), 16);
+    /// ```
+    #[must_use]
+    pub fn fingerprint(&self) -> String {
+        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0100_0000_01b3;
+        let mut hash = OFFSET;
+        let mut feed = |bytes: &[u8]| {
+            for byte in bytes {
+                hash ^= u64::from(*byte);
+                hash = hash.wrapping_mul(PRIME);
+            }
+        };
+        feed(self.name.as_bytes());
+        for site in self.sites {
+            feed(b"\n");
+            feed(site.kind.to_string().as_bytes());
+            feed(b"\t");
+            feed(site.key.as_bytes());
+            feed(if site.per_item { b"\t[]" } else { b"\t" });
+        }
+        format!("{hash:016x}")
     }
 }

@@ -15,10 +15,10 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::clock::{Clock, SystemClock};
-use crate::compat::WorkflowStamp;
 use crate::entry::StepEntry;
 use crate::error::StateFormatError;
 use crate::key::KEY_RECIPE_VERSION;
+use crate::site::WorkflowStamp;
 use crate::surrogate;
 
 /// Recorded step outcomes by key, in recording order. What a suspended run needs to resume.

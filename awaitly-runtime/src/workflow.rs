@@ -1,4 +1,5 @@
-//! Running a workflow: the handle `#[workflow]` returns, and what a run produces.
+//! Running a workflow: the handle `#[workflow]` returns, which drives the body and its
+//! [`glue`](crate::glue) context, and turns a halt into the run's [`Outcome`](crate::Outcome).
 
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -6,15 +7,14 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use crate::approval::PendingApproval;
 use crate::clock::Clock;
-use crate::compat::{WorkflowStamp, check};
-use crate::context::{Context, Halt, RunOptions};
+use crate::compat::check;
 use crate::error::RunError;
 use crate::event::{Event, EventSink};
-use crate::hook::PendingHook;
+use crate::glue::{Context, Halt, RunOptions};
 use crate::journal::Journal;
-use crate::site::WorkflowDescription;
+use crate::outcome::{Outcome, Run};
+use crate::site::{WorkflowDescription, WorkflowStamp};
 use crate::state::ResumeState;
 
 /// A workflow call ready to run: what calling a `#[workflow]` fn returns.
@@ -251,95 +251,4 @@ impl<F> fmt::Debug for Workflow<F> {
             .field("name", &self.description().name)
             .finish_non_exhaustive()
     }
-}
-
-/// What a run produced: its outcome and the complete resume state to persist.
-///
-/// ```
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// #[awaitly::workflow]
-/// async fn nothing() -> Result<(), String> {
-///     Ok(())
-/// }
-/// let awaitly::Run { outcome, state } = nothing().start().await;
-/// assert!(matches!(outcome, awaitly::Outcome::Completed(())));
-/// assert!(state.is_empty());
-/// # });
-/// ```
-#[derive(Debug)]
-#[must_use = "a run's state must be kept to resume it"]
-pub struct Run<T, E> {
-    /// How the run ended.
-    pub outcome: Outcome<T, E>,
-    /// Every recorded outcome: the input state's entries plus the new ones.
-    pub state: ResumeState,
-}
-
-/// How a run ended.
-///
-/// ```
-/// let outcome: awaitly::Outcome<u32, String> = awaitly::Outcome::Completed(1);
-/// assert!(outcome.is_completed());
-/// ```
-#[derive(Debug)]
-pub enum Outcome<T, E> {
-    /// The workflow returned `Ok`.
-    Completed(T),
-    /// The workflow returned `Err` (a step failed, or the code returned an error).
-    Failed(E),
-    /// The run waits for something outside it (a hook's payload); persist the state and run again
-    /// once it has arrived.
-    Suspended(Suspension),
-    /// The resume state does not fit the code (or a value could not be written as JSON); nothing
-    /// after the stop executed.
-    Stopped(RunError),
-}
-
-impl<T, E> Outcome<T, E> {
-    /// Did the workflow return `Ok`?
-    ///
-    /// ```
-    /// assert!(!awaitly::Outcome::<u8, u8>::Failed(1).is_completed());
-    /// ```
-    #[must_use]
-    pub fn is_completed(&self) -> bool {
-        matches!(self, Self::Completed(_))
-    }
-
-    /// The hook the run is suspended at, if it is.
-    ///
-    /// ```
-    /// let pending = awaitly::pending_hook("h".into(), Default::default());
-    /// let outcome = awaitly::Outcome::<u8, u8>::Suspended(awaitly::Suspension::Hook(pending));
-    /// assert_eq!(outcome.pending_hook().unwrap().hook_id.as_str(), "h");
-    /// ```
-    #[must_use]
-    pub fn pending_hook(&self) -> Option<&PendingHook> {
-        match self {
-            Self::Suspended(Suspension::Hook(pending)) => Some(pending),
-            _ => None,
-        }
-    }
-}
-
-/// What a suspended run waits for.
-///
-/// ```
-/// let pending = awaitly::pending_hook("h".into(), Default::default());
-/// assert!(awaitly::is_pending_hook(&awaitly::Suspension::Hook(pending)));
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum Suspension {
-    /// The payload of this hook.
-    Hook(PendingHook),
-    /// A person's decision on this approval.
-    Approval(PendingApproval),
-    /// The end of a durable sleep: run again at (or after) `wake_at_millis`.
-    Sleep {
-        /// The sleep site's key.
-        key: String,
-        /// When the run is due, in milliseconds since the Unix epoch.
-        wake_at_millis: u64,
-    },
 }

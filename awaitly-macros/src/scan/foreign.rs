@@ -1,13 +1,13 @@
 //! Sites inside other macros' arguments (`vec![step!(…)]`, `println!("{}", step!(…))`):
 //! `#[workflow]` cannot parse those arguments, so each such site is found by a token walk and
-//! replaced by a hole and its error.
+//! replaced by a hole (and, unless silenced, its error).
 
 use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::{Macro, Token};
 
-use super::Scanner;
-use super::hole::delimiter_of;
+use super::salvage::delimiter_of;
+use super::{Mode, Scanner};
 use crate::site::MacroKind;
 
 impl Scanner<'_> {
@@ -41,7 +41,7 @@ impl Scanner<'_> {
                     match (kind, invocation) {
                         (Some(kind), Some((bang, group))) => {
                             trees = ahead;
-                            if self.krate.is_some() {
+                            if self.mode == Mode::Check {
                                 self.errors.push(syn::Error::new(
                                     ident.span(),
                                     format_args!(

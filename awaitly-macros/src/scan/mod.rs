@@ -1,6 +1,7 @@
 //! Walks the fn body, finds every `step!` / `await_hook!` / `await_approval!` / `sleep!` site in
-//! source order, checks where it stands, and rewrites it in place (with [`crate::expand`]'s glue,
-//! or with its compile error).
+//! source order, checks where it stands, parses its arguments and derives its key. Emits no code:
+//! each site is replaced by a [`Slot`] marker and described by a [`Site`] (or, when it is a
+//! mistake, by a [`Hole`] and its error), which [`crate::expand`] turns into code.
 //!
 //! Scope rules: sites may sit anywhere in the body's own statements and expressions, including
 //! loops and branches. They may not sit inside closures or `async` blocks (which may run zero or
@@ -11,60 +12,35 @@
 //! itself, whose error says it only works inside a `#[workflow]` fn.
 
 mod foreign;
-mod hole;
+mod salvage;
+#[cfg(test)]
+mod tests;
 
-use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote_spanned};
+use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Macro, Stmt};
 
 use crate::errors::Errors;
-use crate::expand;
 use crate::key;
-use crate::site::{ApprovalArgs, HookArgs, HookTarget, MacroKind, SleepArgs, StepArgs};
+use crate::site::{Hole, HookTarget, MacroKind, Site, SiteArgs, SiteKind, Slot};
 
-/// Runtime kind of a site, as the description names it.
+/// What the scan does with the sites it finds.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum SiteKind {
-    Step,
-    HookById,
-    CreatedHook,
-    Approval,
-    Sleep,
+pub(crate) enum Mode {
+    /// Check each site, derive its key, and report its mistakes: the fn is expanded.
+    Check,
+    /// Replace each site with a hole and report nothing: the fn cannot be expanded and its one
+    /// error is already reported (or, inside a hole, the sites belong to a reported mistake).
+    Silence,
 }
 
-/// A site found in the body, in source order.
-pub(crate) struct Site {
-    pub(crate) kind: SiteKind,
-    /// The label or derived name (for a hook by id or an approval: the key expression's text).
-    pub(crate) key: String,
-    pub(crate) per_item: bool,
-    pub(crate) in_loop: bool,
-    pub(crate) in_branch: bool,
-    pub(crate) span: Span,
-    /// An approval's key when it is a string literal, with the literal's span: checked at compile
-    /// time against the other sites' keys.
-    pub(crate) literal_key: Option<(String, Span)>,
-}
-
-impl Site {
-    /// Sites whose keys are fixed at compile time, and so can collide.
-    pub(crate) fn has_static_key(&self) -> bool {
-        !matches!(self.kind, SiteKind::HookById | SiteKind::Approval)
-    }
-}
-
-impl SiteKind {
-    /// How diagnostics name the kind.
-    pub(crate) fn describe(self) -> &'static str {
-        match self {
-            Self::Step => "`step!`",
-            Self::HookById | Self::CreatedHook => "`await_hook!`",
-            Self::Approval => "`await_approval!`",
-            Self::Sleep => "`sleep!`",
-        }
-    }
+/// What the scan found: the sites, in source order (their index is their position in the
+/// workflow's description), and the holes. The body holds a [`Slot`] marker for each.
+#[derive(Default)]
+pub(crate) struct Scanned {
+    pub(crate) sites: Vec<Site>,
+    pub(crate) holes: Vec<Hole>,
 }
 
 #[derive(Clone, Copy)]
@@ -84,53 +60,23 @@ impl Enclosing {
     }
 }
 
-/// What the rewrite of a site needs besides the site itself.
-pub(crate) struct Settings<'a> {
-    pub(crate) krate: &'a syn::Path,
-    /// `#[workflow(rerun_failed)]`: failures recorded by earlier runs are executed again.
-    pub(crate) rerun_failed: bool,
-}
-
-/// Rewrites every site of `block` into generated glue and returns the sites in source order.
-pub(crate) fn rewrite(
-    block: &mut syn::Block,
-    settings: &Settings<'_>,
-    errors: &mut Errors,
-) -> Vec<Site> {
+/// Scans `block`, replacing each site with its [`Slot`] marker.
+pub(crate) fn scan(block: &mut syn::Block, mode: Mode, errors: &mut Errors) -> Scanned {
     let mut scanner = Scanner {
-        krate: Some(settings.krate),
-        rerun_failed: settings.rerun_failed,
-        sites: Vec::new(),
+        mode,
+        found: Scanned::default(),
         enclosing: Vec::new(),
         loops: 0,
         branches: 0,
         errors,
     };
     scanner.visit_block_mut(block);
-    scanner.sites
-}
-
-/// Replaces every site of `block` with a hole, for a fn that cannot be expanded: the user then sees
-/// the one error about the fn, not one more per site.
-pub(crate) fn replace_with_placeholders(block: &mut syn::Block) {
-    let mut errors = Errors::default();
-    let mut scanner = Scanner {
-        krate: None,
-        rerun_failed: false,
-        sites: Vec::new(),
-        enclosing: Vec::new(),
-        loops: 0,
-        branches: 0,
-        errors: &mut errors,
-    };
-    scanner.visit_block_mut(block);
+    scanner.found
 }
 
 struct Scanner<'a> {
-    /// `None`: placeholder mode.
-    krate: Option<&'a syn::Path>,
-    rerun_failed: bool,
-    sites: Vec<Site>,
+    mode: Mode,
+    found: Scanned,
     enclosing: Vec<Enclosing>,
     /// How many loops (`for`, `while`, `loop`) enclose the current expression.
     loops: u32,
@@ -140,29 +86,26 @@ struct Scanner<'a> {
 }
 
 impl Scanner<'_> {
-    /// The replacement expression for one site: its glue, or a [`hole`](Self::hole) and its error.
+    /// The marker replacing one site: a [`Site`]'s, or a [`Hole`]'s after recording its error.
     fn site(&mut self, mac: &Macro, kind: MacroKind) -> Expr {
-        let span = mac.path.span();
-        let Some(krate) = self.krate else {
+        if self.mode == Mode::Silence {
             return self.hole(mac, kind);
-        };
+        }
         if let Some(enclosing) = self.enclosing.last().copied() {
             self.errors.push(syn::Error::new(
-                span,
+                mac.path.span(),
                 format_args!("`{}!` cannot be used {}", kind.name(), enclosing.describe()),
             ));
             return self.hole(mac, kind);
         }
         self.enclosing.push(Enclosing::Site(kind));
-        let glue = match kind {
-            MacroKind::Step => self.step(mac, span, krate),
-            MacroKind::AwaitHook => self.hook(mac, span, krate),
-            MacroKind::AwaitApproval => self.approval(mac, span, krate),
-            MacroKind::Sleep => self.sleep(mac, span, krate),
-        };
+        let site = self.classify(mac, kind);
         self.enclosing.pop();
-        match glue.and_then(|tokens| syn::parse2(wrap(mac, &tokens))) {
-            Ok(expr) => expr,
+        match site {
+            Ok(site) => {
+                self.found.sites.push(site);
+                marker(Slot::Site(self.found.sites.len() - 1), mac)
+            }
             Err(error) => {
                 self.errors.push(error);
                 self.hole(mac, kind)
@@ -170,92 +113,70 @@ impl Scanner<'_> {
         }
     }
 
-    /// Records a site and returns its index (its position in the description).
-    fn record(&mut self, kind: SiteKind, key: String, per_item: bool, span: Span) -> usize {
-        self.sites.push(Site {
+    /// Parses a site's arguments, derives its key, and scans the expressions in its arguments.
+    fn classify(&mut self, mac: &Macro, kind: MacroKind) -> syn::Result<Site> {
+        let mut args = SiteArgs::parse(kind, mac)?;
+        let (kind, key, per_item, literal_key) = match &args {
+            SiteArgs::Step(step) => {
+                let key = match &step.label {
+                    Some(label) => checked_label(label)?,
+                    None => called_name(&step.body)
+                        .and_then(|name| key::derive_from_call(&name))
+                        .ok_or_else(|| {
+                            syn::Error::new_spanned(
+                                &step.body,
+                                "cannot derive a key for this `step!`: it does not call a named function or method; give it a label: `step!(\"name\", expression)`",
+                            )
+                        })?,
+                };
+                (SiteKind::Step, key, step.item().is_some(), None)
+            }
+            SiteArgs::Hook(hook) => {
+                let per_item = hook.options.get(crate::site::KEY).is_some();
+                match &hook.target {
+                    HookTarget::Label(label) => {
+                        (SiteKind::CreatedHook, checked_label(label)?, per_item, None)
+                    }
+                    HookTarget::Id(id) => (SiteKind::HookById, source_text(id), per_item, None),
+                }
+            }
+            SiteArgs::Approval(approval) => {
+                let literal = string_literal(&approval.key)
+                    .map(|literal| {
+                        let key = literal.value();
+                        key::check_approval_key(&key)
+                            .map(|()| (key, literal.span()))
+                            .map_err(|message| syn::Error::new(literal.span(), message))
+                    })
+                    .transpose()?;
+                (
+                    SiteKind::Approval,
+                    source_text(&approval.key),
+                    false,
+                    literal,
+                )
+            }
+            SiteArgs::Sleep(sleep) => (
+                SiteKind::Sleep,
+                checked_label(&sleep.label)?,
+                sleep.item.is_some(),
+                None,
+            ),
+        };
+        for expression in args.expressions_mut() {
+            self.visit_expr_mut(expression);
+        }
+        Ok(Site {
             kind,
             key,
             per_item,
             in_loop: self.loops > 0,
             in_branch: self.branches > 0,
-            span,
-            literal_key: None,
-        });
-        self.sites.len() - 1
-    }
-
-    fn step(&mut self, mac: &Macro, span: Span, krate: &syn::Path) -> syn::Result<TokenStream> {
-        let mut args: StepArgs = mac.parse_body()?;
-        let key = match &args.label {
-            Some(label) => checked_label(label)?,
-            None => called_name(&args.body)
-                .and_then(|name| key::derive_from_call(&name))
-                .ok_or_else(|| {
-                    syn::Error::new_spanned(
-                        &args.body,
-                        "cannot derive a key for this `step!`: it does not call a named function or method; give it a label: `step!(\"name\", expression)`",
-                    )
-                })?,
-        };
-        for value in args.options.values_mut() {
-            self.visit_expr_mut(value);
-        }
-        self.visit_expr_mut(&mut args.body);
-        let index = self.record(SiteKind::Step, key, args.item().is_some(), span);
-        Ok(expand::step_glue(
-            krate,
-            index,
-            span,
-            &args,
-            self.rerun_failed,
-        ))
-    }
-
-    fn hook(&mut self, mac: &Macro, span: Span, krate: &syn::Path) -> syn::Result<TokenStream> {
-        let mut args: HookArgs = mac.parse_body()?;
-        let (kind, key) = match &mut args.target {
-            HookTarget::Label(label) => (SiteKind::CreatedHook, checked_label(label)?),
-            HookTarget::Id(id) => {
-                self.visit_expr_mut(id);
-                (SiteKind::HookById, source_text(id))
-            }
-        };
-        for value in args.options.values_mut() {
-            self.visit_expr_mut(value);
-        }
-        let per_item = args.options.get(crate::site::KEY).is_some();
-        let index = self.record(kind, key, per_item, span);
-        Ok(expand::hook_glue(krate, index, span, &args))
-    }
-
-    fn approval(&mut self, mac: &Macro, span: Span, krate: &syn::Path) -> syn::Result<TokenStream> {
-        let mut args: ApprovalArgs = mac.parse_body()?;
-        let literal = string_literal(&args.key)
-            .map(|literal| {
-                let key = literal.value();
-                key::check_approval_key(&key)
-                    .map(|()| (key, literal.span()))
-                    .map_err(|message| syn::Error::new(literal.span(), message))
-            })
-            .transpose()?;
-        self.visit_expr_mut(&mut args.key);
-        for value in args.options.values_mut() {
-            self.visit_expr_mut(value);
-        }
-        let index = self.record(SiteKind::Approval, source_text(&args.key), false, span);
-        self.sites[index].literal_key = literal;
-        Ok(expand::approval_glue(krate, span, &args))
-    }
-
-    fn sleep(&mut self, mac: &Macro, span: Span, krate: &syn::Path) -> syn::Result<TokenStream> {
-        let mut args: SleepArgs = mac.parse_body()?;
-        let key = checked_label(&args.label)?;
-        if let Some(item) = &mut args.item {
-            self.visit_expr_mut(item);
-        }
-        self.visit_expr_mut(&mut args.duration);
-        let index = self.record(SiteKind::Sleep, key, args.item.is_some(), span);
-        Ok(expand::sleep_glue(krate, index, span, &args))
+            path: mac.path.clone(),
+            span: mac.path.span(),
+            literal_key,
+            args,
+        })
     }
 
     /// Visits `expr` counted as inside a loop or a branch.
@@ -274,6 +195,14 @@ impl Scanner<'_> {
         };
         *counter -= 1;
     }
+}
+
+/// The marker expression standing for `slot`, located at the site's macro path.
+fn marker(slot: Slot, mac: &Macro) -> Expr {
+    Expr::Macro(syn::ExprMacro {
+        attrs: Vec::new(),
+        mac: slot.marker(mac.path.span()),
+    })
 }
 
 fn checked_label(label: &syn::LitStr) -> syn::Result<String> {
@@ -387,12 +316,4 @@ fn called_name(expr: &Expr) -> Option<String> {
         },
         _ => None,
     }
-}
-
-/// Passes the generated glue through the user's own `step!` / `await_hook!` path, so the import
-/// the user wrote is used (no `unused_imports` warning) and resolves as written.
-fn wrap(mac: &Macro, glue: &TokenStream) -> TokenStream {
-    let path = &mac.path;
-    let span = mac.path.span();
-    quote_spanned! {span=> #path! { @__awaitly_expanded { #glue } } }
 }

@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
+use super::context::{Context, Halt};
 use crate::clock::millis;
-use crate::context::{Context, Halt};
 use crate::entry::StepEntry;
 use crate::error::RunError;
+use crate::outcome::Suspension;
 use crate::site::SiteKind;
-use crate::workflow::Suspension;
 
 impl Context {
     /// A `sleep!` site: `true` when the wake-up time has passed (go on), `false` when the run

@@ -4,15 +4,15 @@
 use serde::Deserialize as _;
 use serde_json::Value;
 
+use super::context::{Context, Halt, Payload, RunProgress};
 use crate::approval::{ApprovalError, PendingApproval, pending_at};
 use crate::compat::parse_key;
-use crate::context::{Context, Halt, Payload, RunProgress};
 use crate::entry::StepEntry;
 use crate::error::RunError;
 use crate::event::Event;
 use crate::key::HOOK_KEY_PREFIX;
+use crate::outcome::Suspension;
 use crate::site::SiteKind;
-use crate::workflow::Suspension;
 
 impl Context {
     /// An `await_approval!` site: `Some(Ok(value))` once approved, `Some(Err(_))` once rejected or

@@ -1,65 +1,9 @@
-//! The four kinds of site and the grammar of their arguments.
-//!
-//! ```text
-//! step!([ "label" , ] { option = value , } expression)     options: key, retry, timeout, rerun_failed
-//! await_hook!(hook_id | "label" { , option = value })       options: key (after a label), metadata, timeout
-//! await_approval!(key { , option = value })                 options: reason, metadata, timeout
-//! sleep!("label" [ , key = item ] , duration)
-//! ```
+//! The grammar of the sites' arguments (summed up in [`super`]): one `Parse` impl per kind.
 
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Ident, LitStr, Token};
 
-/// The macro names `#[workflow]` rewrites, matched on the last path segment.
-pub(crate) const STEP: &str = "step";
-pub(crate) const AWAIT_HOOK: &str = "await_hook";
-pub(crate) const AWAIT_APPROVAL: &str = "await_approval";
-pub(crate) const SLEEP: &str = "sleep";
-
-/// Option names inside a site's arguments.
-pub(crate) const KEY: &str = "key";
-pub(crate) const METADATA: &str = "metadata";
-pub(crate) const TIMEOUT: &str = "timeout";
-pub(crate) const RETRY: &str = "retry";
-pub(crate) const RERUN_FAILED: &str = "rerun_failed";
-pub(crate) const REASON: &str = "reason";
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MacroKind {
-    Step,
-    AwaitHook,
-    AwaitApproval,
-    Sleep,
-}
-
-impl MacroKind {
-    pub(crate) fn of(path: &syn::Path) -> Option<Self> {
-        let last = path.segments.last()?;
-        if !last.arguments.is_none() {
-            return None;
-        }
-        Self::of_name(&last.ident.to_string())
-    }
-
-    pub(crate) fn of_name(name: &str) -> Option<Self> {
-        match name {
-            STEP => Some(Self::Step),
-            AWAIT_HOOK => Some(Self::AwaitHook),
-            AWAIT_APPROVAL => Some(Self::AwaitApproval),
-            SLEEP => Some(Self::Sleep),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Step => STEP,
-            Self::AwaitHook => AWAIT_HOOK,
-            Self::AwaitApproval => AWAIT_APPROVAL,
-            Self::Sleep => SLEEP,
-        }
-    }
-}
+use super::{KEY, METADATA, REASON, RERUN_FAILED, RETRY, TIMEOUT};
 
 /// `name = value` options of one site, each set at most once.
 #[derive(Default)]

@@ -7,13 +7,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::context::{Context, Halt, Payload, RunProgress};
 use crate::clock::millis;
-use crate::context::{Context, Halt, Payload, RunProgress};
 use crate::entry::StepEntry;
 use crate::error::RunError;
 use crate::event::Event;
-use crate::hook::{HookId, MaybePendingHook, PendingHook, hook_step_key};
-use crate::workflow::Suspension;
+use crate::hook::{HookId, HookTimeout, MaybePendingHook, PendingHook, hook_step_key};
+use crate::outcome::Suspension;
 
 /// Which hook an `await_hook!` site waits for.
 #[derive(Debug)]
@@ -46,30 +46,6 @@ pub fn encode_metadata<M: Metadata + ?Sized>(
     metadata: &M,
 ) -> Result<Option<Value>, serde_json::Error> {
     serde_json::to_value(metadata).map(Some)
-}
-
-/// A hook's deadline passed before a payload arrived: what `await_hook!(…, timeout = …)` returns,
-/// and what stays recorded under the hook's key (`{"type":"HOOK_TIMEOUT",…}`) so every replay sees
-/// the same timeout.
-///
-/// ```
-/// let timeout = awaitly::HookTimeout { hook_id: "h1".into(), deadline_millis: 5 };
-/// assert_eq!(
-///     timeout.to_string(),
-///     "hook `h1` timed out: no payload arrived before its deadline (5 ms after the Unix epoch)"
-/// );
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "type", rename = "HOOK_TIMEOUT", rename_all = "camelCase")]
-#[error(
-    "hook `{hook_id}` timed out: no payload arrived before its deadline ({deadline_millis} ms after the Unix epoch)"
-)]
-pub struct HookTimeout {
-    /// The hook.
-    pub hook_id: HookId,
-    /// When it expired, in milliseconds since the Unix epoch.
-    #[serde(rename = "deadline")]
-    pub deadline_millis: u64,
 }
 
 /// How one `await_hook!` execution ended.

@@ -18,9 +18,10 @@ use crate::event::{Event, EventSink};
 use crate::hook::{HookId, MaybePendingHook};
 use crate::journal::Journal;
 use crate::key::{item_key, with_occurrence};
+use crate::outcome::Suspension;
+use crate::policy::RecordedFailures;
 use crate::site::{SiteKind, WorkflowDescription};
 use crate::state::ResumeState;
-use crate::workflow::Suspension;
 
 /// Shared between a [`Workflow`](crate::Workflow) and its body; cloned into the body future.
 #[derive(Clone, Debug)]
@@ -72,22 +73,6 @@ pub enum StepStart<T, E> {
     Execute(StepTicket),
     /// The run cannot go on; await [`halt`].
     Halt,
-}
-
-/// What a step does with a failure recorded by an earlier run.
-///
-/// ```
-/// assert_eq!(awaitly::RecordedFailures::default(), awaitly::RecordedFailures::Replay);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RecordedFailures {
-    /// Return the same error again without executing (awaitly's behaviour; the default). Clear the
-    /// step ([`clear_step`](crate::clear_step)) to run it again.
-    #[default]
-    Replay,
-    /// Execute the step again: for transient failures (`step!(…, rerun_failed = true, …)` or
-    /// `#[workflow(rerun_failed)]`).
-    Rerun,
 }
 
 /// The key a step about to execute will be recorded under.

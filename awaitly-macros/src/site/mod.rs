@@ -1,0 +1,234 @@
+//! The sites `#[workflow]` rewrites: which macros they are, the grammar of their arguments
+//! ([`grammar`]), and what the scan records about each one ([`Site`], or a [`Hole`] for one whose
+//! mistake is already reported).
+//!
+//! ```text
+//! step!([ "label" , ] { option = value , } expression)     options: key, retry, timeout, rerun_failed
+//! await_hook!(hook_id | "label" { , option = value })       options: key (after a label), metadata, timeout
+//! await_approval!(key { , option = value })                 options: reason, metadata, timeout
+//! sleep!("label" [ , key = item ] , duration)
+//! ```
+//!
+//! The scan leaves a [`Slot`] marker where each site stood; the expansion fills it with code.
+
+mod grammar;
+
+use proc_macro2::{Ident, Span, TokenTree};
+use syn::{Expr, Macro};
+
+pub(crate) use grammar::{ApprovalArgs, HookArgs, HookTarget, SleepArgs, StepArgs, peek_option};
+
+/// The macro names `#[workflow]` rewrites, matched on the last path segment.
+pub(crate) const STEP: &str = "step";
+pub(crate) const AWAIT_HOOK: &str = "await_hook";
+pub(crate) const AWAIT_APPROVAL: &str = "await_approval";
+pub(crate) const SLEEP: &str = "sleep";
+
+/// Option names inside a site's arguments.
+pub(crate) const KEY: &str = "key";
+pub(crate) const METADATA: &str = "metadata";
+pub(crate) const TIMEOUT: &str = "timeout";
+pub(crate) const RETRY: &str = "retry";
+pub(crate) const RERUN_FAILED: &str = "rerun_failed";
+pub(crate) const REASON: &str = "reason";
+
+/// Which of the four macros a site invokes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum MacroKind {
+    Step,
+    AwaitHook,
+    AwaitApproval,
+    Sleep,
+}
+
+impl MacroKind {
+    /// The kind a macro path names, by its last segment (`step`, `awaitly::step`).
+    pub(crate) fn of(path: &syn::Path) -> Option<Self> {
+        let last = path.segments.last()?;
+        if !last.arguments.is_none() {
+            return None;
+        }
+        Self::of_name(&last.ident.to_string())
+    }
+
+    pub(crate) fn of_name(name: &str) -> Option<Self> {
+        match name {
+            STEP => Some(Self::Step),
+            AWAIT_HOOK => Some(Self::AwaitHook),
+            AWAIT_APPROVAL => Some(Self::AwaitApproval),
+            SLEEP => Some(Self::Sleep),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Step => STEP,
+            Self::AwaitHook => AWAIT_HOOK,
+            Self::AwaitApproval => AWAIT_APPROVAL,
+            Self::Sleep => SLEEP,
+        }
+    }
+}
+
+/// Runtime kind of a site, as the workflow's description names it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SiteKind {
+    Step,
+    HookById,
+    CreatedHook,
+    Approval,
+    Sleep,
+}
+
+impl SiteKind {
+    /// How diagnostics name the kind.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::Step => "`step!`",
+            Self::HookById | Self::CreatedHook => "`await_hook!`",
+            Self::Approval => "`await_approval!`",
+            Self::Sleep => "`sleep!`",
+        }
+    }
+
+    /// The name of the runtime's `SiteKind` variant.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            Self::Step => "Step",
+            Self::HookById => "HookById",
+            Self::CreatedHook => "CreatedHook",
+            Self::Approval => "Approval",
+            Self::Sleep => "Sleep",
+        }
+    }
+}
+
+/// The parsed arguments of one site.
+pub(crate) enum SiteArgs {
+    Step(StepArgs),
+    Hook(HookArgs),
+    Approval(ApprovalArgs),
+    Sleep(SleepArgs),
+}
+
+impl SiteArgs {
+    /// Parses the arguments of a `kind!` invocation.
+    pub(crate) fn parse(kind: MacroKind, mac: &Macro) -> syn::Result<Self> {
+        Ok(match kind {
+            MacroKind::Step => Self::Step(mac.parse_body()?),
+            MacroKind::AwaitHook => Self::Hook(mac.parse_body()?),
+            MacroKind::AwaitApproval => Self::Approval(mac.parse_body()?),
+            MacroKind::Sleep => Self::Sleep(mac.parse_body()?),
+        })
+    }
+
+    /// Every user expression in the arguments, in source order.
+    pub(crate) fn expressions_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            Self::Step(args) => args
+                .options
+                .values_mut()
+                .chain(std::iter::once(&mut args.body))
+                .collect(),
+            Self::Hook(args) => {
+                let id = match &mut args.target {
+                    HookTarget::Id(id) => Some(&mut **id),
+                    HookTarget::Label(_) => None,
+                };
+                id.into_iter().chain(args.options.values_mut()).collect()
+            }
+            Self::Approval(args) => std::iter::once(&mut args.key)
+                .chain(args.options.values_mut())
+                .collect(),
+            Self::Sleep(args) => args
+                .item
+                .iter_mut()
+                .chain(std::iter::once(&mut args.duration))
+                .collect(),
+        }
+    }
+}
+
+/// A site found in the body, in source order, with its key.
+pub(crate) struct Site {
+    pub(crate) kind: SiteKind,
+    /// The label or derived name (for a hook by id or an approval: the key expression's text).
+    pub(crate) key: String,
+    /// The key has a per-item part (`key = item`).
+    pub(crate) per_item: bool,
+    pub(crate) in_loop: bool,
+    pub(crate) in_branch: bool,
+    /// The macro path as the user wrote it (`step`, `awaitly::step`).
+    pub(crate) path: syn::Path,
+    /// The path's span: where diagnostics about the site point.
+    pub(crate) span: Span,
+    /// An approval's key when it is a string literal, with the literal's span: checked at compile
+    /// time against the other sites' keys.
+    pub(crate) literal_key: Option<(String, Span)>,
+    pub(crate) args: SiteArgs,
+}
+
+impl Site {
+    /// Sites whose keys are fixed at compile time, and so can collide.
+    pub(crate) fn has_static_key(&self) -> bool {
+        !matches!(self.kind, SiteKind::HookById | SiteKind::Approval)
+    }
+}
+
+/// A site whose mistake is already reported (or that sits inside one): the expansion puts a
+/// well-typed stand-in there, so the code around it raises no errors of its own.
+pub(crate) struct Hole {
+    pub(crate) kind: MacroKind,
+    /// The macro path as the user wrote it.
+    pub(crate) path: syn::Path,
+    /// The expressions found in the arguments, kept so the variables they name stay used.
+    pub(crate) uses: Vec<Expr>,
+    /// A `step!`'s expression, which gives its hole its type, when one could be found.
+    pub(crate) body: Option<Expr>,
+}
+
+/// Where a site stood in the body: the `n`th [`Site`] or [`Hole`] of the scan.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Slot {
+    Site(usize),
+    Hole(usize),
+}
+
+/// The markers' macro names; reserved (`__awaitly_` prefix), so no user code writes them.
+const SITE_MARKER: &str = "__awaitly_site_slot";
+const HOLE_MARKER: &str = "__awaitly_hole_slot";
+
+impl Slot {
+    /// The marker the scan leaves in the body: `__awaitly_site_slot! { n }`, brace-delimited like
+    /// the code that replaces it, so both print alike in any position.
+    pub(crate) fn marker(self, span: Span) -> Macro {
+        let (name, index) = match self {
+            Self::Site(index) => (SITE_MARKER, index),
+            Self::Hole(index) => (HOLE_MARKER, index),
+        };
+        let name = Ident::new(name, span);
+        let index = proc_macro2::Literal::usize_unsuffixed(index);
+        syn::parse_quote_spanned! {span=> #name! { #index } }
+    }
+
+    /// The slot a marker's three tokens (`name`, `!`, `{ n }`) stand for.
+    pub(crate) fn of_marker(name: &TokenTree, bang: &TokenTree, body: &TokenTree) -> Option<Self> {
+        let (TokenTree::Ident(name), TokenTree::Punct(bang), TokenTree::Group(body)) =
+            (name, bang, body)
+        else {
+            return None;
+        };
+        if bang.as_char() != '!' || body.delimiter() != proc_macro2::Delimiter::Brace {
+            return None;
+        }
+        let index: usize = body.stream().to_string().parse().ok()?;
+        if name == SITE_MARKER {
+            Some(Self::Site(index))
+        } else if name == HOLE_MARKER {
+            Some(Self::Hole(index))
+        } else {
+            None
+        }
+    }
+}

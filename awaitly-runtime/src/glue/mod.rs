@@ -1,0 +1,17 @@
+//! The glue `#[workflow]`'s generated code calls (reached through `__private`, not public API):
+//! the per-run [`Context`] and what each kind of site does with it — replay or execute a step
+//! (`context`), retry and time out its attempts (`retry`), wait for a hook (`hook`) or an approval
+//! (`approval`), sleep (`sleep`).
+//!
+//! It is built on the public concepts (state, entry, hook, approval, policy, outcome), which never
+//! import it; only the [`Workflow`](crate::Workflow) runner sits above it.
+
+mod approval;
+mod context;
+mod hook;
+mod retry;
+mod sleep;
+
+pub use context::{Checkpoint, Context, Payload, StepStart, StepValue, halt};
+pub(crate) use context::{Halt, RunOptions};
+pub use hook::{HookTarget, Metadata, encode_metadata};
