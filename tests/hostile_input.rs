@@ -1,23 +1,23 @@
 //! Hostile input: the resume-state decoder, `inject_hook` and approval decisions never panic, never
 //! allocate without bound, and reject bad input with a typed error; a valid state survives a round
-//! trip unchanged. Case counts are printed (`cargo test --test hostile_input -- --nocapture`).
+//! trip unchanged. Cases per property: 2,000, or `AWAITLY_PROPTEST_CASES` in the long mode
+//! (`tests/hostile/mod.rs`); they are printed with `-- --nocapture`.
+
+mod hostile;
 
 use awaitly::{
     HookId, PendingApprovalOptions, PendingHookOptions, ResumeState, StepEntry, inject_hook,
     pending_approval, pending_hook,
 };
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::TestRunner;
 use serde_json::{Value, json};
 
-const CASES: u32 = 2_000;
+/// Cases per property in the short mode (CI).
+const SHORT: u32 = 2_000;
 
 fn runner() -> TestRunner {
-    TestRunner::new(Config {
-        cases: CASES,
-        failure_persistence: None,
-        ..Config::default()
-    })
+    hostile::runner(hostile::cases(SHORT))
 }
 
 /// Arbitrary JSON values, a few levels deep.
@@ -75,7 +75,7 @@ fn valid_states_round_trip_exactly() {
             Ok(())
         })
         .unwrap();
-    println!("round trip: {CASES} generated states");
+    println!("round trip: {} generated states", hostile::cases(SHORT));
 }
 
 #[test]
@@ -96,7 +96,10 @@ fn arbitrary_text_and_json_never_panic_and_fail_with_a_typed_error() {
             Ok(())
         })
         .unwrap();
-    println!("decoder: {} arbitrary texts and JSON values", 2 * CASES);
+    println!(
+        "decoder: {} arbitrary texts and JSON values",
+        2 * hostile::cases(SHORT)
+    );
 }
 
 #[test]
@@ -128,7 +131,10 @@ fn mutated_states_never_panic() {
             Ok(())
         })
         .unwrap();
-    println!("mutations: {CASES} byte-level mutations of valid states");
+    println!(
+        "mutations: {} byte-level mutations of valid states",
+        hostile::cases(SHORT)
+    );
 }
 
 #[test]
@@ -156,7 +162,10 @@ fn injections_are_validated_and_never_panic() {
             Ok(())
         })
         .unwrap();
-    println!("injections: {CASES} random hooks, payloads and states");
+    println!(
+        "injections: {} random hooks, payloads and states",
+        hostile::cases(SHORT)
+    );
 }
 
 #[test]
