@@ -471,13 +471,11 @@ fn hostile_decisions_get_the_documented_answer() {
                 let segments = segments_after(&target, "/approvals/", 2);
                 let too_long = declared(&length, body.len()).is_some_and(|n| n > LIMIT as u64);
                 let decoded = serde_json::from_slice::<Value>(&body);
-                // `/approvals/` itself is outside the nested router: the application's 404.
+                // `/approvals/` itself: the router's own 404, after the body limit, any method.
                 let bare = target.split(['?', '#']).next() == Some("/approvals/");
-                let expected = if bare {
-                    (StatusCode::NOT_FOUND, "not_found")
-                } else if too_long {
+                let expected = if too_long {
                     (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
-                } else if segments == [Segment::NotOne] {
+                } else if bare || segments == [Segment::NotOne] {
                     (StatusCode::NOT_FOUND, "not_found")
                 } else if method != Method::POST {
                     (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")

@@ -490,3 +490,55 @@ async fn a_hooks_router_at_the_root_takes_callbacks_at_the_root() {
     .await;
     reply.assert_error(StatusCode::NOT_FOUND, "not_found");
 }
+
+#[workflow]
+async fn by_id(hook: awaitly::HookId) -> Result<u32, String> {
+    let cents: u32 = await_hook!(hook);
+    Ok(cents)
+}
+
+/// Sends one request to `app` in-process; the status and the JSON body.
+async fn oneshot(app: Router, method: &str, path: &str, body: &str) -> (u16, Value) {
+    use tower::ServiceExt as _;
+    let request = awaitly::http::axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(awaitly::http::axum::body::Body::from(body.to_owned()))
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = awaitly::http::axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_approvals_router_alone_answers_its_bare_prefix_in_json() {
+    let engine = Arc::new(Engine::new(MemoryStore::new()));
+    let app: Router = awaitly::http::approvals_router(engine);
+    let (status, body) = oneshot(app, "POST", "/approvals/", "{}").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+}
+
+#[tokio::test]
+async fn a_listed_hook_url_reaches_a_hook_whose_id_needs_escaping() {
+    let engine = Arc::new(Engine::new(MemoryStore::new()).register("by-id", 1, by_id));
+    let hook = awaitly::HookId::from("order/7?paid#now%");
+    engine
+        .start_with_hooks("escaped", "by-id", &hook, std::slice::from_ref(&hook))
+        .await
+        .unwrap();
+    let app: Router = Router::new()
+        .merge(awaitly::http::hooks_router(Arc::clone(&engine)))
+        .nest("/admin", admin_router(Arc::clone(&engine)));
+    let (status, listing) = oneshot(app.clone(), "GET", "/admin/hooks", "").await;
+    assert_eq!(status, 200, "{listing}");
+    let url = listing["hooks"][0]["url"].as_str().unwrap().to_owned();
+    assert_eq!(url, "/hooks/order%2F7%3Fpaid%23now%25");
+    let (status, delivered) = oneshot(app, "POST", &url, "42").await;
+    assert_eq!(status, 200, "{delivered}");
+    assert_eq!(delivered["result"], 42);
+}

@@ -118,8 +118,8 @@ async fn list_approvals(State(shared): State<Arc<Shared>>) -> Response {
                         "age_ms": u64::try_from(record.age(now).as_millis()).unwrap_or(u64::MAX),
                         "url": format!(
                             "/approvals/{}/{}",
-                            segment(&record.run_id),
-                            segment(&approval.step_key)
+                            super::segment(&record.run_id),
+                            super::segment(&approval.step_key)
                         ),
                     })
                 })
@@ -130,27 +130,15 @@ async fn list_approvals(State(shared): State<Arc<Shared>>) -> Response {
     }
 }
 
-/// `text` as one URL path segment: unreserved characters and `:` as they are, every other byte
-/// percent-encoded (so a key with `/` or `?` still names one approval).
-fn segment(text: &str) -> String {
-    use std::fmt::Write;
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~:".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            let _ = write!(encoded, "%{byte:02X}");
-        }
-    }
-    encoded
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn segments_keep_keys_whole() {
-        assert_eq!(super::segment("approve:refund:42"), "approve:refund:42");
-        assert_eq!(super::segment("a/b?c d"), "a%2Fb%3Fc%20d");
-        assert_eq!(super::segment("é"), "%C3%A9");
+        assert_eq!(
+            crate::http::segment("approve:refund:42"),
+            "approve:refund:42"
+        );
+        assert_eq!(crate::http::segment("a/b?c d"), "a%2Fb%3Fc%20d");
+        assert_eq!(crate::http::segment("é"), "%C3%A9");
     }
 }

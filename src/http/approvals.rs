@@ -124,7 +124,19 @@ pub fn approvals_router_with(engine: Arc<Engine>, config: ApprovalsConfig) -> Ro
             )
         });
     let state = Arc::new(Decider { engine, edge });
-    Router::new().nest("/approvals", edge.apply(decisions).with_state(state))
+    // `/approvals/` (empty run id and key) is outside the nested router's reach.
+    let empty = Router::new().route(
+        "/approvals/",
+        axum::routing::any(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "decisions go to /approvals/{run_id}/{key}",
+            )
+        }),
+    );
+    edge.apply(empty)
+        .nest("/approvals", edge.apply(decisions).with_state(state))
 }
 
 /// A decision as posted.

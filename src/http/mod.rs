@@ -239,14 +239,16 @@ impl HooksConfig {
         self
     }
 
-    /// The path a callback for `hook_id` is posted to.
+    /// The path a callback for `hook_id` is posted to, the id percent-encoded as one path
+    /// segment (a custom id with `/`, `?`, `#` or `%` still reaches its hook).
     ///
     /// ```
     /// assert_eq!(awaitly::http::HooksConfig::default().hook_url("h1"), "/hooks/h1");
+    /// assert_eq!(awaitly::http::HooksConfig::default().hook_url("a/b?c"), "/hooks/a%2Fb%3Fc");
     /// ```
     #[must_use]
     pub fn hook_url(&self, hook_id: &str) -> String {
-        format!("{}/{hook_id}", self.path)
+        format!("{}/{}", self.path, segment(hook_id))
     }
 
     fn edge(&self) -> Edge {
@@ -306,4 +308,19 @@ pub fn hooks_router_with(engine: Arc<Engine>, config: HooksConfig) -> Router {
     );
     edge.apply(empty_id)
         .nest(&path, edge.apply(deliveries).with_state(shared))
+}
+
+/// `text` as one URL path segment: unreserved characters and `:` as they are, every other byte
+/// percent-encoded (so a key with `/` or `?` still names one approval or hook).
+pub(crate) fn segment(text: &str) -> String {
+    use std::fmt::Write;
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~:".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            let _ = write!(encoded, "%{byte:02X}");
+        }
+    }
+    encoded
 }
