@@ -511,7 +511,10 @@ async fn oneshot(app: Router, method: &str, path: &str, body: &str) -> (u16, Val
     let bytes = awaitly::http::axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
         .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test]
