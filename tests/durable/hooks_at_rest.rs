@@ -3,7 +3,7 @@
 //! id still resolves deliveries, and the pending-hooks listing still names it.
 #![cfg(all(feature = "sqlite", feature = "postgres"))]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

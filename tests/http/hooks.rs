@@ -3,7 +3,7 @@
 //! hook (SQLite, and Postgres when `AWAITLY_TEST_POSTGRES_URL` is set).
 #![cfg(all(feature = "sqlite", feature = "http"))]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -2,10 +2,10 @@
 //! SQLite file opened twice, one PostgreSQL schema connected twice): a worker never takes over a
 //! run whose executor is alive in a step longer than its lease (the heartbeat keeps the lease),
 //! and takes over a run whose executor died once its lease has lapsed.
-//! `tests/durable_engine.rs` checks the same for `resume_run`, `recover` and `start`.
+//! `tests/durable/engine.rs` checks the same for `resume_run`, `recover` and `start`.
 #![cfg(all(feature = "worker", feature = "sqlite", feature = "postgres"))]
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

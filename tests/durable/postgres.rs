@@ -2,7 +2,7 @@
 //! database, each receiving the callbacks of runs the other started.
 #![cfg(feature = "postgres")]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

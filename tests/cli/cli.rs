@@ -4,8 +4,8 @@
 //! the files under tests/golden/cli/ with `AWAITLY_BLESS=1 cargo test --features cli --test cli`.
 #![cfg(feature = "cli")]
 
-mod common;
-mod support;
+use crate::common;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -36,7 +36,7 @@ async fn checkout(calls: &'static AtomicU32, fail_charge: bool) -> Result<u32, C
 }
 
 #[tokio::test]
-async fn s25_s30_recorded_successes_replay_without_executing() {
+async fn recorded_successes_replay_without_executing() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
     let first = checkout(&CALLS, false).start().await;
     assert!(matches!(first.outcome, Outcome::Completed(42)));
@@ -63,7 +63,7 @@ async fn s25_s30_recorded_successes_replay_without_executing() {
 }
 
 #[tokio::test]
-async fn s17_s22_s23_failures_are_recorded_replayed_and_retried_only_when_cleared() {
+async fn failures_are_recorded_replayed_and_retried_only_when_cleared() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
     let first = checkout(&CALLS, true).start().await;
     assert!(matches!(
@@ -98,7 +98,7 @@ async fn s17_s22_s23_failures_are_recorded_replayed_and_retried_only_when_cleare
 }
 
 #[tokio::test]
-async fn s27_a_recorded_error_with_data_replays_as_that_error() {
+async fn a_recorded_error_with_data_replays_as_that_error() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
     let mut state = ResumeState::new();
     state.insert("total", StepEntry::ok(&1).unwrap());
@@ -126,7 +126,7 @@ async fn add_all(values: Vec<u32>) -> Result<u32, String> {
 }
 
 #[tokio::test]
-async fn s41_a_site_in_a_loop_gets_occurrence_suffixes() {
+async fn a_site_in_a_loop_gets_occurrence_suffixes() {
     let run = add_all(vec![1, 2, 3]).start().await;
     assert_eq!(
         run.state.keys().collect::<Vec<_>>(),
@@ -171,7 +171,7 @@ async fn branchy(calls: &'static AtomicU32, express: bool) -> Result<u32, String
 }
 
 #[tokio::test]
-async fn s42_a_resumed_run_returns_the_complete_state() {
+async fn a_resumed_run_returns_the_complete_state() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
     let mut state = ResumeState::new();
     state.insert("total", StepEntry::ok(&40).unwrap());
@@ -198,7 +198,7 @@ async fn derived(calls: &'static AtomicU32) -> Result<String, String> {
 }
 
 #[tokio::test]
-async fn s14_without_a_label_the_key_is_the_called_function() {
+async fn without_a_label_the_key_is_the_called_function() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
     let run = derived(&CALLS).start().await;
     assert_eq!(run.state.keys().collect::<Vec<_>>(), ["load_profile"]);

@@ -1,7 +1,7 @@
 //! The store conformance suite on every backend: memory, SQLite, and PostgreSQL (when
-//! `AWAITLY_TEST_POSTGRES_URL` is set). Needs the `test-util` feature (see Cargo.toml).
+//! `AWAITLY_TEST_POSTGRES_URL` is set). Needs the `test-util` feature (gated in main.rs).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

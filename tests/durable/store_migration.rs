@@ -3,7 +3,7 @@
 //! `AWAITLY_TEST_POSTGRES_URL` is set.
 #![cfg(feature = "postgres")]
 
-mod common;
+use crate::common;
 
 use awaitly::store::{Claim, PostgresStore, Store};
 use serde_json::json;

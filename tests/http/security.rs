@@ -4,7 +4,7 @@
 //! (Stripe, GitHub and Standard Webhooks, with real signed requests).
 #![cfg(all(feature = "sqlite", feature = "http", feature = "signatures"))]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -3,7 +3,7 @@
 //! reject), idempotent, refused when decided differently or expired, listed with who waits.
 #![cfg(feature = "durable")]
 
-mod common;
+use crate::common;
 
 use common::on_every_backend;
 

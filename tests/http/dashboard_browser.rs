@@ -7,7 +7,7 @@
 //! With `AWAITLY_BLESS=1` it also saves docs/dashboard-{runs,run,hooks}.png.
 #![cfg(all(feature = "dashboard", feature = "sqlite"))]
 
-mod support;
+use crate::support;
 
 use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, Stdio};

@@ -22,7 +22,7 @@ fn pending_state(ids: &[&str]) -> ResumeState {
 }
 
 #[test]
-fn s1_pending_hook_names_its_hook_and_key() {
+fn pending_hook_names_its_hook_and_key() {
     let hook = pending_hook("X".into(), PendingHookOptions::default());
     assert_eq!(hook.hook_id.as_str(), "X");
     assert_eq!(hook.step_key, "hook:X");
@@ -30,7 +30,7 @@ fn s1_pending_hook_names_its_hook_and_key() {
 }
 
 #[test]
-fn s2_pending_hook_carries_exactly_its_metadata() {
+fn pending_hook_carries_exactly_its_metadata() {
     let metadata = json!({ "orderId": "ord_123", "source": "checkout" });
     let hook = pending_hook(
         "X".into(),
@@ -43,7 +43,7 @@ fn s2_pending_hook_carries_exactly_its_metadata() {
 }
 
 #[test]
-fn s3_is_pending_hook_only_for_pending_hooks() {
+fn is_pending_hook_only_for_pending_hooks() {
     assert!(is_pending_hook(&pending_hook(
         "X".into(),
         PendingHookOptions::default()
@@ -61,7 +61,7 @@ fn s3_is_pending_hook_only_for_pending_hooks() {
 }
 
 #[test]
-fn s4_inject_returns_a_new_state_and_leaves_the_input_alone() {
+fn inject_returns_a_new_state_and_leaves_the_input_alone() {
     let state = pending_state(&["h1"]);
     let injected = inject_hook(&state, &"h1".into(), &json!({ "paid": true })).unwrap();
     assert_eq!(
@@ -79,7 +79,7 @@ fn s4_inject_returns_a_new_state_and_leaves_the_input_alone() {
 }
 
 #[test]
-fn s5_has_pending_hook_only_for_a_pending_entry() {
+fn has_pending_hook_only_for_a_pending_entry() {
     let mut state = pending_state(&["h1"]);
     assert!(has_pending_hook(&state, &"h1".into()));
     state.insert("hook:h2", StepEntry::ok(&1).unwrap());
@@ -90,7 +90,7 @@ fn s5_has_pending_hook_only_for_a_pending_entry() {
 }
 
 #[test]
-fn s6_get_pending_hooks_lists_pending_ids_only_and_agrees_with_has_pending_hook() {
+fn get_pending_hooks_lists_pending_ids_only_and_agrees_with_has_pending_hook() {
     let mut state = pending_state(&["h1", "h2"]);
     state.insert("done", StepEntry::ok(&1).unwrap());
     // A pending-hook error under a key that is not its own is not a hook anyone can deliver to.
@@ -111,7 +111,7 @@ fn s6_get_pending_hooks_lists_pending_ids_only_and_agrees_with_has_pending_hook(
 }
 
 #[test]
-fn s7_create_hook_makes_distinct_ids_and_matching_keys() {
+fn create_hook_makes_distinct_ids_and_matching_keys() {
     let first = create_hook();
     let second = create_hook();
     assert!(!first.hook_id.as_str().is_empty());
@@ -135,7 +135,7 @@ async fn pay(hook: HookId, calls: &'static AtomicU32) -> Result<u32, String> {
 }
 
 #[tokio::test]
-async fn s8_to_s10_suspend_inject_resume_and_rerun_without_injecting() {
+async fn suspend_inject_resume_and_rerun_without_injecting() {
     static WAITS: AtomicU32 = AtomicU32::new(0);
     let hook = create_hook();
     // 8: suspends at the hook, with the same id and the metadata.
@@ -168,7 +168,7 @@ async fn s8_to_s10_suspend_inject_resume_and_rerun_without_injecting() {
 }
 
 #[test]
-fn s11_injection_is_validated_and_idempotent() {
+fn injection_is_validated_and_idempotent() {
     let state = pending_state(&["h1"]);
     assert!(matches!(
         inject_hook(&state, &"nope".into(), &1),
@@ -214,7 +214,7 @@ async fn approve(request: String) -> Result<String, String> {
 }
 
 #[tokio::test]
-async fn s12_a_hook_created_inside_the_workflow_keeps_its_id_across_replays() {
+async fn a_hook_created_inside_the_workflow_keeps_its_id_across_replays() {
     let run = approve("refund #1".into()).start().await;
     let pending = run.outcome.pending_hook().expect("suspended").clone();
     assert_eq!(pending.metadata, Some(json!("refund #1")));

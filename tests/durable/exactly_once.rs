@@ -12,7 +12,7 @@
     feature = "worker"
 ))]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

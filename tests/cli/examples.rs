@@ -2,7 +2,7 @@
 //! Ctrl-C) and removes its temp database.
 //!
 //! Runs the example binary `cargo test` builds next to the test binaries (a plain `cargo test`
-//! builds every example first; `cargo test --test examples` alone does not, and then this test says
+//! builds every example first; `cargo test --test cli` alone does not, and then this test says
 //! it was skipped).
 #![cfg(all(unix, feature = "sqlite", feature = "http"))]
 

@@ -2,7 +2,7 @@
 //! start, the suspension and the delivery that resumes them.
 #![cfg(feature = "durable")]
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

@@ -62,7 +62,7 @@ async fn pending(clock: &Arc<ManualClock>) -> ResumeState {
 }
 
 #[tokio::test]
-async fn s45_s48_approved_with_the_actor_recorded_then_resumed() {
+async fn approved_with_the_actor_recorded_then_resumed() {
     let clock = clock();
     let state = pending(&clock).await;
     assert!(has_pending_approval(&state, "approve:refund:42"));
@@ -95,7 +95,7 @@ async fn s45_s48_approved_with_the_actor_recorded_then_resumed() {
 }
 
 #[tokio::test]
-async fn s51_an_edited_value_is_what_the_workflow_gets() {
+async fn an_edited_value_is_what_the_workflow_gets() {
     let clock = clock();
     let mut state = pending(&clock).await;
     state
@@ -110,7 +110,7 @@ async fn s51_an_edited_value_is_what_the_workflow_gets() {
 }
 
 #[tokio::test]
-async fn s45_a_rejection_is_a_typed_error_the_workflow_handles() {
+async fn a_rejection_is_a_typed_error_the_workflow_handles() {
     let clock = clock();
     let mut state = pending(&clock).await;
     state
@@ -136,7 +136,7 @@ async fn s45_a_rejection_is_a_typed_error_the_workflow_handles() {
 }
 
 #[tokio::test]
-async fn s51_an_unanswered_approval_expires_and_late_decisions_are_refused() {
+async fn an_unanswered_approval_expires_and_late_decisions_are_refused() {
     let clock = clock();
     let state = pending(&clock).await;
     clock.advance(Duration::from_hours(1));
@@ -171,14 +171,14 @@ async fn s51_an_unanswered_approval_expires_and_late_decisions_are_refused() {
 }
 
 #[tokio::test]
-async fn s49_below_the_limit_no_approval_is_asked() {
+async fn below_the_limit_no_approval_is_asked() {
     let run = refund(7, 50).start().await;
     assert!(matches!(run.outcome, Outcome::Completed(ref text) if text == "refunded 50"));
     assert!(get_pending_approvals(&run.state).is_empty());
 }
 
 #[test]
-fn s46_inject_approval_clear_step_and_queries() {
+fn inject_approval_clear_step_and_queries() {
     let mut state = ResumeState::new();
     let options = PendingApprovalOptions {
         reason: Some("why".into()),

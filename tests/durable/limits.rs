@@ -4,7 +4,7 @@
 //! migrated forward.
 #![cfg(feature = "durable")]
 
-mod common;
+use crate::common;
 
 use common::on_every_backend;
 

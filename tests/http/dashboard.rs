@@ -3,8 +3,8 @@
 //! payloads that must come out escaped.
 #![cfg(all(feature = "dashboard", feature = "sqlite"))]
 
-mod common;
-mod support;
+use crate::common;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! the admin router), deciding (on the approvals router), and every documented refusal.
 #![cfg(all(feature = "sqlite", feature = "http"))]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! Postgres when `AWAITLY_TEST_POSTGRES_URL` is set).
 #![cfg(feature = "durable")]
 
-mod common;
+use crate::common;
 
 use common::on_every_backend;
 

@@ -4,7 +4,7 @@
 //! documented at-least-once).
 #![cfg(feature = "durable")]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

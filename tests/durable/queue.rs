@@ -5,7 +5,7 @@
 //! a notice is printed otherwise).
 #![cfg(all(feature = "worker", feature = "sqlite", feature = "postgres"))]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! the same SQLite file, reopened.
 #![cfg(feature = "sqlite")]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Concurrent deliveries to one hook, at the engine level: exactly one wins, on every backend.
 #![cfg(feature = "durable")]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

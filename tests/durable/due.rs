@@ -3,7 +3,7 @@
 //! Time comes from a `ManualClock`, so nothing here waits for real.
 #![cfg(feature = "durable")]
 
-mod common;
+use crate::common;
 
 use common::on_every_backend;
 
