@@ -150,8 +150,10 @@ async fn run_server(database: &Path, serve: bool) -> Result<(), Box<dyn std::err
     if serve {
         println!("pending hooks (admin, put it behind your auth): curl {base}/admin/hooks");
         println!("pay: curl -X POST {callback} -H 'content-type: application/json' -d '{payment}'");
+        // Listening before saying so: a signal sent right after the line is not the default kill.
+        let stop = Shutdown::listen()?;
         println!("Ctrl-C stops the server and removes {}", database.display());
-        shutdown_signal().await?;
+        stop.wait().await;
         println!("stopping: removing {}", database.display());
         return Ok(());
     }
@@ -182,19 +184,41 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Ctrl-C, or `SIGTERM` (what `kill` and service managers send) on Unix.
-async fn shutdown_signal() -> std::io::Result<()> {
+/// Ctrl-C, or `SIGTERM` (what `kill` and service managers send) on Unix, listened for from the
+/// moment it is made.
+struct Shutdown {
     #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            interrupted = tokio::signal::ctrl_c() => interrupted,
-            _ = terminate.recv() => Ok(()),
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
