@@ -96,11 +96,7 @@ impl Engine {
         held: bool,
     ) -> Result<RunOutcome, EngineError> {
         let record = &stored.record;
-        if !held
-            && let Some(holder) = &record.lease
-            && holder.is_live(crate::store::now_ms())
-            && !record.status().is_terminal()
-        {
+        if !held && is_held(record) {
             return Err(EngineError::Busy {
                 run_id: record.run_id.clone(),
             });
@@ -194,12 +190,7 @@ impl Engine {
         let mut attempt = 0;
         loop {
             let stored = self.load(run_id).await?;
-            let held = stored
-                .record
-                .lease
-                .as_ref()
-                .is_some_and(|lease| lease.is_live(crate::store::now_ms()));
-            if !held || stored.record.status().is_terminal() {
+            if !is_held(&stored.record) {
                 return Ok(stored);
             }
             if since.elapsed() >= self.answer_within {
@@ -213,14 +204,20 @@ impl Engine {
     }
 }
 
-/// Is the run left running with nobody holding a live lease on it (its executor crashed, or it
-/// was enqueued and no worker took it yet)?
-pub(super) fn is_orphaned(record: &crate::store::RunRecord) -> bool {
-    record.status() == crate::store::RunStatus::Running
+/// Does an executor hold a live lease on the run, so it may still move (a finished run never
+/// does, whatever lease it kept)?
+fn is_held(record: &crate::store::RunRecord) -> bool {
+    !record.status().is_terminal()
         && record
             .lease
             .as_ref()
-            .is_none_or(|lease| !lease.is_live(crate::store::now_ms()))
+            .is_some_and(|lease| lease.is_live(crate::store::now_ms()))
+}
+
+/// Is the run left running with nobody holding a live lease on it (its executor crashed, or it
+/// was enqueued and no worker took it yet)?
+pub(super) fn is_orphaned(record: &crate::store::RunRecord) -> bool {
+    record.status() == crate::store::RunStatus::Running && !is_held(record)
 }
 
 /// A store refusal that means "another executor has the run" rather than a failure.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use awaitly::durable::{Decision, Engine, EngineError};
-use awaitly::store::{RunOutcome, RunStatus, Store};
+use awaitly::store::{Lease, RunOutcome, RunStatus, Store};
 use awaitly::{ApprovalError, ManualClock, await_approval, step, workflow};
 use common::flows::{executed, executions};
 use serde_json::json;
@@ -347,6 +347,57 @@ async fn retrying_a_failed_run_keeps_the_rejection() {
                 .iter()
                 .all(|p| p.run_id != run)
         );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_on_a_run_another_executor_holds_is_busy_and_changes_nothing() {
+    on_every_backend(|backend, store| async move {
+        let run = format!("busy-{backend}");
+        let key = format!("approve:refund:{run}");
+        let clock = Arc::new(ManualClock::new(T0));
+        let engine = engine(Arc::clone(&store), &clock).answer_within(Duration::from_millis(100));
+        engine.start(&run, "refund", &(&run, 150)).await.unwrap();
+        // Another executor claims the run (its deadline passed by its clock) and sits on it.
+        let other = Lease::new("another-executor", Duration::from_secs(30));
+        let claimed = store.claim_runs(u64::MAX, 10, &other, &[]).await.unwrap();
+        assert!(
+            claimed.runs.iter().any(|claimed| claimed.run_id == run),
+            "{backend}"
+        );
+        let before = store.load_run(&run).await.unwrap().unwrap();
+        let refused = engine
+            .decide_approval(&run, &key, Decision::Grant(json!(150)), "grace")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            EngineError::Busy {
+                run_id: run.clone()
+            },
+            "{backend}"
+        );
+        let after = store.load_run(&run).await.unwrap().unwrap();
+        assert_eq!(
+            after.record.revision, before.record.revision,
+            "{backend}: nothing written"
+        );
+        assert_eq!(
+            after
+                .state
+                .get(&key)
+                .map(serde_json::to_string)
+                .transpose()
+                .unwrap(),
+            before
+                .state
+                .get(&key)
+                .map(serde_json::to_string)
+                .transpose()
+                .unwrap()
+        );
+        assert_eq!(executions(&run, "pay"), 0);
     })
     .await;
 }
