@@ -145,7 +145,8 @@ pub(crate) fn classify(
     key: &str,
     entry: &StepEntry,
 ) -> Option<SiteKind> {
-    let (label, per_item) = parse_key(key);
+    // Sites inside a branch or an item record under its scope: classify what follows it.
+    let (label, per_item) = parse_key(crate::glue::strip_scopes(key).0);
     let has_site = |kind: SiteKind| {
         description
             .sites
@@ -163,6 +164,7 @@ pub(crate) fn classify(
         Some(SiteKind::Approval) => awaits_approvals().then_some(SiteKind::Approval),
         Some(kind) => has_site(kind).then_some(kind),
         None if has_site(SiteKind::Step) => Some(SiteKind::Step),
+        None if has_site(SiteKind::Race) && entry.is_ok() => Some(SiteKind::Race),
         None if has_site(SiteKind::CreatedHook) && entry.unmarked_hook_id().is_some() => {
             Some(SiteKind::CreatedHook)
         }

@@ -171,6 +171,17 @@ pub enum RunError {
         /// What the journal reported.
         message: String,
     },
+    /// Two items of one `fan_out!` have the same key: their entries would be one. Nothing of the
+    /// fan-out ran.
+    #[error(
+        "two items of fan-out `{key}` have the same key `{item}`; give each item a distinct `key = …`"
+    )]
+    DuplicateItemKey {
+        /// The fan-out's key.
+        key: String,
+        /// The key both items have.
+        item: String,
+    },
     /// The stored state holds keys this build's workflow can never reach (checked before anything
     /// ran).
     #[error(

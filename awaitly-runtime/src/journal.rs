@@ -1,6 +1,7 @@
 //! Checkpointing: a [`Journal`] hears of every executed step as soon as it is recorded, before the
 //! next step starts — what a durable run writes to its store.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -41,6 +42,43 @@ pub type JournalFuture<'a> = Pin<Box<dyn Future<Output = Result<(), JournalError
 pub trait Journal: Send + Sync {
     /// Persists `entry`, just recorded under `key`.
     fn record<'a>(&'a self, key: &'a str, entry: &'a StepEntry) -> JournalFuture<'a>;
+
+    /// Persists several entries recorded by concurrent branches while an earlier write was in
+    /// flight, in recording order. The default writes them one by one with
+    /// [`record`](Self::record); a journal that can write them together (one transaction) should.
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use awaitly::{Journal, JournalFuture, StepEntry};
+    ///
+    /// struct Count(std::sync::atomic::AtomicUsize);
+    /// impl Journal for Count {
+    ///     fn record<'a>(&'a self, _: &'a str, _: &'a StepEntry) -> JournalFuture<'a> {
+    ///         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    ///         Box::pin(async { Ok(()) })
+    ///     }
+    /// }
+    /// let journal = Count(Default::default());
+    /// let entries = [
+    ///     (Cow::Borrowed("a"), StepEntry::ok(&1).unwrap()),
+    ///     (Cow::Borrowed("b"), StepEntry::ok(&2).unwrap()),
+    /// ];
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// journal.record_all(&entries).await.unwrap();
+    /// # });
+    /// assert_eq!(journal.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+    /// ```
+    fn record_all<'a>(
+        &'a self,
+        entries: &'a [(Cow<'static, str>, StepEntry)],
+    ) -> JournalFuture<'a> {
+        Box::pin(async move {
+            for (key, entry) in entries {
+                self.record(key, entry).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// A [`Journal`] could not persist an entry; the run stops with

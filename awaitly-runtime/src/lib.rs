@@ -14,6 +14,7 @@
 mod approval;
 mod clock;
 mod compat;
+mod constructs;
 mod delivery;
 mod diagram;
 mod entry;
@@ -245,8 +246,8 @@ macro_rules! sleep {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::glue::{
-        Checkpoint, Context, HookTarget, Metadata, Payload, StepStart, StepValue, encode_metadata,
-        halt,
+        Checkpoint, Context, HookTarget, Metadata, Parked, Payload, RaceStart, Split, StepStart,
+        StepValue, encode_metadata, halt,
     };
     pub use crate::hook::HookId;
     pub use crate::policy::{RecordedFailures, RetryPolicy};

@@ -68,7 +68,10 @@ impl<T, E> Outcome<T, E> {
     #[must_use]
     pub fn pending_hook(&self) -> Option<&PendingHook> {
         match self {
-            Self::Suspended(Suspension::Hook(pending)) => Some(pending),
+            Self::Suspended(suspension) => suspension.each().find_map(|waiting| match waiting {
+                Suspension::Hook(pending) => Some(pending),
+                _ => None,
+            }),
             _ => None,
         }
     }
@@ -94,14 +97,33 @@ pub enum Suspension {
         /// When the run is due, in milliseconds since the Unix epoch.
         wake_at_millis: u64,
     },
+    /// Several branches of the body wait, each for one of these (in the order they began to
+    /// wait); the run goes on when any of them arrives.
+    Several(Vec<Suspension>),
+}
+
+impl Suspension {
+    /// Each single thing the run waits for: this one, or each of [`Several`](Self::Several).
+    ///
+    /// ```
+    /// let sleep = awaitly::Suspension::Sleep { key: "s".into(), wake_at_millis: 5 };
+    /// assert_eq!(sleep.each().count(), 1);
+    /// ```
+    pub fn each(&self) -> impl Iterator<Item = &Suspension> {
+        let several = match self {
+            Self::Several(all) => all.as_slice(),
+            single => std::slice::from_ref(single),
+        };
+        several.iter()
+    }
 }
 
 impl MaybePendingHook for Suspension {
     fn pending_hook(&self) -> Option<PendingHook> {
-        match self {
+        self.each().find_map(|waiting| match waiting {
             Suspension::Hook(pending) => Some(pending.clone()),
             _ => None,
-        }
+        })
     }
 }
 

@@ -24,6 +24,12 @@ pub enum SiteKind {
     Approval,
     /// `sleep!("label", duration)`: a durable wait until a recorded wake-up time.
     Sleep,
+    /// `all!` / `try_all!`: named branches run at once, each in its own scope.
+    Parallel,
+    /// `fan_out!` / `try_fan_out!`: one scope per item, a bounded number in flight.
+    FanOut,
+    /// `race!`: the first branch to finish wins; the winner's name is recorded under the key.
+    Race,
 }
 
 impl fmt::Display for SiteKind {
@@ -34,6 +40,9 @@ impl fmt::Display for SiteKind {
             Self::CreatedHook => "created hook",
             Self::Approval => "approval",
             Self::Sleep => "sleep",
+            Self::Parallel => "parallel branches",
+            Self::FanOut => "fan-out",
+            Self::Race => "race",
         })
     }
 }

@@ -201,8 +201,14 @@ where
             let mut body = pin!(body);
             poll_fn(|task| {
                 let polled = body.as_mut().poll(task);
-                // A halt wins over anything the body did afterwards: the state says where it stopped.
-                if let Some(halt) = context.take_halt() {
+                // A stop wins over anything the body did afterwards: the state says where it
+                // stopped. A suspension waits until no lane of the body can go on.
+                let blocked = if polled.is_pending() {
+                    context.lock().blocked()
+                } else {
+                    context.take_stop()
+                };
+                if let Some(halt) = blocked {
                     return Poll::Ready(match halt {
                         Halt::Suspended(suspension) => Outcome::Suspended(suspension),
                         Halt::Stopped(error) => Outcome::Stopped(error),

@@ -12,6 +12,7 @@ mod hooks;
 mod hygiene;
 mod keys;
 mod lints;
+mod parallel;
 mod policies;
 mod replay;
 mod signatures;

@@ -83,10 +83,10 @@ pub(super) fn step_glue(
                 if #context.checkpoint(#checkpoint).await {
                     #outcome
                 } else {
-                    match #krate::__private::halt().await {}
+                    match #context.halt().await {}
                 }
             }
-            #krate::__private::StepStart::Halt => match #krate::__private::halt().await {},
+            #krate::__private::StepStart::Halt => match #context.halt().await {},
         }
     }
 }
@@ -136,7 +136,7 @@ pub(super) fn hook_glue(
     quote_spanned! {span=>
         match #wait {
             ::core::option::Option::Some(#payload) => #payload,
-            ::core::option::Option::None => match #krate::__private::halt().await {},
+            ::core::option::Option::None => match #context.halt().await {},
         }
     }
 }
@@ -162,33 +162,27 @@ pub(super) fn approval_glue(krate: &syn::Path, span: Span, args: &ApprovalArgs) 
     quote_spanned! {span=>
         match #context.await_approval(::std::string::ToString::to_string(&(#key)), #reason, #timeout, #metadata) {
             ::core::option::Option::Some(#decision) => #decision,
-            ::core::option::Option::None => match #krate::__private::halt().await {},
+            ::core::option::Option::None => match #context.halt().await {},
         }
     }
 }
 
 /// Glue of one `sleep!`: go on once the recorded wake-up time has passed, else halt.
-pub(super) fn sleep_glue(
-    krate: &syn::Path,
-    index: usize,
-    span: Span,
-    args: &SleepArgs,
-) -> TokenStream {
+pub(super) fn sleep_glue(index: usize, span: Span, args: &SleepArgs) -> TokenStream {
     let span = Span::mixed_site().located_at(span);
-    let krate = &located(krate, span);
     let context = local("__awaitly_ctx", span);
     let duration = &args.duration;
     let item = item_argument(args.item.as_ref(), span);
     quote_spanned! {span=>
         if !#context.sleep(#index, #item, #duration) {
-            match #krate::__private::halt().await {}
+            match #context.halt().await {}
         }
     }
 }
 
 /// `path` with every token located at `span` (and resolved as before), so that diagnostics about
 /// the runtime items the glue calls point at the site, not at `#[workflow]`.
-fn located(path: &syn::Path, span: Span) -> TokenStream {
+pub(super) fn located(path: &syn::Path, span: Span) -> TokenStream {
     path.to_token_stream()
         .into_iter()
         .map(|mut tree| {

@@ -113,6 +113,11 @@ fn expand_checkout() {
 }
 
 #[test]
+fn expand_parallel() {
+    check("parallel");
+}
+
+#[test]
 fn expand_mistakes() {
     check("mistakes");
 }

@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use crate::site::{Hole, MacroKind};
 
 /// A step's hole has the type of its expression, which is kept but never run; a hook's or an
-/// approval's has the type the context infers; a sleep's is `()`.
+/// approval's, like a construct's, has the type the context infers; a sleep's is `()`.
 pub(super) fn hole(hole: &Hole) -> TokenStream {
     let span = Span::mixed_site().located_at(hole.path.span());
     let uses = hole
@@ -25,7 +25,16 @@ pub(super) fn hole(hole: &Hole) -> TokenStream {
         }},
         (MacroKind::Step, None) => quote_spanned! {span=> { #(#uses)* ::core::unreachable!() } },
         (MacroKind::Sleep, _) => quote_spanned! {span=> { #(#uses)* } },
-        (MacroKind::AwaitHook | MacroKind::AwaitApproval, _) => quote_spanned! {span=> {
+        (
+            MacroKind::AwaitHook
+            | MacroKind::AwaitApproval
+            | MacroKind::All
+            | MacroKind::TryAll
+            | MacroKind::Race
+            | MacroKind::FanOut
+            | MacroKind::TryFanOut,
+            _,
+        ) => quote_spanned! {span=> {
             fn #ident<T>() -> T {
                 ::core::unreachable!()
             }

@@ -6,6 +6,7 @@
 //! `::core`; generated locals use `Span::mixed_site()` so they can neither capture nor shadow the
 //! user's names.
 
+mod construct;
 mod glue;
 #[cfg(test)]
 mod golden;
@@ -17,7 +18,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use crate::args::WorkflowArgs;
 use crate::item::WorkflowFn;
 use crate::scan::Scanned;
-use crate::site::{Site, SiteArgs, Slot};
+use crate::site::{Site, SiteArgs, SiteKind, Slot};
 
 /// The expansion of a fn that passed [`crate::item::validate`].
 pub(crate) fn workflow(
@@ -207,7 +208,20 @@ impl<'a> Filler<'a> {
             }
             SiteArgs::Hook(args) => glue::hook_glue(krate, index, site.span, args),
             SiteArgs::Approval(args) => glue::approval_glue(krate, site.span, args),
-            SiteArgs::Sleep(args) => glue::sleep_glue(krate, index, site.span, args),
+            SiteArgs::Sleep(args) => glue::sleep_glue(index, site.span, args),
+            SiteArgs::Branches(args) => {
+                let span = Span::mixed_site().located_at(site.span);
+                let krate = &glue::located(krate, span);
+                match site.kind {
+                    SiteKind::Race => construct::race_glue(krate, index, span, args),
+                    _ => construct::all_glue(krate, index, span, site.macro_kind, args),
+                }
+            }
+            SiteArgs::FanOut(args) => {
+                let span = Span::mixed_site().located_at(site.span);
+                let krate = &glue::located(krate, span);
+                construct::fan_out_glue(krate, index, span, site.macro_kind, args)
+            }
         }
     }
 }

@@ -103,8 +103,13 @@ impl Scanner<'_> {
         self.enclosing.pop();
         match site {
             Ok(site) => {
+                let construct = site.is_construct();
                 self.found.sites.push(site);
-                marker(Slot::Site(self.found.sites.len() - 1), mac)
+                let index = self.found.sites.len() - 1;
+                if construct {
+                    self.construct_bodies(index);
+                }
+                marker(Slot::Site(index), mac)
             }
             Err(error) => {
                 self.errors.push(error);
@@ -115,6 +120,7 @@ impl Scanner<'_> {
 
     /// Parses a site's arguments, derives its key, and scans the expressions in its arguments.
     fn classify(&mut self, mac: &Macro, kind: MacroKind) -> syn::Result<Site> {
+        let macro_kind = kind;
         let mut args = SiteArgs::parse(kind, mac)?;
         let (kind, key, per_item, literal_key) = match &args {
             SiteArgs::Step(step) => {
@@ -162,12 +168,27 @@ impl Scanner<'_> {
                 sleep.item.is_some(),
                 None,
             ),
+            SiteArgs::Branches(branches) => {
+                let kind = if kind == MacroKind::Race {
+                    SiteKind::Race
+                } else {
+                    SiteKind::Parallel
+                };
+                (kind, checked_label(&branches.label)?, false, None)
+            }
+            SiteArgs::FanOut(fan_out) => (
+                SiteKind::FanOut,
+                checked_label(&fan_out.label)?,
+                false,
+                None,
+            ),
         };
         for expression in args.expressions_mut() {
             self.visit_expr_mut(expression);
         }
         Ok(Site {
             kind,
+            macro_kind,
             key,
             per_item,
             in_loop: self.loops > 0,
@@ -177,6 +198,32 @@ impl Scanner<'_> {
             literal_key,
             args,
         })
+    }
+
+    /// Scans the branches or the item body of the construct at `index`, whose own arguments are
+    /// scanned: their sites belong to the construct, each branch or item in a scope of its own.
+    /// The bodies are taken out while they are scanned, so the construct keeps its place (and its
+    /// index) before the sites inside it.
+    fn construct_bodies(&mut self, index: usize) {
+        let mut bodies: Vec<Expr> = self.found.sites[index]
+            .args
+            .bodies_mut()
+            .into_iter()
+            .map(|body| std::mem::replace(body, Expr::Verbatim(proc_macro2::TokenStream::new())))
+            .collect();
+        self.nested(false, |scanner| {
+            for body in &mut bodies {
+                scanner.visit_expr_mut(body);
+            }
+        });
+        for (slot, body) in self.found.sites[index]
+            .args
+            .bodies_mut()
+            .into_iter()
+            .zip(bodies)
+        {
+            *slot = body;
+        }
     }
 
     /// Visits `expr` counted as inside a loop or a branch.

@@ -42,6 +42,14 @@ impl Scanner<'_> {
                     .collect(),
                 None,
             ),
+            // A construct's bodies are left out: their sites belong to the reported mistake.
+            Ok(SiteArgs::Branches(_)) => (Vec::new(), None),
+            Ok(SiteArgs::FanOut(args)) => (
+                std::iter::once(args.items)
+                    .chain(args.options.into_values())
+                    .collect(),
+                None,
+            ),
             Err(_) => {
                 let salvage = salvage(&mac.tokens);
                 let body = salvage.body.filter(|_| kind == MacroKind::Step);

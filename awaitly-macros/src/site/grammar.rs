@@ -35,7 +35,7 @@ impl Options {
     }
 
     /// Parses one `name = value` whose name is in `allowed`.
-    fn parse_one(
+    pub(super) fn parse_one(
         &mut self,
         input: ParseStream<'_>,
         macro_name: &str,
@@ -271,7 +271,7 @@ pub(crate) fn peek_option(input: ParseStream<'_>) -> Option<Ident> {
     Some(name)
 }
 
-fn finish(input: ParseStream<'_>, macro_name: &str) -> syn::Result<()> {
+pub(super) fn finish(input: ParseStream<'_>, macro_name: &str) -> syn::Result<()> {
     if input.peek(Token![,]) {
         input.parse::<Token![,]>()?;
     }

@@ -7,15 +7,19 @@
 //! await_hook!(hook_id | "label" { , option = value })       options: key (after a label), metadata, timeout
 //! await_approval!(key { , option = value })                 options: reason, metadata, timeout
 //! sleep!("label" [ , key = item ] , duration)
+//! all!("label", name => expression, …)                      also try_all!, race! (see construct)
+//! fan_out!("label", item in items, { option = value , } expression)   also try_fan_out!
 //! ```
 //!
 //! The scan leaves a [`Slot`] marker where each site stood; the expansion fills it with code.
 
+mod construct;
 mod grammar;
 
 use proc_macro2::{Ident, Span, TokenTree};
 use syn::{Expr, Macro};
 
+pub(crate) use construct::{BranchesArgs, FanOutArgs};
 pub(crate) use grammar::{ApprovalArgs, HookArgs, HookTarget, SleepArgs, StepArgs, peek_option};
 
 /// The macro names `#[workflow]` rewrites, matched on the last path segment.
@@ -23,6 +27,11 @@ pub(crate) const STEP: &str = "step";
 pub(crate) const AWAIT_HOOK: &str = "await_hook";
 pub(crate) const AWAIT_APPROVAL: &str = "await_approval";
 pub(crate) const SLEEP: &str = "sleep";
+pub(crate) const ALL: &str = "all";
+pub(crate) const TRY_ALL: &str = "try_all";
+pub(crate) const RACE: &str = "race";
+pub(crate) const FAN_OUT: &str = "fan_out";
+pub(crate) const TRY_FAN_OUT: &str = "try_fan_out";
 
 /// Option names inside a site's arguments.
 pub(crate) const KEY: &str = "key";
@@ -31,14 +40,20 @@ pub(crate) const TIMEOUT: &str = "timeout";
 pub(crate) const RETRY: &str = "retry";
 pub(crate) const RERUN_FAILED: &str = "rerun_failed";
 pub(crate) const REASON: &str = "reason";
+pub(crate) const CONCURRENCY: &str = "concurrency";
 
-/// Which of the four macros a site invokes.
+/// Which of the macros a site invokes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum MacroKind {
     Step,
     AwaitHook,
     AwaitApproval,
     Sleep,
+    All,
+    TryAll,
+    Race,
+    FanOut,
+    TryFanOut,
 }
 
 impl MacroKind {
@@ -57,6 +72,11 @@ impl MacroKind {
             AWAIT_HOOK => Some(Self::AwaitHook),
             AWAIT_APPROVAL => Some(Self::AwaitApproval),
             SLEEP => Some(Self::Sleep),
+            ALL => Some(Self::All),
+            TRY_ALL => Some(Self::TryAll),
+            RACE => Some(Self::Race),
+            FAN_OUT => Some(Self::FanOut),
+            TRY_FAN_OUT => Some(Self::TryFanOut),
             _ => None,
         }
     }
@@ -67,6 +87,11 @@ impl MacroKind {
             Self::AwaitHook => AWAIT_HOOK,
             Self::AwaitApproval => AWAIT_APPROVAL,
             Self::Sleep => SLEEP,
+            Self::All => ALL,
+            Self::TryAll => TRY_ALL,
+            Self::Race => RACE,
+            Self::FanOut => FAN_OUT,
+            Self::TryFanOut => TRY_FAN_OUT,
         }
     }
 }
@@ -79,6 +104,9 @@ pub(crate) enum SiteKind {
     CreatedHook,
     Approval,
     Sleep,
+    Parallel,
+    FanOut,
+    Race,
 }
 
 impl SiteKind {
@@ -89,6 +117,9 @@ impl SiteKind {
             Self::HookById | Self::CreatedHook => "`await_hook!`",
             Self::Approval => "`await_approval!`",
             Self::Sleep => "`sleep!`",
+            Self::Parallel => "`all!`",
+            Self::FanOut => "`fan_out!`",
+            Self::Race => "`race!`",
         }
     }
 
@@ -100,6 +131,9 @@ impl SiteKind {
             Self::CreatedHook => "CreatedHook",
             Self::Approval => "Approval",
             Self::Sleep => "Sleep",
+            Self::Parallel => "Parallel",
+            Self::FanOut => "FanOut",
+            Self::Race => "Race",
         }
     }
 }
@@ -110,6 +144,10 @@ pub(crate) enum SiteArgs {
     Hook(HookArgs),
     Approval(ApprovalArgs),
     Sleep(SleepArgs),
+    /// `all!`, `try_all!`, `race!`.
+    Branches(BranchesArgs),
+    /// `fan_out!`, `try_fan_out!` (boxed: a pattern and three expressions).
+    FanOut(Box<FanOutArgs>),
 }
 
 impl SiteArgs {
@@ -120,6 +158,16 @@ impl SiteArgs {
             MacroKind::AwaitHook => Self::Hook(mac.parse_body()?),
             MacroKind::AwaitApproval => Self::Approval(mac.parse_body()?),
             MacroKind::Sleep => Self::Sleep(mac.parse_body()?),
+            MacroKind::All | MacroKind::TryAll | MacroKind::Race => {
+                Self::Branches(mac.parse_body_with(|input: syn::parse::ParseStream<'_>| {
+                    BranchesArgs::parse_for(kind, input)
+                })?)
+            }
+            MacroKind::FanOut | MacroKind::TryFanOut => {
+                Self::FanOut(Box::new(mac.parse_body_with(
+                    |input: syn::parse::ParseStream<'_>| FanOutArgs::parse_for(kind, input),
+                )?))
+            }
         })
     }
 
@@ -146,6 +194,19 @@ impl SiteArgs {
                 .iter_mut()
                 .chain(std::iter::once(&mut args.duration))
                 .collect(),
+            Self::Branches(_) => Vec::new(),
+            Self::FanOut(args) => std::iter::once(&mut args.items)
+                .chain(args.options.values_mut())
+                .collect(),
+        }
+    }
+
+    /// The bodies of a construct's branches or items: they hold sites of their own.
+    pub(crate) fn bodies_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            Self::Branches(args) => args.branches.iter_mut().map(|(_, body)| body).collect(),
+            Self::FanOut(args) => vec![&mut args.body],
+            _ => Vec::new(),
         }
     }
 }
@@ -153,6 +214,8 @@ impl SiteArgs {
 /// A site found in the body, in source order, with its key.
 pub(crate) struct Site {
     pub(crate) kind: SiteKind,
+    /// The macro the site invokes (`all!` and `try_all!` are both [`SiteKind::Parallel`]).
+    pub(crate) macro_kind: MacroKind,
     /// The label or derived name (for a hook by id or an approval: the key expression's text).
     pub(crate) key: String,
     /// The key has a per-item part (`key = item`).
@@ -173,6 +236,14 @@ impl Site {
     /// Sites whose keys are fixed at compile time, and so can collide.
     pub(crate) fn has_static_key(&self) -> bool {
         !matches!(self.kind, SiteKind::HookById | SiteKind::Approval)
+    }
+
+    /// Does the site run parts of the body at once?
+    pub(crate) fn is_construct(&self) -> bool {
+        matches!(
+            self.kind,
+            SiteKind::Parallel | SiteKind::FanOut | SiteKind::Race
+        )
     }
 }
 

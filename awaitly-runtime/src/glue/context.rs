@@ -11,6 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::checkpoint::{Checkpoint, Writes};
+use super::scope::Scope;
 use crate::clock::{Clock, SystemClock};
 use crate::entry::StepEntry;
 use crate::error::RunError;
@@ -28,6 +30,8 @@ use crate::state::ResumeState;
 pub struct Context {
     pub(crate) description: &'static WorkflowDescription,
     run: Arc<Mutex<RunProgress>>,
+    /// The branch or item this context's sites run in; `None` in the body itself.
+    pub(crate) scope: Option<Arc<Scope>>,
 }
 
 #[derive(Default)]
@@ -45,6 +49,13 @@ pub(crate) struct RunProgress {
     /// The approval keys this run has reached: an approval key reached twice stops the run.
     approval_keys: HashSet<String>,
     pub(crate) halt: Option<Halt>,
+    /// Lanes of the body that can make progress on their own (see `lanes`).
+    pub(crate) lanes: usize,
+    /// Parked sites and what each waits for, in the order they parked.
+    pub(crate) parked: Vec<(u64, Suspension)>,
+    pub(crate) next_park: u64,
+    /// Entries on their way to the journal.
+    pub(crate) writes: Writes,
 }
 
 /// A state lookup `next_key` already did for the key it returned.
@@ -82,8 +93,8 @@ pub struct StepTicket {
     pub(crate) attempts: u32,
 }
 
-/// A future that never completes: what the body awaits once the context has recorded a halt, so
-/// the [`Workflow`](crate::Workflow) runner can drop it and report the halt.
+/// A future that never completes: what a stand-in for a mistaken site awaits (its error is already
+/// reported, so it never runs).
 pub async fn halt() -> Infallible {
     std::future::pending().await
 }
@@ -96,8 +107,25 @@ impl Context {
             description,
             run: Arc::new(Mutex::new(RunProgress {
                 site_occurrences: vec![0; description.sites.len()],
+                lanes: 1,
                 ..RunProgress::default()
             })),
+            scope: None,
+        }
+    }
+
+    /// A context for the sites of `branch` of the construct recorded under `construct_key`: they
+    /// record under this scope's prefix and count their own occurrences.
+    pub(crate) fn scoped(&self, construct_key: &str, branch: &dyn std::fmt::Display) -> Self {
+        Self {
+            description: self.description,
+            run: Arc::clone(&self.run),
+            scope: Some(Arc::new(Scope::new(
+                self.scope.as_deref(),
+                construct_key,
+                branch,
+                self.description.sites.len(),
+            ))),
         }
     }
 
@@ -120,10 +148,21 @@ impl Context {
         run.reached.resize(installed, false);
         run.approval_keys.clear();
         run.halt = None;
+        run.lanes = 1;
+        run.parked.clear();
+        run.writes = Writes::default();
     }
 
-    pub(crate) fn take_halt(&self) -> Option<Halt> {
-        self.lock().halt.take()
+    /// The stop a site reported, if any (a suspension only counts once the body is blocked).
+    pub(crate) fn take_stop(&self) -> Option<Halt> {
+        let mut run = self.lock();
+        match run.halt.take() {
+            stop @ Some(Halt::Stopped(_)) => stop,
+            other => {
+                run.halt = other;
+                None
+            }
+        }
     }
 
     pub(crate) fn take_state(&self) -> ResumeState {
@@ -138,7 +177,7 @@ impl Context {
         failures: RecordedFailures,
     ) -> StepStart<T, E> {
         let mut run = self.lock();
-        let key = run.next_key(self.description, site, item);
+        let key = run.next_key(self.description, self.scope.as_deref(), site, item);
         let position = match std::mem::take(&mut run.found) {
             Lookup::Found(position) => position,
             Lookup::NotLooked => run.state.position(&key),
@@ -236,38 +275,6 @@ impl Context {
         run.state.insert(ticket.key.clone(), entry.clone());
         Checkpoint(Some((journal, ticket.key, entry)), true)
     }
-
-    /// Hands a recorded step to the journal (if any). `false` means the run must halt.
-    pub async fn checkpoint(&self, checkpoint: Checkpoint) -> bool {
-        let Checkpoint(pending, recorded) = checkpoint;
-        let Some((journal, key, entry)) = pending else {
-            return recorded;
-        };
-        if let Err(error) = journal.record(&key, &entry).await {
-            self.lock().halt = Some(Halt::Stopped(RunError::Journal {
-                key: key.into_owned(),
-                message: error.to_string(),
-            }));
-            return false;
-        }
-        true
-    }
-}
-
-/// What [`Context::finish_step`] leaves for the journal: the entry to persist (if a journal is
-/// attached) and whether the step was recorded at all.
-pub struct Checkpoint(
-    Option<(Arc<dyn Journal>, Cow<'static, str>, StepEntry)>,
-    bool,
-);
-
-impl std::fmt::Debug for Checkpoint {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_tuple("Checkpoint")
-            .field(&self.0.as_ref().map(|(_, key, _)| key))
-            .finish()
-    }
 }
 
 /// A step's output or error: recorded as JSON and decoded on replay.
@@ -327,11 +334,22 @@ impl RunProgress {
     pub(crate) fn next_key(
         &mut self,
         description: &WorkflowDescription,
+        scope: Option<&Scope>,
         site: usize,
         item: Option<&dyn std::fmt::Display>,
     ) -> Cow<'static, str> {
         self.found = Lookup::NotLooked;
         let label = description.sites[site].key;
+        if let Some(scope) = scope {
+            return Cow::Owned(match item {
+                None => {
+                    with_occurrence(&format!("{}{label}", scope.prefix), scope.occurrence(site))
+                }
+                Some(item) => {
+                    self.next_item_key(format!("{}{}", scope.prefix, item_key(label, item)))
+                }
+            });
+        }
         match item {
             None => {
                 let occurrence = &mut self.site_occurrences[site];
@@ -342,22 +360,24 @@ impl RunProgress {
                     Cow::Owned(with_occurrence(label, *occurrence))
                 }
             }
-            Some(item) => {
-                let base = item_key(label, item);
-                if !self.reach(&base) {
-                    return Cow::Owned(base);
-                }
-                // A repeated item in this run: the k-th occurrence is the first of `base#2`,
-                // `base#3`, … not reached yet (occurrences are reached in order).
-                let mut occurrence = 2;
-                loop {
-                    let key = with_occurrence(&base, occurrence);
-                    if !self.reach(&key) {
-                        return Cow::Owned(key);
-                    }
-                    occurrence += 1;
-                }
+            Some(item) => Cow::Owned(self.next_item_key(item_key(label, item))),
+        }
+    }
+
+    /// The key of the next execution of a per-item site whose key is `base`: `base`, or for a
+    /// repeated item the first of `base#2`, `base#3`, … not reached yet (occurrences are reached
+    /// in order).
+    fn next_item_key(&mut self, base: String) -> String {
+        if !self.reach(&base) {
+            return base;
+        }
+        let mut occurrence = 2;
+        loop {
+            let key = with_occurrence(&base, occurrence);
+            if !self.reach(&key) {
+                return key;
             }
+            occurrence += 1;
         }
     }
 

@@ -106,7 +106,7 @@ impl Context {
             HookTarget::ById(hook_id) => hook_id,
             HookTarget::Created { item } => {
                 let item = item.as_ref().map(|item| item as &dyn std::fmt::Display);
-                let key = run.next_key(self.description, site, item);
+                let key = run.next_key(self.description, self.scope.as_deref(), site, item);
                 match run.created_hook(&key) {
                     Ok(hook_id) => hook_id,
                     Err(error) => {

@@ -7,11 +7,19 @@
 //! import it; only the [`Workflow`](crate::Workflow) runner sits above it.
 
 mod approval;
+mod checkpoint;
 mod context;
 mod hook;
+mod lanes;
+mod parallel;
 mod retry;
+mod scope;
 mod sleep;
 
-pub use context::{Checkpoint, Context, Payload, StepStart, StepValue, halt};
+pub use checkpoint::Checkpoint;
+pub use context::{Context, Payload, StepStart, StepValue, halt};
 pub(crate) use context::{Halt, RunOptions};
 pub use hook::{HookTarget, Metadata, encode_metadata};
+pub use lanes::{Parked, Split};
+pub use parallel::RaceStart;
+pub(crate) use scope::strip_scopes;

@@ -22,7 +22,7 @@ impl Context {
         duration: Duration,
     ) -> bool {
         let mut run = self.lock();
-        let key = run.next_key(self.description, site, item);
+        let key = run.next_key(self.description, self.scope.as_deref(), site, item);
         let now = run.options.clock().now_millis();
         let wake_at_millis = match run.state.get(&key) {
             None => {

@@ -67,11 +67,11 @@ fn checkout(
                             if __awaitly_ctx.checkpoint(__awaitly_checkpoint).await {
                                 __awaitly_outcome
                             } else {
-                                match ::awaitly::__private::halt().await {}
+                                match __awaitly_ctx.halt().await {}
                             }
                         }
                         ::awaitly::__private::StepStart::Halt => {
-                            match ::awaitly::__private::halt().await {}
+                            match __awaitly_ctx.halt().await {}
                         }
                     }
                 }?;
@@ -117,11 +117,11 @@ fn checkout(
                                 if __awaitly_ctx.checkpoint(__awaitly_checkpoint).await {
                                     __awaitly_outcome
                                 } else {
-                                    match ::awaitly::__private::halt().await {}
+                                    match __awaitly_ctx.halt().await {}
                                 }
                             }
                             ::awaitly::__private::StepStart::Halt => {
-                                match ::awaitly::__private::halt().await {}
+                                match __awaitly_ctx.halt().await {}
                             }
                         }
                     }?;
@@ -141,7 +141,7 @@ fn checkout(
                             __awaitly_payload
                         }
                         ::core::option::Option::None => {
-                            match ::awaitly::__private::halt().await {}
+                            match __awaitly_ctx.halt().await {}
                         }
                     }
                 }
@@ -154,7 +154,7 @@ fn checkout(
                             Duration::from_secs(60),
                         )
                     {
-                        match ::awaitly::__private::halt().await {}
+                        match __awaitly_ctx.halt().await {}
                     }
                 };
                 Ok(Receipt { reserved, paid })
@@ -207,7 +207,7 @@ fn refund(
                             __awaitly_decision
                         }
                         ::core::option::Option::None => {
-                            match my::awaitly::__private::halt().await {}
+                            match __awaitly_ctx.halt().await {}
                         }
                     }
                 };

@@ -52,11 +52,11 @@ fn misplaced(
                             if __awaitly_ctx.checkpoint(__awaitly_checkpoint).await {
                                 __awaitly_outcome
                             } else {
-                                match ::awaitly::__private::halt().await {}
+                                match __awaitly_ctx.halt().await {}
                             }
                         }
                         ::awaitly::__private::StepStart::Halt => {
-                            match ::awaitly::__private::halt().await {}
+                            match __awaitly_ctx.halt().await {}
                         }
                     }
                 }?;
@@ -97,11 +97,11 @@ fn misplaced(
                             if __awaitly_ctx.checkpoint(__awaitly_checkpoint).await {
                                 __awaitly_outcome
                             } else {
-                                match ::awaitly::__private::halt().await {}
+                                match __awaitly_ctx.halt().await {}
                             }
                         }
                         ::awaitly::__private::StepStart::Halt => {
-                            match ::awaitly::__private::halt().await {}
+                            match __awaitly_ctx.halt().await {}
                         }
                     }
                 }

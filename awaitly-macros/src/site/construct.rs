@@ -1,0 +1,119 @@
+//! The grammar of the constructs that run parts of the body at once: their branches and items
+//! hold sites of their own, each in its own scope.
+//!
+//! ```text
+//! all!("label", name => expression { , name => expression } [ , ])        also try_all!, race!
+//! fan_out!("label", pattern in items { , option = value } , expression)   options: key, concurrency
+//! ```
+
+use syn::parse::ParseStream;
+use syn::{Expr, Ident, LitStr, Pat, Token};
+
+use super::grammar::{Options, finish, peek_option};
+use super::{CONCURRENCY, KEY, MacroKind};
+
+/// `all!`, `try_all!` and `race!` arguments: a label and named branches.
+pub(crate) struct BranchesArgs {
+    pub(crate) label: LitStr,
+    pub(crate) branches: Vec<(Ident, Expr)>,
+}
+
+impl BranchesArgs {
+    pub(crate) fn parse_for(kind: MacroKind, input: ParseStream<'_>) -> syn::Result<Self> {
+        let name = kind.name();
+        let usage = format!(
+            "`{name}!` needs a label and named branches: `{name}!(\"label\", first => expression, second => expression)`"
+        );
+        if !input.peek(LitStr) {
+            return Err(syn::Error::new(input.span(), usage));
+        }
+        let label: LitStr = input.parse()?;
+        let mut branches: Vec<(Ident, Expr)> = Vec::new();
+        while !input.is_empty() {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            if !(input.peek(Ident) && input.peek2(Token![=>])) {
+                return Err(input.error(format_args!(
+                    "expected a named branch: `name => expression`"
+                )));
+            }
+            let branch: Ident = input.parse()?;
+            input.parse::<Token![=>]>()?;
+            if let Some((first, _)) = branches.iter().find(|(first, _)| *first == branch) {
+                let mut error = syn::Error::new(
+                    branch.span(),
+                    format_args!(
+                        "duplicate branch `{branch}` in `{name}!`: each branch needs a name of its own, which is part of its sites' keys"
+                    ),
+                );
+                error.combine(syn::Error::new(first.span(), "first used here"));
+                return Err(error);
+            }
+            let expression: Expr = input.parse()?;
+            branches.push((branch, expression));
+        }
+        if branches.is_empty() {
+            return Err(syn::Error::new(label.span(), usage));
+        }
+        Ok(Self { label, branches })
+    }
+}
+
+/// `fan_out!` and `try_fan_out!` arguments.
+pub(crate) struct FanOutArgs {
+    pub(crate) label: LitStr,
+    pub(crate) pattern: Pat,
+    pub(crate) items: Expr,
+    pub(crate) options: Options,
+    pub(crate) body: Expr,
+}
+
+impl FanOutArgs {
+    pub(crate) fn parse_for(kind: MacroKind, input: ParseStream<'_>) -> syn::Result<Self> {
+        let name = kind.name();
+        let usage = format!(
+            "`{name}!` needs a label, `item in items` and an expression: `{name}!(\"ship\", order in orders, concurrency = 16, ship(&order).await)`"
+        );
+        if !input.peek(LitStr) {
+            return Err(syn::Error::new(input.span(), usage));
+        }
+        let label: LitStr = input.parse()?;
+        if input.is_empty() {
+            return Err(syn::Error::new(input.span(), usage));
+        }
+        input.parse::<Token![,]>()?;
+        let pattern = Pat::parse_single(input)?;
+        if !input.peek(Token![in]) {
+            return Err(input.error(format_args!(
+                "expected `in` and the items: `{name}!(\"label\", item in items, …)`"
+            )));
+        }
+        input.parse::<Token![in]>()?;
+        let items: Expr = input.parse()?;
+        let mut options = Options::default();
+        loop {
+            if input.is_empty() {
+                return Err(syn::Error::new(input.span(), usage));
+            }
+            input.parse::<Token![,]>()?;
+            if peek_option(input).is_none() {
+                break;
+            }
+            options.parse_one(input, &format!("{name}!"), &[KEY, CONCURRENCY])?;
+        }
+        if input.is_empty() {
+            return Err(syn::Error::new(input.span(), usage));
+        }
+        let body: Expr = input.parse()?;
+        finish(input, &format!("{name}!"))?;
+        Ok(Self {
+            label,
+            pattern,
+            items,
+            options,
+            body,
+        })
+    }
+}

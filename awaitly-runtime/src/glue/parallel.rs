@@ -1,0 +1,224 @@
+//! What `all!`, `try_all!`, `race!`, `fan_out!` and `try_fan_out!` do with the context: give each
+//! branch or item its own scope, keep the lanes counted, record a race's winner, and drive a
+//! fan-out with at most `concurrency` items in flight.
+
+use std::collections::HashSet;
+use std::fmt::Display;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::task::Poll;
+
+use super::checkpoint::Checkpoint;
+use super::context::{Context, Halt};
+use crate::entry::StepEntry;
+use crate::error::RunError;
+use crate::event::Event;
+use crate::site::SiteKind;
+
+/// How a `race!` starts.
+#[derive(Debug)]
+pub enum RaceStart {
+    /// A winner is recorded: run that branch only (its sites replay), never the others.
+    Recorded(usize),
+    /// No winner yet: run every branch; the first to finish wins and is recorded.
+    Open,
+    /// The recorded entry does not fit this race; await [`Context::halt`].
+    Halt,
+}
+
+impl Context {
+    /// The key of the next execution of the construct at `site` (`all!`, `race!`, `fan_out!`):
+    /// its label, with an occurrence suffix from its second execution on. Records nothing.
+    #[must_use]
+    pub fn construct_key(&self, site: usize) -> String {
+        let mut run = self.lock();
+        run.next_key(self.description, self.scope.as_deref(), site, None)
+            .into_owned()
+    }
+
+    /// The context of the branch `name` of the construct recorded under `construct_key`.
+    #[must_use]
+    pub fn branch(&self, construct_key: &str, name: &str) -> Self {
+        self.scoped(construct_key, &name)
+    }
+
+    /// Whether the race recorded under `key` has a winner among `branches`.
+    #[must_use]
+    pub fn race_start(&self, key: &str, branches: &[&str]) -> RaceStart {
+        let mut run = self.lock();
+        let Some(entry) = run.state.get(key) else {
+            return RaceStart::Open;
+        };
+        let winner = entry
+            .value_json()
+            .and_then(|value| serde_json::from_str::<String>(value).ok());
+        if let Some(position) =
+            winner.and_then(|winner| branches.iter().position(|branch| *branch == winner))
+        {
+            run.emit(|| Event::StepReplayed {
+                key: key.to_owned(),
+                ok: true,
+            });
+            return RaceStart::Recorded(position);
+        }
+        run.halt = Some(Halt::Stopped(RunError::KindMismatch {
+            key: key.to_owned(),
+            recorded: SiteKind::Step,
+            reached: SiteKind::Race,
+        }));
+        RaceStart::Halt
+    }
+
+    /// Records `winner` as the race's outcome; await the returned checkpoint before going on, so a
+    /// replay returns the same winner.
+    #[must_use]
+    pub fn record_winner(&self, key: String, winner: &str) -> Checkpoint {
+        let mut run = self.lock();
+        let entry = match StepEntry::ok(&winner) {
+            Ok(entry) => entry,
+            Err(error) => {
+                run.halt = Some(Halt::Stopped(RunError::Encode {
+                    key,
+                    message: error.to_string(),
+                }));
+                return Checkpoint(None, false);
+            }
+        };
+        run.emit(|| Event::StepCompleted {
+            key: key.clone(),
+            ok: true,
+            attempts: 1,
+        });
+        let key: std::borrow::Cow<'static, str> = std::borrow::Cow::Owned(key);
+        run.state.insert(key.clone(), entry.clone());
+        let journal = run.options.journal.clone();
+        Checkpoint(journal.map(|journal| (journal, key, entry)), true)
+    }
+
+    /// Runs `body` for each of `items` with at most `concurrency` in flight, each in the scope of
+    /// its item's key (`key` of the item, or its position); the outputs in input order. `None`
+    /// when the run halts (two items with the same key); await [`Context::halt`] then.
+    pub async fn fan_out<I, K, T, F>(
+        &self,
+        site: usize,
+        items: impl IntoIterator<Item = I>,
+        key: impl Fn(usize, &I) -> K,
+        concurrency: Option<usize>,
+        body: F,
+    ) -> Option<Vec<T>>
+    where
+        K: Display,
+        F: AsyncFn(Context, I) -> T,
+    {
+        let outcome = self
+            .drive_fan_out(site, items, key, concurrency, body, |_: &T| false)
+            .await?;
+        // Without a stop, every item's output is there.
+        Some(outcome.into_iter().flatten().collect())
+    }
+
+    /// [`fan_out`](Self::fan_out) whose items return `Result`: the first `Err` drops the items
+    /// still in flight, starts no more, and is the outcome.
+    pub async fn try_fan_out<I, K, T, E, F>(
+        &self,
+        site: usize,
+        items: impl IntoIterator<Item = I>,
+        key: impl Fn(usize, &I) -> K,
+        concurrency: Option<usize>,
+        body: F,
+    ) -> Option<Result<Vec<T>, E>>
+    where
+        K: Display,
+        F: AsyncFn(Context, I) -> Result<T, E>,
+    {
+        let outputs = self
+            .drive_fan_out(site, items, key, concurrency, body, Result::is_err)
+            .await?;
+        let mut values = Vec::with_capacity(outputs.len());
+        for output in outputs.into_iter().flatten() {
+            match output {
+                Ok(value) => values.push(value),
+                Err(error) => return Some(Err(error)),
+            }
+        }
+        Some(Ok(values))
+    }
+
+    async fn drive_fan_out<I, K, O, F>(
+        &self,
+        site: usize,
+        items: impl IntoIterator<Item = I>,
+        key: impl Fn(usize, &I) -> K,
+        concurrency: Option<usize>,
+        body: F,
+        stops: impl Fn(&O) -> bool,
+    ) -> Option<Vec<Option<O>>>
+    where
+        K: Display,
+        F: AsyncFn(Context, I) -> O,
+    {
+        let construct = self.construct_key(site);
+        let items: Vec<I> = items.into_iter().collect();
+        let mut keys = Vec::with_capacity(items.len());
+        let mut seen = HashSet::with_capacity(items.len());
+        for (position, item) in items.iter().enumerate() {
+            let item_key = key(position, item).to_string();
+            if !seen.insert(item_key.clone()) {
+                self.lock().halt = Some(Halt::Stopped(RunError::DuplicateItemKey {
+                    key: construct,
+                    item: item_key,
+                }));
+                return None;
+            }
+            keys.push(item_key);
+        }
+        let limit = concurrency.unwrap_or(usize::MAX).max(1);
+        let mut outputs: Vec<Option<O>> =
+            std::iter::repeat_with(|| None).take(items.len()).collect();
+        let mut waiting = items.into_iter().zip(keys).enumerate();
+        let mut in_flight = Vec::new();
+        let mut split = self.split(0);
+        let body = &body;
+        poll_fn(|task| {
+            loop {
+                while in_flight.len() < limit {
+                    let Some((position, (item, item_key))) = waiting.next() else {
+                        break;
+                    };
+                    let context = self.scoped(&construct, &item_key);
+                    let future: Pin<Box<_>> = Box::pin(body(context, item));
+                    in_flight.push((position, future));
+                    split.open_one();
+                }
+                let mut finished = false;
+                let mut index = 0;
+                while index < in_flight.len() {
+                    let (position, future) = &mut in_flight[index];
+                    let position = *position;
+                    match future.as_mut().poll(task) {
+                        Poll::Ready(output) => {
+                            drop(in_flight.swap_remove(index));
+                            split.close_one();
+                            finished = true;
+                            let stop = stops(&output);
+                            outputs[position] = Some(output);
+                            if stop {
+                                in_flight.clear();
+                                return Poll::Ready(());
+                            }
+                        }
+                        Poll::Pending => index += 1,
+                    }
+                }
+                if in_flight.is_empty() && waiting.len() == 0 {
+                    return Poll::Ready(());
+                }
+                if !finished {
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await;
+        Some(outputs)
+    }
+}
