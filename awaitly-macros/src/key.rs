@@ -11,6 +11,10 @@ const RESERVED_CHARACTERS: [char; 3] = ['#', '[', ']'];
 /// The prefix of hook payload keys (`hook:<id>`); labels may not start with it.
 const HOOK_KEY_PREFIX: &str = "hook:";
 
+/// The prefix of the run's own records (`run:cancel`, `run:undo:<key>`); labels may not start
+/// with it.
+const RUN_KEY_PREFIX: &str = "run:";
+
 /// Checks a user-written label; `Err` holds the message.
 pub(crate) fn check_label(label: &str) -> Result<(), String> {
     check_key(label, "a label", "name the step, e.g. `\"charge-card\"`")
@@ -44,6 +48,11 @@ fn check_key(key: &str, what: &str, empty_hint: &str) -> Result<(), String> {
     if key.starts_with(HOOK_KEY_PREFIX) {
         return Err(format!(
             "{what} cannot start with `hook:`, the prefix of hook payload keys"
+        ));
+    }
+    if key.starts_with(RUN_KEY_PREFIX) {
+        return Err(format!(
+            "{what} cannot start with `run:`, the prefix of the run's own records (cancellation, compensations)"
         ));
     }
     Ok(())

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use crate::entry::StepEntry;
 use crate::error::Incompatibility;
 use crate::hook::{HookId, MaybePendingHook};
-use crate::key::{HOOK_KEY_PREFIX, OCCURRENCE_SEPARATOR};
+use crate::key::{HOOK_KEY_PREFIX, OCCURRENCE_SEPARATOR, RUN_KEY_PREFIX};
 use crate::site::{SiteKind, WorkflowDescription};
 use crate::state::ResumeState;
 
@@ -90,7 +90,9 @@ pub(crate) fn check(
     let mut restored = Vec::new();
     let mut unknown_keys = Vec::new();
     for (key, entry) in state.iter() {
-        if key.starts_with(HOOK_KEY_PREFIX) {
+        // Hook payloads are checked below; the run's own records (cancellation, compensations)
+        // belong to no site.
+        if key.starts_with(HOOK_KEY_PREFIX) || key.starts_with(RUN_KEY_PREFIX) {
             continue;
         }
         match classify(description, key, entry) {

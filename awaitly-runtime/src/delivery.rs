@@ -147,6 +147,11 @@ impl ResumeState {
                 hook_id: hook_id.clone(),
             });
         };
+        if self.contains_key(crate::cancel::CANCEL_KEY) {
+            return Err(InjectError::Cancelled {
+                hook_id: hook_id.clone(),
+            });
+        }
         if let Some(pending) = entry.pending_hook() {
             if pending
                 .deadline_millis

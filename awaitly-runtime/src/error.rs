@@ -41,6 +41,12 @@ pub enum InjectError {
         /// The key that was asked for.
         key: String,
     },
+    /// The run was cancelled: nothing will read the payload.
+    #[error("the run waiting at hook `{hook_id}` was cancelled; it takes no more payloads")]
+    Cancelled {
+        /// The hook.
+        hook_id: HookId,
+    },
     /// The approval was already decided differently.
     #[error("approval `{key}` was already decided differently; a decision is final")]
     ApprovalAlreadyDecided {

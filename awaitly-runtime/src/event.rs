@@ -96,6 +96,11 @@ pub enum Event {
     RunCompleted,
     /// The workflow returned `Err`.
     RunFailed,
+    /// The run was cancelled (after its compensations ran).
+    RunCancelled {
+        /// What the canceller said.
+        reason: Option<String>,
+    },
     /// The run stopped because the state does not fit the code.
     RunStopped {
         /// Why.

@@ -15,6 +15,14 @@ use std::fmt::{self, Display, Write as _};
 /// ```
 pub const HOOK_KEY_PREFIX: &str = "hook:";
 
+/// The prefix of the entries the runtime records about the run itself: a cancellation
+/// (`run:cancel`) and compensations (`run:undo:<step key>`). Labels may not start with it.
+///
+/// ```
+/// assert_eq!(awaitly::RUN_KEY_PREFIX, "run:");
+/// ```
+pub const RUN_KEY_PREFIX: &str = "run:";
+
 /// Separates a key from its occurrence number when one site runs more than once in a run
 /// (`"charge"`, `"charge#2"`, `"charge#3"`, …). Labels may not contain it.
 ///

@@ -12,6 +12,7 @@
 
 // The public concepts: none of them depends on `glue` or `workflow`.
 mod approval;
+mod cancel;
 mod clock;
 mod compat;
 mod constructs;
@@ -37,6 +38,7 @@ pub use approval::{
     ApprovalDecision, ApprovalError, PendingApproval, PendingApprovalOptions,
     get_pending_approvals, has_pending_approval, inject_approval, pending_approval,
 };
+pub use cancel::{CANCEL_KEY, CancelHandle, Cancellation};
 pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
 pub use compat::check_compatibility;
 pub use delivery::{get_pending_hooks, has_pending_hook, inject_hook};
@@ -49,7 +51,9 @@ pub use hook::{
     create_hook, hook_step_key, is_pending_hook, pending_hook,
 };
 pub use journal::{Journal, JournalError, JournalFuture};
-pub use key::{HOOK_KEY_PREFIX, KEY_RECIPE_VERSION, OCCURRENCE_SEPARATOR, item_key};
+pub use key::{
+    HOOK_KEY_PREFIX, KEY_RECIPE_VERSION, OCCURRENCE_SEPARATOR, RUN_KEY_PREFIX, item_key,
+};
 pub use outcome::{Outcome, Run, Suspension};
 pub use policy::{Backoff, RecordedFailures, RetryPolicy, StepTimeout};
 pub use site::{Site, SiteKind, WorkflowDescription, WorkflowStamp};

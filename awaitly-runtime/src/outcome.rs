@@ -1,6 +1,7 @@
 //! What a run produces: its [`Outcome`] and the [`Run`] that carries it with the state.
 
 use crate::approval::PendingApproval;
+use crate::cancel::Cancellation;
 use crate::error::RunError;
 use crate::hook::{MaybePendingHook, PendingHook};
 use crate::state::ResumeState;
@@ -27,6 +28,47 @@ pub struct Run<T, E> {
     pub state: ResumeState,
 }
 
+impl<T, E> Run<T, E> {
+    /// The compensations this state records, in the order they ran (the reverse of their steps):
+    /// each step's key and whether its undo succeeded (`Err` holds the undo's error as JSON).
+    ///
+    /// ```
+    /// use awaitly::{Outcome, step, workflow};
+    ///
+    /// #[workflow]
+    /// async fn book() -> Result<(), String> {
+    ///     let undo = |seat: u32| async move { Ok::<(), String>(println!("release seat {seat}")) };
+    ///     step!("reserve", compensate = undo, Ok::<u32, String>(7))?;
+    ///     step!("charge", Err::<(), String>("declined".into()))
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let run = book().start().await;
+    /// assert!(matches!(run.outcome, Outcome::Failed(_)));
+    /// let compensations = run.compensations();
+    /// assert_eq!(compensations.len(), 1);
+    /// assert_eq!(compensations[0].0, "reserve");
+    /// assert!(compensations[0].1.is_ok());
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn compensations(&self) -> Vec<(String, Result<(), serde_json::Value>)> {
+        let prefix = crate::glue::undo_key("");
+        self.state
+            .iter()
+            .filter_map(|(key, entry)| {
+                let step = key.strip_prefix(prefix.as_str())?;
+                let outcome = if entry.is_ok() {
+                    Ok(())
+                } else {
+                    Err(entry.error().cloned().unwrap_or_default())
+                };
+                Some((step.to_owned(), outcome))
+            })
+            .collect()
+    }
+}
+
 /// How a run ended.
 ///
 /// ```
@@ -45,6 +87,10 @@ pub enum Outcome<T, E> {
     /// The resume state does not fit the code (or a value could not be written as JSON); nothing
     /// after the stop executed.
     Stopped(RunError),
+    /// The run was cancelled ([`ResumeState::cancel`](crate::ResumeState::cancel) or a
+    /// [`CancelHandle`](crate::CancelHandle)); it stopped at the next site that would have
+    /// executed or waited, and its compensations ran ([`Run::compensations`]).
+    Cancelled(Cancellation),
 }
 
 impl<T, E> Outcome<T, E> {

@@ -95,6 +95,38 @@ impl ResumeState {
         Self::default()
     }
 
+    /// Cancels the run this state belongs to: its next run stops at the first site that would
+    /// execute or wait, runs its compensations and ends
+    /// [`Outcome::Cancelled`](crate::Outcome::Cancelled). Recorded under [`CANCEL_KEY`](crate::CANCEL_KEY);
+    /// a state cancelled already keeps its first reason.
+    ///
+    /// ```
+    /// use awaitly::{Outcome, await_hook, step, workflow};
+    ///
+    /// #[workflow]
+    /// async fn order() -> Result<String, String> {
+    ///     step!("reserve", Ok::<u8, String>(1))?;
+    ///     let paid: String = await_hook!("payment");
+    ///     Ok(paid)
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let run = order().start().await;
+    /// let mut state = run.state;
+    /// state.cancel("customer left");
+    /// let cancelled = order().run(state).await;
+    /// assert!(matches!(cancelled.outcome, Outcome::Cancelled(ref why) if why.reason.as_deref() == Some("customer left")));
+    /// # });
+    /// ```
+    pub fn cancel(&mut self, reason: impl Into<String>) {
+        if self.contains_key(crate::cancel::CANCEL_KEY) {
+            return;
+        }
+        if let Ok(entry) = StepEntry::ok(&crate::cancel::Cancellation::new(reason)) {
+            self.insert(crate::cancel::CANCEL_KEY, entry);
+        }
+    }
+
     /// Which workflow (and which shape of it) last ran this state; `None` for a state no run has
     /// touched (or one written by awaitly).
     ///

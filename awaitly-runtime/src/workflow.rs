@@ -7,6 +7,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 
+use crate::cancel::{CancelHandle, Cancellation};
 use crate::clock::Clock;
 use crate::compat::check;
 use crate::error::RunError;
@@ -39,6 +40,7 @@ pub struct Workflow<F> {
     context: Context,
     body: F,
     options: RunOptions,
+    cancel: Option<CancelHandle>,
 }
 
 impl<F> Workflow<F> {
@@ -48,6 +50,7 @@ impl<F> Workflow<F> {
             context,
             body,
             options: RunOptions::default(),
+            cancel: None,
         }
     }
 
@@ -118,6 +121,24 @@ impl<F> Workflow<F> {
         self
     }
 
+    /// Lets `handle` cancel this run while it runs: what is in flight is dropped, the cancellation
+    /// is recorded in the state, compensations run, and the run ends
+    /// [`Outcome::Cancelled`](crate::Outcome::Cancelled) (see [`CancelHandle`]).
+    ///
+    /// ```
+    /// #[awaitly::workflow]
+    /// async fn one() -> Result<u8, String> {
+    ///     Ok(1)
+    /// }
+    /// let handle = awaitly::CancelHandle::new();
+    /// let _ = one().cancel_with(handle.clone());
+    /// ```
+    #[must_use]
+    pub fn cancel_with(mut self, handle: CancelHandle) -> Self {
+        self.cancel = Some(handle);
+        self
+    }
+
     /// The workflow's static description: name and sites.
     ///
     /// ```
@@ -162,6 +183,7 @@ where
             context,
             body,
             options,
+            cancel,
         } = self;
         let events = options.events.clone();
         let emit = |event: Event| {
@@ -200,6 +222,15 @@ where
         let outcome = {
             let mut body = pin!(body);
             poll_fn(|task| {
+                // A cancellation from outside drops whatever is in flight.
+                if let Some(cancellation) = cancel
+                    .as_ref()
+                    .and_then(|handle| handle.check(task.waker()))
+                {
+                    let mut run = context.lock();
+                    run.cancelled.get_or_insert(cancellation);
+                    return Poll::Ready(Outcome::Cancelled(Cancellation::default()));
+                }
                 let polled = body.as_mut().poll(task);
                 // A stop wins over anything the body did afterwards: the state says where it
                 // stopped. A suspension waits until no lane of the body can go on.
@@ -212,6 +243,7 @@ where
                     return Poll::Ready(match halt {
                         Halt::Suspended(suspension) => Outcome::Suspended(suspension),
                         Halt::Stopped(error) => Outcome::Stopped(error),
+                        Halt::Cancelled => Outcome::Cancelled(Cancellation::default()),
                     });
                 }
                 polled.map(|result| match result {
@@ -221,12 +253,27 @@ where
             })
             .await
         };
+        // A cancelled run ends cancelled, even when every site left replayed to the end.
+        let cancelled = context.lock().cancelled.is_some();
+        let outcome = match outcome {
+            Outcome::Cancelled(_) => Outcome::Cancelled(context.record_cancellation().await),
+            Outcome::Completed(_) | Outcome::Failed(_) if cancelled => {
+                Outcome::Cancelled(context.record_cancellation().await)
+            }
+            other => other,
+        };
+        if matches!(outcome, Outcome::Failed(_) | Outcome::Cancelled(_)) {
+            context.compensate().await;
+        }
         emit(match &outcome {
             Outcome::Completed(_) => Event::RunCompleted,
             Outcome::Failed(_) => Event::RunFailed,
             Outcome::Suspended(_) => Event::RunSuspended,
             Outcome::Stopped(error) => Event::RunStopped {
                 error: error.clone(),
+            },
+            Outcome::Cancelled(cancellation) => Event::RunCancelled {
+                reason: cancellation.reason.clone(),
             },
         });
         let mut state = context.take_state();

@@ -103,7 +103,9 @@ impl Engine {
         }
         let plan = Plan::take_over(lease.clone());
         match &record.outcome {
-            RunOutcome::Completed { .. } | RunOutcome::Failed { .. } => {}
+            RunOutcome::Completed { .. }
+            | RunOutcome::Failed { .. }
+            | RunOutcome::Cancelled { .. } => {}
             RunOutcome::Suspended { hook } => {
                 // Read under the lease: a payload claimed before now is applied, not timed out.
                 let delivered = self
@@ -206,7 +208,7 @@ impl Engine {
 
 /// Does an executor hold a live lease on the run, so it may still move (a finished run never
 /// does, whatever lease it kept)?
-fn is_held(record: &crate::store::RunRecord) -> bool {
+pub(super) fn is_held(record: &crate::store::RunRecord) -> bool {
     !record.status().is_terminal()
         && record
             .lease

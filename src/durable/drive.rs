@@ -47,6 +47,8 @@ pub(crate) struct Drive<'a> {
     /// The lease every write of this drive carries: taken (or already held), renewed by each
     /// checkpoint and a heartbeat, released by the save that suspends or finishes the run.
     pub(crate) lease: Lease,
+    /// A cancellation to record with the take-over.
+    pub(crate) cancel: Option<awaitly_runtime::Cancellation>,
 }
 
 /// What one drive of a run should do besides running the workflow on.
@@ -63,6 +65,9 @@ pub(crate) struct Plan {
     pub(crate) take_over: bool,
     /// An approval this executor just decided, with its pending entry as stored.
     pub(crate) decided: Option<(String, StepEntry)>,
+    /// Cancel the run: recorded with the take-over, before anything runs, so a crash during
+    /// its compensations leaves it cancelled.
+    pub(crate) cancel: Option<awaitly_runtime::Cancellation>,
 }
 
 impl Plan {
@@ -74,6 +79,7 @@ impl Plan {
             removed: Vec::new(),
             take_over: true,
             decided: None,
+            cancel: None,
         }
     }
 
@@ -98,9 +104,7 @@ impl Drive<'_> {
         let run_id = record.run_id.clone();
         let factory = self.factory(&record)?;
         let mut revision = record.revision;
-        for key in &self.removed {
-            state.remove(key);
-        }
+        let cancel = self.prepare(&mut state);
         let mut baseline = texts(&state);
         let mut inject = self.inject.take();
         // Inject before taking the run over: a payload the run cannot take changes nothing.
@@ -112,7 +116,7 @@ impl Drive<'_> {
             self.clock.now_millis(),
         )
         .await?;
-        let (taken, _heartbeat) = self.own(&run_id, revision).await?;
+        let (taken, _heartbeat) = self.own(&run_id, revision, cancel).await?;
         revision = taken;
         loop {
             let journal = Arc::new(StoreJournal::new(
@@ -194,7 +198,9 @@ impl Drive<'_> {
                         Err(other) => return Err(other),
                     }
                     inject = early;
-                    revision = self.mark_running(&run_id, revision, Vec::new()).await?;
+                    revision = self
+                        .mark_running(&run_id, revision, Vec::new(), Vec::new())
+                        .await?;
                 }
                 _ => return Ok(outcome),
             }
@@ -203,6 +209,21 @@ impl Drive<'_> {
 }
 
 impl Drive<'_> {
+    /// Clears the plan's removed keys from the state and puts its cancellation (if any, and if
+    /// the state holds none yet) in; returns the cancellation's entry, which the take-over writes.
+    fn prepare(&mut self, state: &mut ResumeState) -> Option<(String, StepEntry)> {
+        for key in &self.removed {
+            state.remove(key);
+        }
+        let cancellation = self.cancel.take()?;
+        if state.contains_key(awaitly_runtime::CANCEL_KEY) {
+            return None;
+        }
+        let entry = StepEntry::ok(&cancellation).ok()?;
+        state.insert(awaitly_runtime::CANCEL_KEY, entry.clone());
+        Some((awaitly_runtime::CANCEL_KEY.to_owned(), entry))
+    }
+
     /// The registered factory for the run's workflow at the run's version.
     fn factory(&self, record: &crate::store::RunRecord) -> Result<Arc<Factory>, EngineError> {
         match self.registry.lookup(&record.workflow, record.version) {
@@ -272,10 +293,16 @@ impl Drive<'_> {
 
     /// Makes the run this drive's: takes it over if the plan says so, and keeps the lease
     /// renewed until the returned heartbeat is dropped. Returns the revision to write at.
-    async fn own(&mut self, run_id: &str, revision: u64) -> Result<(u64, Heartbeat), EngineError> {
+    async fn own(
+        &mut self,
+        run_id: &str,
+        revision: u64,
+        entries: Option<(String, StepEntry)>,
+    ) -> Result<(u64, Heartbeat), EngineError> {
         let revision = if self.take_over {
             let removed = std::mem::take(&mut self.removed);
-            self.take(run_id, revision, removed).await?
+            self.take(run_id, revision, removed, entries.into_iter().collect())
+                .await?
         } else {
             revision
         };
@@ -293,8 +320,9 @@ impl Drive<'_> {
         run_id: &str,
         revision: u64,
         removed: Vec<String>,
+        entries: Vec<(String, StepEntry)>,
     ) -> Result<u64, EngineError> {
-        match self.mark_running(run_id, revision, removed).await {
+        match self.mark_running(run_id, revision, removed, entries).await {
             Err(EngineError::Store(StoreError::Leased { run_id, .. })) => {
                 Err(EngineError::Busy { run_id })
             }
@@ -308,9 +336,11 @@ impl Drive<'_> {
         run_id: &str,
         revision: u64,
         removed: Vec<String>,
+        entries: Vec<(String, StepEntry)>,
     ) -> Result<u64, EngineError> {
         let changes = Changes {
             removed,
+            entries,
             outcome: Some(RunOutcome::Running),
             lease: Some(self.lease.clone()),
             ..Changes::default()
@@ -348,6 +378,9 @@ impl Drive<'_> {
             }) => RunOutcome::Sleeping {
                 key,
                 wake_at_ms: wake_at_millis,
+            },
+            Outcome::Cancelled(cancellation) => RunOutcome::Cancelled {
+                reason: cancellation.reason,
             },
             Outcome::Suspended(other) => RunOutcome::Stopped {
                 message: format!("suspended for something this engine does not know: {other:?}"),
@@ -519,6 +552,7 @@ impl super::Engine {
             removed,
             take_over,
             decided,
+            cancel,
         } = plan;
         let run_id = stored.record.run_id.clone();
         let released = Lease {
@@ -536,6 +570,7 @@ impl super::Engine {
             max_state_bytes: self.max_state_bytes,
             decided,
             lease,
+            cancel,
         }
         .run(stored)
         .await;

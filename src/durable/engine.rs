@@ -195,8 +195,8 @@ impl Engine {
         I: DeserializeOwned,
         F: Fn(I) -> Workflow<Fut> + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
-        T: Serialize,
-        E: Serialize,
+        T: Serialize + Send,
+        E: Serialize + Send,
     {
         self.registry.insert(name, version, factory);
         self

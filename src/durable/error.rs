@@ -204,6 +204,14 @@ pub enum EngineError {
         /// The run.
         run_id: String,
     },
+    /// The run already ended (completed or failed): it cannot be cancelled.
+    #[error("run `{run_id}` already ended ({}); only a run that has not ended can be cancelled", status.as_str())]
+    Finished {
+        /// The run.
+        run_id: String,
+        /// How it ended.
+        status: crate::store::RunStatus,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

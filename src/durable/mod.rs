@@ -56,6 +56,7 @@
 
 mod admin;
 mod approvals;
+mod cancel;
 mod claim;
 mod deliver;
 mod drive;

@@ -55,8 +55,8 @@ impl Registry {
         I: DeserializeOwned,
         F: Fn(I) -> Workflow<Fut> + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
-        T: Serialize,
-        E: Serialize,
+        T: Serialize + Send,
+        E: Serialize + Send,
     {
         let erased: Arc<Factory> = Arc::new(move |input, state, journal, clock, events| {
             let input: I = serde_json::from_value(input)?;
@@ -136,6 +136,7 @@ fn erase<T: Serialize, E: Serialize>(outcome: Outcome<T, E>) -> Outcome<Value, V
         }
         Outcome::Suspended(suspension) => Outcome::Suspended(suspension),
         Outcome::Stopped(error) => Outcome::Stopped(error),
+        Outcome::Cancelled(cancellation) => Outcome::Cancelled(cancellation),
     }
 }
 

@@ -4,19 +4,22 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::HooksConfig;
-use super::errors::engine_error;
+use super::errors::{Edge, engine_error, error};
 use crate::durable::Engine;
 use crate::store::now_ms;
 
 struct Shared {
     engine: Arc<Engine>,
     hooks: HooksConfig,
+    edge: Edge,
 }
 
 /// The administration router with hook URLs under the default `/hooks`:
@@ -47,6 +50,9 @@ pub fn admin_router(engine: Arc<Engine>) -> Router {
 /// | --- | --- | --- |
 /// | `GET /hooks` | 200 | `{"hooks": [{"hook_id", "run_id", "metadata", "suspended_at_ms", "age_ms", "url"}]}` |
 /// | `GET /approvals` | 200 | `{"approvals": [{"run_id", "workflow", "key", "reason", "metadata", "requested_at_ms", "deadline_ms", "age_ms", "url"}]}`, oldest first; `url` is the decision's on [`approvals_router`](super::approvals_router) |
+/// | `POST /runs/{run_id}/cancel`, body `{"reason": "…"}` (or empty) | 200 | `{"run_id", "status": "cancelled", "reason"}`: stopped where it stood, compensations run ([`Engine::cancel`](crate::durable::Engine::cancel)) |
+/// | the run already ended | 409 | `finished` |
+/// | another executor advances it | 503, with `Retry-After` | `busy` |
 /// | another method | 405, with `Allow` | `method_not_allowed` |
 /// | the store failed | 503 | `unavailable` |
 ///
@@ -68,11 +74,64 @@ pub fn admin_router_with(engine: Arc<Engine>, hooks: &HooksConfig) -> Router {
     let shared = Arc::new(Shared {
         engine,
         hooks: hooks.clone(),
+        edge,
     });
     let router = Router::new()
         .route("/hooks", get(list_hooks))
-        .route("/approvals", get(list_approvals));
+        .route("/approvals", get(list_approvals))
+        .route("/runs/{run_id}/cancel", post(cancel_run));
     edge.apply(router).with_state(shared)
+}
+
+/// What a cancellation may say.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelRequest {
+    reason: Option<String>,
+}
+
+async fn cancel_run(
+    State(shared): State<Arc<Shared>>,
+    path: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    let Ok(Path(run_id)) = path else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "unknown_run",
+            "no run has this id: it is not valid UTF-8 once percent-decoded",
+        );
+    };
+    let body = match shared.edge.read(request, "cancellation").await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        match serde_json::from_slice::<CancelRequest>(&body) {
+            Ok(request) => request.reason,
+            Err(shape) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_cancellation",
+                    format_args!("expected {{\"reason\": \"…\"}} or an empty body: {shape}"),
+                );
+            }
+        }
+    };
+    let reason = reason.unwrap_or_default();
+    match shared.engine.cancel(&run_id, &reason).await {
+        Ok(outcome) => {
+            let reason = match &outcome {
+                crate::store::RunOutcome::Cancelled { reason } => reason.clone(),
+                _ => None,
+            };
+            axum::Json(json!({ "run_id": run_id, "status": "cancelled", "reason": reason }))
+                .into_response()
+        }
+        Err(failure) => engine_error(&failure),
+    }
 }
 
 async fn list_hooks(State(shared): State<Arc<Shared>>) -> Response {

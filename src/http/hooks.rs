@@ -143,6 +143,11 @@ fn outcome_response(
             StatusCode::ACCEPTED,
             json!({ "run_id": run_id, "status": "sleeping", "key": key, "wake_at_ms": wake_at_ms }),
         ),
+        // The run was cancelled: nothing will read this payload.
+        RunOutcome::Cancelled { reason } => (
+            StatusCode::GONE,
+            json!({ "run_id": run_id, "status": "cancelled", "reason": reason }),
+        ),
         RunOutcome::Running => (
             StatusCode::ACCEPTED,
             json!({ "run_id": run_id, "status": "running" }),

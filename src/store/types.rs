@@ -30,6 +30,8 @@ pub enum RunStatus {
     Failed,
     /// The stored state does not fit the code; fix the code or the state, then resume.
     Stopped,
+    /// Cancelled (`Engine::cancel`): its compensations ran; nothing advances it again.
+    Cancelled,
 }
 
 impl RunStatus {
@@ -46,6 +48,7 @@ impl RunStatus {
             Self::Completed => "completed",
             Self::Failed => "failed",
             Self::Stopped => "stopped",
+            Self::Cancelled => "cancelled",
         }
     }
 
@@ -62,18 +65,19 @@ impl RunStatus {
             "completed" => Self::Completed,
             "failed" => Self::Failed,
             "stopped" => Self::Stopped,
+            "cancelled" => Self::Cancelled,
             _ => return None,
         })
     }
 
-    /// Completed or failed: nothing will advance the run unless asked to retry.
+    /// Completed, failed or cancelled: nothing will advance the run unless asked to retry.
     ///
     /// ```
     /// assert!(!awaitly::store::RunStatus::Suspended.is_terminal());
     /// ```
     #[must_use]
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Failed)
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
     }
 }
 
@@ -126,6 +130,13 @@ pub enum RunOutcome {
         /// What the runtime reported.
         message: String,
     },
+    /// The run was cancelled; its compensations ran (their outcomes are in the state, under
+    /// `run:undo:<step key>`).
+    Cancelled {
+        /// What the canceller said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
 }
 
 impl RunOutcome {
@@ -144,6 +155,7 @@ impl RunOutcome {
             Self::Completed { .. } => RunStatus::Completed,
             Self::Failed { .. } => RunStatus::Failed,
             Self::Stopped { .. } => RunStatus::Stopped,
+            Self::Cancelled { .. } => RunStatus::Cancelled,
         }
     }
 

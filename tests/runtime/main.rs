@@ -5,6 +5,7 @@
 
 mod approvals;
 mod awaitly_shapes;
+mod compensation;
 mod diagrams;
 mod drift;
 mod events;

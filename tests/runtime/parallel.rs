@@ -215,7 +215,7 @@ async fn a_race_records_its_winner_and_a_replay_never_runs_the_loser() {
 async fn hook_or_timeout() -> Result<String, String> {
     let answer = race!("answer-or-timeout",
         answer => { let said: String = await_hook!("answer"); said },
-        timeout => { sleep!("deadline", Duration::from_secs(3600)); "timed out".to_owned() },
+        timeout => { sleep!("deadline", Duration::from_hours(1)); "timed out".to_owned() },
     );
     Ok(answer)
 }

@@ -9,8 +9,8 @@ use quote::{ToTokens, quote_spanned};
 
 use super::local;
 use crate::site::{
-    ApprovalArgs, HookArgs, HookTarget, KEY, METADATA, REASON, RERUN_FAILED, RETRY, SleepArgs,
-    StepArgs, TIMEOUT,
+    ApprovalArgs, COMPENSATE, HookArgs, HookTarget, KEY, METADATA, REASON, RERUN_FAILED, RETRY,
+    SleepArgs, StepArgs, TIMEOUT,
 };
 
 /// The per-item part of a site's key, as the runtime wants it.
@@ -74,12 +74,20 @@ pub(super) fn step_glue(
         .options
         .get(RETRY)
         .map(|_| quote_spanned! {span=> mut });
+    // An undo is registered right after the outcome is known, replayed or executed.
+    let compensate = args.options.get(COMPENSATE).map(|undo| {
+        quote_spanned! {span=> #context.compensate_on(&#outcome, #undo); }
+    });
     quote_spanned! {span=>
         match #context.begin_step(#index, #item, #failures) {
-            #krate::__private::StepStart::Replayed(#outcome) => #outcome,
+            #krate::__private::StepStart::Replayed(#outcome) => {
+                #compensate
+                #outcome
+            }
             #krate::__private::StepStart::Execute(#mutable #ticket) => {
                 #execute
                 let #checkpoint = #context.finish_step(#ticket, &#outcome);
+                #compensate
                 if #context.checkpoint(#checkpoint).await {
                     #outcome
                 } else {

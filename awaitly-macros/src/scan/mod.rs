@@ -169,6 +169,9 @@ impl Scanner<'_> {
                 None,
             ),
             SiteArgs::Branches(branches) => {
+                if let Some(error) = branches.duplicate_branch(kind) {
+                    self.errors.push(error);
+                }
                 let kind = if kind == MacroKind::Race {
                     SiteKind::Race
                 } else {

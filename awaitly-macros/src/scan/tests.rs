@@ -145,7 +145,7 @@ fn argument_and_key_mistakes_are_reported_at_the_site() {
         [
             "cannot derive a key for this `step!`: it does not call a named function or method; give it a label: `step!(\"name\", expression)`",
             "a label cannot contain `#`: `#`, `[` and `]` are reserved for per-item keys and occurrence suffixes",
-            "unknown `step!` option `retries`; expected one of `key = …`, `retry = …`, `timeout = …`, `rerun_failed = …`",
+            "unknown `step!` option `retries`; expected one of `key = …`, `retry = …`, `timeout = …`, `rerun_failed = …`, `compensate = …`",
             "an approval key cannot start with `hook:`, the prefix of hook payload keys",
         ]
     );

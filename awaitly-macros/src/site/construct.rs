@@ -41,16 +41,6 @@ impl BranchesArgs {
             }
             let branch: Ident = input.parse()?;
             input.parse::<Token![=>]>()?;
-            if let Some((first, _)) = branches.iter().find(|(first, _)| *first == branch) {
-                let mut error = syn::Error::new(
-                    branch.span(),
-                    format_args!(
-                        "duplicate branch `{branch}` in `{name}!`: each branch needs a name of its own, which is part of its sites' keys"
-                    ),
-                );
-                error.combine(syn::Error::new(first.span(), "first used here"));
-                return Err(error);
-            }
             let expression: Expr = input.parse()?;
             branches.push((branch, expression));
         }
@@ -58,6 +48,28 @@ impl BranchesArgs {
             return Err(syn::Error::new(label.span(), usage));
         }
         Ok(Self { label, branches })
+    }
+
+    /// A branch whose name an earlier branch has: an error at the second, pointing at the first.
+    /// Reported by the scan, so the construct still expands and its branches type-check.
+    pub(crate) fn duplicate_branch(&self, kind: MacroKind) -> Option<syn::Error> {
+        let name = kind.name();
+        self.branches
+            .iter()
+            .enumerate()
+            .find_map(|(position, (branch, _))| {
+                let (first, _) = self.branches[..position]
+                    .iter()
+                    .find(|(first, _)| first == branch)?;
+                let mut error = syn::Error::new(
+                    branch.span(),
+                    format_args!(
+                        "duplicate branch `{branch}` in `{name}!`: each branch needs a name of its own, which is part of its sites' keys"
+                    ),
+                );
+                error.combine(syn::Error::new(first.span(), "first used here"));
+                Some(error)
+            })
     }
 }
 

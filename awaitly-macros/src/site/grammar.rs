@@ -3,7 +3,7 @@
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Ident, LitStr, Token};
 
-use super::{KEY, METADATA, REASON, RERUN_FAILED, RETRY, TIMEOUT};
+use super::{COMPENSATE, KEY, METADATA, REASON, RERUN_FAILED, RETRY, TIMEOUT};
 
 /// `name = value` options of one site, each set at most once.
 #[derive(Default)]
@@ -129,7 +129,11 @@ impl Parse for StepArgs {
                     "`key = …` needs a label before it: `step!(\"label\", key = item, expression)`",
                 ));
             }
-            options.parse_one(input, "step!", &[KEY, RETRY, TIMEOUT, RERUN_FAILED])?;
+            options.parse_one(
+                input,
+                "step!",
+                &[KEY, RETRY, TIMEOUT, RERUN_FAILED, COMPENSATE],
+            )?;
             if input.is_empty() {
                 return Err(syn::Error::new(
                     input.span(),

@@ -3,7 +3,7 @@
 //! mistake is already reported).
 //!
 //! ```text
-//! step!([ "label" , ] { option = value , } expression)     options: key, retry, timeout, rerun_failed
+//! step!([ "label" , ] { option = value , } expression)     options: key, retry, timeout, rerun_failed, compensate
 //! await_hook!(hook_id | "label" { , option = value })       options: key (after a label), metadata, timeout
 //! await_approval!(key { , option = value })                 options: reason, metadata, timeout
 //! sleep!("label" [ , key = item ] , duration)
@@ -41,6 +41,7 @@ pub(crate) const RETRY: &str = "retry";
 pub(crate) const RERUN_FAILED: &str = "rerun_failed";
 pub(crate) const REASON: &str = "reason";
 pub(crate) const CONCURRENCY: &str = "concurrency";
+pub(crate) const COMPENSATE: &str = "compensate";
 
 /// Which of the macros a site invokes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -12,7 +12,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::checkpoint::{Checkpoint, Writes};
+use super::compensate::Compensation;
 use super::scope::Scope;
+use crate::cancel::{CANCEL_KEY, Cancellation};
 use crate::clock::{Clock, SystemClock};
 use crate::entry::StepEntry;
 use crate::error::RunError;
@@ -56,6 +58,12 @@ pub(crate) struct RunProgress {
     pub(crate) next_park: u64,
     /// Entries on their way to the journal.
     pub(crate) writes: Writes,
+    /// The key of the step last replayed or finished: what a `compensate = …` registers for.
+    pub(crate) last_step_key: Option<String>,
+    /// Undos of the succeeded steps with `compensate = …`, in the order they succeeded.
+    pub(crate) compensations: Vec<Compensation>,
+    /// The run is cancelled: the next site that would execute or wait stops it.
+    pub(crate) cancelled: Option<Cancellation>,
 }
 
 /// A state lookup `next_key` already did for the key it returned.
@@ -73,6 +81,8 @@ enum Lookup {
 pub(crate) enum Halt {
     Suspended(Suspension),
     Stopped(RunError),
+    /// The run is cancelled and reached a site that would execute or wait.
+    Cancelled,
 }
 
 /// What generated code does at a `step!` site.
@@ -151,13 +161,20 @@ impl Context {
         run.lanes = 1;
         run.parked.clear();
         run.writes = Writes::default();
+        run.last_step_key = None;
+        run.compensations.clear();
+        run.cancelled = run
+            .state
+            .get(CANCEL_KEY)
+            .and_then(StepEntry::value_json)
+            .map(|value| serde_json::from_str(value).unwrap_or_default());
     }
 
     /// The stop a site reported, if any (a suspension only counts once the body is blocked).
     pub(crate) fn take_stop(&self) -> Option<Halt> {
         let mut run = self.lock();
         match run.halt.take() {
-            stop @ Some(Halt::Stopped(_)) => stop,
+            stop @ Some(Halt::Stopped(_) | Halt::Cancelled) => stop,
             other => {
                 run.halt = other;
                 None
@@ -191,6 +208,11 @@ impl Context {
                     || entry.pending_hook().is_some()
             });
         let Some(entry) = entry else {
+            if run.cancelled.is_some() {
+                run.halt = Some(Halt::Cancelled);
+                return StepStart::Halt;
+            }
+            run.last_step_key = Some(key.to_string());
             run.emit(|| Event::StepStarted {
                 key: key.to_string(),
             });
@@ -220,6 +242,7 @@ impl Context {
         };
         match replayed {
             Ok(outcome) => {
+                run.last_step_key = Some(key.to_string());
                 run.emit(|| Event::StepReplayed {
                     key: key.to_string(),
                     ok: outcome.is_ok(),
@@ -263,6 +286,7 @@ impl Context {
             }
         };
         let ok = entry.is_ok();
+        run.last_step_key = Some(ticket.key.to_string());
         run.emit(|| Event::StepCompleted {
             key: ticket.key.to_string(),
             ok,

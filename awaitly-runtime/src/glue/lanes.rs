@@ -18,13 +18,18 @@ impl Context {
     pub fn halt(&self) -> Parked {
         let mut run = self.lock();
         let ticket = match run.halt.take() {
+            // A cancelled run waits for nothing: it stops where it would have waited.
+            Some(Halt::Suspended(_)) if run.cancelled.is_some() => {
+                run.halt = Some(Halt::Cancelled);
+                None
+            }
             Some(Halt::Suspended(suspension)) => {
                 run.next_park += 1;
                 let ticket = run.next_park;
                 run.parked.push((ticket, suspension));
                 Some(ticket)
             }
-            stop @ Some(Halt::Stopped(_)) => {
+            stop @ Some(Halt::Stopped(_) | Halt::Cancelled) => {
                 run.halt = stop;
                 None
             }
@@ -111,8 +116,9 @@ impl RunProgress {
     /// Why the body cannot go on, once polling it returned `Pending`: a stop, or a suspension
     /// when every lane is parked (the first parked site's, or all of them when several are).
     pub(crate) fn blocked(&mut self) -> Option<Halt> {
-        if let Some(halt @ Halt::Stopped(_)) = self.halt.take() {
-            return Some(halt);
+        match self.halt.take() {
+            Some(halt @ (Halt::Stopped(_) | Halt::Cancelled)) => return Some(halt),
+            other => self.halt = other,
         }
         if self.parked.is_empty() || self.parked.len() < self.lanes {
             return None;

@@ -8,6 +8,7 @@
 
 mod approval;
 mod checkpoint;
+mod compensate;
 mod context;
 mod hook;
 mod lanes;
@@ -17,6 +18,7 @@ mod scope;
 mod sleep;
 
 pub use checkpoint::Checkpoint;
+pub(crate) use compensate::undo_key;
 pub use context::{Context, Payload, StepStart, StepValue, halt};
 pub(crate) use context::{Halt, RunOptions};
 pub use hook::{HookTarget, Metadata, encode_metadata};

@@ -88,7 +88,7 @@ fn checkout(
                             ::core::option::Option::None,
                             ::awaitly::__private::RecordedFailures::Replay) {
                             ::awaitly::__private::StepStart::Replayed(__awaitly_outcome)
-                            => __awaitly_outcome,
+                            => { __awaitly_outcome }
                             ::awaitly::__private::StepStart::Execute(__awaitly_ticket) =>
                             { let __awaitly_outcome : ::core::result::Result < _, _ > =
                             reserve(& order). await; let __awaitly_checkpoint =
@@ -106,7 +106,7 @@ fn checkout(
                             ::core::option::Option::None,
                             ::awaitly::__private::RecordedFailures::Replay) {
                             ::awaitly::__private::StepStart::Replayed(__awaitly_outcome)
-                            => __awaitly_outcome,
+                            => { __awaitly_outcome }
                             ::awaitly::__private::StepStart::Execute(__awaitly_ticket) =>
                             { let __awaitly_outcome : ::core::result::Result < _, _ > =
                             authorise(& order). await; let __awaitly_checkpoint =
@@ -286,8 +286,8 @@ fn checkout(
                                 async { let __awaitly_ctx : & ::awaitly::__private::Context
                                 = & __awaitly_branch_1; { sleep! { @ __awaitly_expanded { if
                                 ! __awaitly_ctx.sleep(7usize, ::core::option::Option::None,
-                                Duration::from_secs(3600)) { match __awaitly_ctx.halt().
-                                await {} } } }; "timed out".to_owned() } }
+                                Duration::from_hours(1)) { match __awaitly_ctx.halt(). await
+                                {} } } }; "timed out".to_owned() } }
                             );
                             ::core::future::poll_fn(|__awaitly_task| {
                                     let _ = &__awaitly_split;

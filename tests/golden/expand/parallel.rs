@@ -13,7 +13,7 @@ async fn checkout(order: Order) -> Result<Receipt, String> {
     );
     let answer = race!("answer-or-timeout",
         answer => { let said: String = await_hook!("answer"); said },
-        timeout => { sleep!("deadline", Duration::from_secs(3600)); "timed out".to_owned() },
+        timeout => { sleep!("deadline", Duration::from_hours(1)); "timed out".to_owned() },
     );
     Ok(Receipt { stock, payment, shipped, answer })
 }

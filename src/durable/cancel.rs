@@ -1,0 +1,70 @@
+//! Cancelling a stored run: the cancellation is recorded with the executor's take-over, the run
+//! replays to where it stood, stops there, runs its compensations (each a checkpointed step) and
+//! is stored as cancelled. A callback that arrives afterwards is answered `410 Gone`.
+
+use awaitly_runtime::Cancellation;
+
+use super::claim::is_held;
+use super::drive::Plan;
+use super::{Engine, EngineError};
+use crate::store::{RunOutcome, RunStatus};
+
+impl Engine {
+    /// Cancels the run `run_id`: it stops at the next site that would execute or wait (a
+    /// suspended run where it waits), its compensations run in reverse order, and it is stored
+    /// as [`RunOutcome::Cancelled`]. Cancelling a cancelled run again changes nothing.
+    ///
+    /// ```
+    /// use awaitly::{await_hook, step, workflow};
+    /// use awaitly::store::RunOutcome;
+    ///
+    /// #[workflow]
+    /// async fn order() -> Result<String, String> {
+    ///     step!("reserve", Ok::<u8, String>(1))?;
+    ///     let paid: String = await_hook!("payment");
+    ///     Ok(paid)
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new())
+    ///     .register("order", 1, |(): ()| order());
+    /// engine.start("order", "o-1", &()).await.unwrap();
+    /// let outcome = engine.cancel("o-1", "customer left").await.unwrap();
+    /// assert_eq!(outcome, RunOutcome::Cancelled { reason: Some("customer left".into()) });
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`]; [`EngineError::Finished`] for a run that completed or failed;
+    /// [`EngineError::Busy`] while another executor advances the run (retry shortly);
+    /// [`EngineError::Store`].
+    pub async fn cancel(&self, run_id: &str, reason: &str) -> Result<RunOutcome, EngineError> {
+        let stored = self.load(run_id).await?;
+        let record = &stored.record;
+        match record.status() {
+            RunStatus::Cancelled => return Ok(record.outcome.clone()),
+            RunStatus::Completed | RunStatus::Failed => {
+                return Err(EngineError::Finished {
+                    run_id: run_id.to_owned(),
+                    status: record.status(),
+                });
+            }
+            RunStatus::Running | RunStatus::Suspended | RunStatus::Stopped => {}
+        }
+        if is_held(record) {
+            return Err(EngineError::Busy {
+                run_id: run_id.to_owned(),
+            });
+        }
+        let mut plan = Plan::take_over(self.lease());
+        plan.cancel = Some(Cancellation::new(reason));
+        match self.drive(stored, plan).await {
+            // Taken by another executor between the load and the take-over.
+            Err(EngineError::Fenced { .. }) => Err(EngineError::Busy {
+                run_id: run_id.to_owned(),
+            }),
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,15 @@
+use awaitly::{all, step, workflow};
+
+#[workflow]
+async fn checkout() -> Result<(u8, u8), String> {
+    let (a, b) = all!("checkout",
+        stock => {
+            let reserve = || step!("reserve", Ok::<u8, String>(1));
+            Ok::<u8, String>(0)
+        },
+        payment => step!("authorise", Ok::<u8, String>(2)),
+    );
+    Ok((a?, b?))
+}
+
+fn main() {}
