@@ -41,7 +41,7 @@ pub use compat::check_compatibility;
 pub use delivery::{get_pending_hooks, has_pending_hook, inject_hook};
 pub use diagram::{SiteStatus, site_status};
 pub use entry::StepEntry;
-pub use error::{Incompatibility, InjectError, RunError, StateFormatError};
+pub use error::{Cause, Incompatibility, InjectError, RunError, StateFormatError};
 pub use event::{Event, EventSink};
 pub use hook::{
     CreatedHook, HookId, HookTimeout, MaybePendingHook, PendingHook, PendingHookOptions,

@@ -356,6 +356,7 @@ impl Drive<'_> {
                 key,
                 expected,
                 message,
+                source,
             }) if self
                 .decided
                 .as_ref()
@@ -374,7 +375,7 @@ impl Drive<'_> {
                     run_id: run_id.to_owned(),
                     key: key.clone(),
                     message: format!("expected `{expected}`: {message}"),
-                    source: None,
+                    source: Some(source),
                 };
                 let settled = match approval {
                     Some(approval) => RunOutcome::AwaitingApproval { approval },
@@ -395,6 +396,7 @@ impl Drive<'_> {
                 hook_id,
                 expected,
                 message,
+                source: cause,
             }) if inject.as_ref().is_some_and(|(id, ..)| *id == hook_id) => {
                 // Put back the pending entry as stored (the runtime's fresh one would differ in
                 // its timestamps), so the stored state is unchanged; free the claim.
@@ -412,6 +414,7 @@ impl Drive<'_> {
                     hook_id,
                     run_id: run_id.to_owned(),
                     message: format!("expected `{expected}`: {message}"),
+                    source: cause,
                 });
                 let settled = match pending {
                     Some(hook) => RunOutcome::Suspended { hook },

@@ -226,6 +226,8 @@ async fn unknown_runs_and_keys_and_values_of_the_wrong_type_are_typed_errors() {
             matches!(wrong, EngineError::ApprovalValueType { .. }),
             "{wrong:?}"
         );
+        let cause = std::error::Error::source(&wrong).expect("the decode error is kept");
+        assert!(cause.is::<serde_json::Error>(), "{cause:?}");
         assert!(wrong.to_string().contains("u32"), "{wrong}");
         // The approval waits again, exactly as before, and takes a decision of the right type.
         assert_eq!(engine.record(&run).await.unwrap().outcome, started.outcome);

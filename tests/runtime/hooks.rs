@@ -12,6 +12,8 @@ use awaitly::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::replay::assert_source_is_serde_json;
+
 fn pending_state(ids: &[&str]) -> ResumeState {
     let mut state = ResumeState::new();
     for id in ids {
@@ -284,6 +286,7 @@ async fn a_payload_of_the_wrong_shape_is_a_typed_error_and_the_hook_waits_again(
         hook_id,
         expected,
         message,
+        ..
     }) = &stopped.outcome
     else {
         panic!("{:?}", stopped.outcome)
@@ -291,6 +294,7 @@ async fn a_payload_of_the_wrong_shape_is_a_typed_error_and_the_hook_waits_again(
     assert_eq!(hook_id, &hook.hook_id);
     assert!(expected.ends_with("Payment"), "{expected}");
     assert!(message.contains("invalid type"), "{message}");
+    assert_source_is_serde_json(&stopped.outcome);
     let error = stopped.outcome_error_text();
     assert!(
         error.contains(hook.hook_id.as_str()) && error.contains("Payment"),

@@ -8,7 +8,7 @@ use super::context::{Context, Halt, Payload, RunProgress};
 use crate::approval::{ApprovalError, PendingApproval, pending_at};
 use crate::compat::parse_key;
 use crate::entry::StepEntry;
-use crate::error::RunError;
+use crate::error::{Cause, RunError};
 use crate::event::Event;
 use crate::key::HOOK_KEY_PREFIX;
 use crate::outcome::Suspension;
@@ -44,6 +44,7 @@ impl Context {
                         RunError::Encode {
                             key,
                             message: error.to_string(),
+                            source: Cause::new(error),
                         },
                     );
                 }
@@ -79,6 +80,7 @@ impl Context {
                         key,
                         expected: std::any::type_name::<T>(),
                         message: error.to_string(),
+                        source: Cause::new(error),
                     },
                 ),
             };

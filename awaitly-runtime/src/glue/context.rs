@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::clock::{Clock, SystemClock};
 use crate::entry::StepEntry;
-use crate::error::RunError;
+use crate::error::{Cause, RunError};
 use crate::event::{Event, EventSink};
 use crate::hook::{HookId, MaybePendingHook};
 use crate::journal::Journal;
@@ -164,6 +164,7 @@ impl Context {
                     key: key.to_string(),
                     expected: std::any::type_name::<T>(),
                     message: error.to_string(),
+                    source: Cause::new(error),
                 })
         } else if entry.created_hook_id().is_some() {
             Err(mismatch(&key, SiteKind::CreatedHook, SiteKind::Step))
@@ -177,6 +178,7 @@ impl Context {
                     key: key.to_string(),
                     expected: std::any::type_name::<E>(),
                     message: error.to_string(),
+                    source: Cause::new(error),
                 })
         };
         match replayed {
@@ -217,6 +219,7 @@ impl Context {
                         None => RunError::Encode {
                             key,
                             message: error.to_string(),
+                            source: Cause::new(error),
                         },
                     },
                 ));
@@ -247,6 +250,7 @@ impl Context {
             self.lock().halt = Some(Halt::Stopped(RunError::Journal {
                 key: key.into_owned(),
                 message: error.to_string(),
+                source: error,
             }));
             return false;
         }

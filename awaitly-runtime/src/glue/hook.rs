@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::context::{Context, Halt, Payload, RunProgress};
 use crate::clock::millis;
 use crate::entry::StepEntry;
-use crate::error::RunError;
+use crate::error::{Cause, RunError};
 use crate::event::Event;
 use crate::hook::{HookId, HookTimeout, MaybePendingHook, PendingHook, hook_step_key};
 use crate::outcome::Suspension;
@@ -137,6 +137,7 @@ impl Context {
                 Err(error) => Halt::Stopped(RunError::Encode {
                     key,
                     message: error.to_string(),
+                    source: Cause::new(error),
                 }),
             };
             run.halt = Some(halt);
@@ -190,6 +191,7 @@ impl Context {
                         hook_id,
                         expected: std::any::type_name::<T>(),
                         message: error.to_string(),
+                        source: Cause::new(error),
                     }));
                     Wait::Halt
                 }
@@ -217,6 +219,7 @@ fn record_timeout<T>(run: &mut RunProgress, key: String, timeout: HookTimeout) -
             run.halt = Some(Halt::Stopped(RunError::Encode {
                 key,
                 message: error.to_string(),
+                source: Cause::new(error),
             }));
             Wait::Halt
         }
