@@ -109,7 +109,7 @@ impl Drive<'_> {
             &mut state,
             inject.as_ref(),
             &run_id,
-            self.clock.now_millis(),
+            self.clock.now_ms(),
         )
         .await?;
         let (taken, _heartbeat) = self.own(&run_id, revision).await?;
@@ -182,7 +182,7 @@ impl Drive<'_> {
                     state = run.state;
                     baseline = texts(&state);
                     let early = Some((hook.hook_id, payload, PayloadSource::Early));
-                    let now = self.clock.now_millis();
+                    let now = self.clock.now_ms();
                     match inject_claimed(self.store, &mut state, early.as_ref(), &run_id, now).await
                     {
                         Ok(injected) => (carry, original) = injected,
@@ -342,13 +342,9 @@ impl Drive<'_> {
             Outcome::Suspended(Suspension::Approval(approval)) => {
                 RunOutcome::AwaitingApproval { approval }
             }
-            Outcome::Suspended(Suspension::Sleep {
-                key,
-                wake_at_millis,
-            }) => RunOutcome::Sleeping {
-                key,
-                wake_at_ms: wake_at_millis,
-            },
+            Outcome::Suspended(Suspension::Sleep { key, wake_at_ms }) => {
+                RunOutcome::Sleeping { key, wake_at_ms }
+            }
             Outcome::Suspended(other) => RunOutcome::Stopped {
                 message: format!("suspended for something this engine does not know: {other:?}"),
             },
@@ -452,7 +448,7 @@ async fn inject_claimed(
     let deadline = original
         .as_ref()
         .and_then(MaybePendingHook::pending_hook)
-        .and_then(|hook| hook.deadline_millis);
+        .and_then(|hook| hook.deadline_ms);
     let at = deadline.map_or(now, |deadline| now.min(deadline.saturating_sub(1)));
     if let Err(error) = state.inject_hook_at(hook_id, payload, at) {
         store.release_hook(hook_id, payload).await?;
@@ -525,7 +521,7 @@ impl super::Engine {
         } = plan;
         let run_id = stored.record.run_id.clone();
         let released = Lease {
-            duration_ms: 0,
+            duration: std::time::Duration::ZERO,
             ..lease.clone()
         };
         let result = Drive {
