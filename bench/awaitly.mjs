@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Workloads 1-4 and 5 (`durable.run`, workload "durable") of issue 4 on the REAL awaitly (pinned in
-// ./package.json), for the side-by-side table of examples/compare.rs. Prints one JSON document on
+// ./package.json), for the side-by-side table of benches/compare/main.rs. Prints one JSON document on
 // stdout (progress goes to stderr).
 //
 //   npm ci --prefix bench && node bench/awaitly.mjs [--quick] [--sizes 10,100,1000,10000]
-//   node bench/awaitly.mjs --serve [--quick]   # what examples/compare.rs runs
+//   node bench/awaitly.mjs --serve [--quick]   # what benches/compare/main.rs runs
 //
 // --serve: reads one request per line on stdin, `{"workload":"fresh","n":1000}` (or
 // `{"bytes":1000}`), and answers each with one JSON line, so the Rust harness can alternate the two
@@ -15,7 +15,7 @@
 // ok({ i, v: "x", done: true }) from one async dep; the workflow object is created inside the
 // timed region (a fresh workflow per run, as a resuming process would). Each figure is the median
 // over samples after a warm-up; a sample is one run, or the mean of a batch of runs when one run
-// is shorter than 50 µs (the same rule as examples/compare.rs uses for the Rust side).
+// is shorter than 50 µs (the same rule as benches/compare/main.rs uses for the Rust side).
 
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -114,7 +114,7 @@ async function measure(routine) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The workflow, as examples/compare.rs and benches/common/mod.rs write it in Rust
+// The workflow, as benches/compare/main.rs and benches/common/mod.rs write it in Rust
 // ---------------------------------------------------------------------------------------------
 
 let executed = 0;

@@ -7,11 +7,11 @@
 //!
 //! Each benchmark's throughput is N elements, so criterion's `time` is per run and `thrpt` is
 //! steps per second; ns per step = time / N. The side-by-side table against awaitly (and the
-//! memory probe) comes from `cargo run --release --example compare`; see BENCHMARKS.md.
+//! memory probe) comes from `cargo bench --bench compare --features sqlite,http,postgres`; see BENCHMARKS.md.
 //!
 //! Workloads 5 (durable run per store) and 6 (HTTP callback round trip) are measured by the
-//! compare harness instead (`cargo run --release --example compare --features sqlite,http,postgres`,
-//! see `examples/compare/durable.rs`): a run of 10,000 checkpoints on SQLite or Postgres takes
+//! compare harness instead (`cargo bench --bench compare --features sqlite,http,postgres`,
+//! see `benches/compare/durable.rs`): a run of 10,000 checkpoints on SQLite or Postgres takes
 //! seconds, and awaitly's side of 5 runs on Node.
 
 use std::hint::black_box;

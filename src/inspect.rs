@@ -92,9 +92,9 @@ pub struct Wait {
     /// The hook id, the approval key, or the sleep's step key.
     pub key: String,
     /// When the run began waiting, milliseconds since the Unix epoch, when known.
-    pub since_ms: Option<i64>,
+    pub since_ms: Option<u64>,
     /// When a hook or approval expires, or when a sleep is due, milliseconds since the Unix epoch.
-    pub deadline_ms: Option<i64>,
+    pub deadline_ms: Option<u64>,
     /// Why an approval is needed.
     pub reason: Option<String>,
     /// What the workflow attached to the hook or approval.
@@ -108,10 +108,10 @@ impl Wait {
     /// ```
     /// # let wait = awaitly::inspect::Wait { kind: awaitly::inspect::WaitKind::Hook, key: "h".into(),
     /// #     since_ms: None, deadline_ms: None, reason: None, metadata: None };
-    /// assert!(!wait.is_overdue(i64::MAX), "no deadline, never overdue");
+    /// assert!(!wait.is_overdue(u64::MAX), "no deadline, never overdue");
     /// ```
     #[must_use]
-    pub fn is_overdue(&self, now_ms: i64) -> bool {
+    pub fn is_overdue(&self, now_ms: u64) -> bool {
         self.deadline_ms.is_some_and(|deadline| deadline <= now_ms)
     }
 }
@@ -204,9 +204,10 @@ pub fn waits_of(record: &RunRecord, state: &ResumeState, hooks: &[HookRecord]) -
         .into_iter()
         .map(|hook| Wait {
             kind: WaitKind::Hook,
-            since_ms: millis(hook.requested_at_millis)
+            since_ms: hook
+                .requested_at_ms
                 .or_else(|| suspended_at(hook.hook_id.as_str())),
-            deadline_ms: millis(hook.deadline_millis),
+            deadline_ms: hook.deadline_ms,
             key: hook.hook_id.as_str().to_owned(),
             reason: None,
             metadata: hook.metadata,
@@ -219,9 +220,10 @@ pub fn waits_of(record: &RunRecord, state: &ResumeState, hooks: &[HookRecord]) -
         waits.push(Wait {
             kind: WaitKind::Hook,
             key: hook.hook_id.as_str().to_owned(),
-            since_ms: millis(hook.requested_at_millis)
+            since_ms: hook
+                .requested_at_ms
                 .or_else(|| suspended_at(hook.hook_id.as_str())),
-            deadline_ms: millis(hook.deadline_millis),
+            deadline_ms: hook.deadline_ms,
             reason: None,
             metadata: hook.metadata.clone(),
         });
@@ -237,8 +239,8 @@ pub fn waits_of(record: &RunRecord, state: &ResumeState, hooks: &[HookRecord]) -
     }
     waits.extend(approvals.into_iter().map(|approval| Wait {
         kind: WaitKind::Approval,
-        since_ms: millis(approval.requested_at_millis),
-        deadline_ms: millis(approval.deadline_millis),
+        since_ms: approval.requested_at_ms,
+        deadline_ms: approval.deadline_ms,
         key: approval.step_key,
         reason: approval.reason,
         metadata: approval.metadata,
@@ -257,7 +259,7 @@ pub fn waits_of(record: &RunRecord, state: &ResumeState, hooks: &[HookRecord]) -
             kind: WaitKind::Sleep,
             key: key.to_owned(),
             since_ms: None,
-            deadline_ms: millis(Some(wake_at)),
+            deadline_ms: Some(wake_at),
             reason: None,
             metadata: None,
         });
@@ -332,7 +334,7 @@ pub struct StepRecord {
     /// When it was recorded, milliseconds since the Unix epoch, when the entry says (approvals
     /// record their decision time, pending hooks and approvals their request time, sleeps their
     /// wake-up time).
-    pub recorded_at_ms: Option<i64>,
+    pub recorded_at_ms: Option<u64>,
     /// The length of the recorded value's JSON text, for a success.
     pub value_bytes: Option<usize>,
     /// The recorded error, for a failure (or the pending hook or approval).
@@ -349,14 +351,14 @@ pub struct StepRecord {
 /// assert_eq!(steps[0].error, Some(serde_json::json!("GATEWAY_DOWN")));
 /// ```
 #[must_use]
-pub fn steps_of(state: &ResumeState, now_ms: i64) -> Vec<StepRecord> {
+pub fn steps_of(state: &ResumeState, now_ms: u64) -> Vec<StepRecord> {
     state
         .iter()
         .map(|(key, entry)| step_record(key, entry, now_ms))
         .collect()
 }
 
-fn step_record(key: &str, entry: &StepEntry, now_ms: i64) -> StepRecord {
+fn step_record(key: &str, entry: &StepEntry, now_ms: u64) -> StepRecord {
     let mut record = StepRecord {
         key: key.to_owned(),
         status: StepStatus::Completed,
@@ -365,7 +367,7 @@ fn step_record(key: &str, entry: &StepEntry, now_ms: i64) -> StepRecord {
         error: entry.error().cloned(),
     };
     if let Some(wake_at) = entry.sleep_until() {
-        record.recorded_at_ms = millis(Some(wake_at));
+        record.recorded_at_ms = Some(wake_at);
         record.status = if record.recorded_at_ms.is_some_and(|wake| wake <= now_ms) {
             StepStatus::Slept
         } else {
@@ -375,7 +377,7 @@ fn step_record(key: &str, entry: &StepEntry, now_ms: i64) -> StepRecord {
         record.status = StepStatus::HookCreated;
     } else if let Some(approval) = entry.approval() {
         record.status = StepStatus::Approved;
-        record.recorded_at_ms = approval.get("at").and_then(Value::as_i64);
+        record.recorded_at_ms = approval.get("at").and_then(Value::as_u64);
     } else if let Some(error) = entry.error() {
         let pending = matches!(
             error.get("type").and_then(Value::as_str),
@@ -386,21 +388,17 @@ fn step_record(key: &str, entry: &StepEntry, now_ms: i64) -> StepRecord {
         } else {
             StepStatus::Failed
         };
-        record.recorded_at_ms = error.get("requestedAt").and_then(Value::as_i64);
+        record.recorded_at_ms = error.get("requestedAt").and_then(Value::as_u64);
     }
     record
 }
 
-fn millis(value: Option<u64>) -> Option<i64> {
-    value.map(|millis| i64::try_from(millis).unwrap_or(i64::MAX))
-}
-
-/// A duration in milliseconds as `42s`, `7m`, `3h` or `2d` (negative durations count as zero):
-/// how the command-line tool and the dashboard show ages.
+/// The time from `since_ms` to `now_ms` as `42s`, `7m`, `3h` or `2d` (a `since_ms` later than
+/// `now_ms` counts as zero): how the command-line tool and the dashboard show ages.
 #[cfg(any(feature = "cli", feature = "dashboard"))]
 #[must_use]
-pub(crate) fn human_age(millis: i64) -> String {
-    let seconds = millis.max(0) / 1000;
+pub(crate) fn human_age(now_ms: u64, since_ms: u64) -> String {
+    let seconds = now_ms.saturating_sub(since_ms) / 1000;
     match seconds {
         0..60 => format!("{seconds}s"),
         60..3_600 => format!("{}m", seconds / 60),
@@ -410,13 +408,16 @@ pub(crate) fn human_age(millis: i64) -> String {
 }
 
 /// Milliseconds since the Unix epoch as a UTC time, `YYYY-MM-DD HH:MM:SSZ`: how the
-/// command-line tool and the dashboard show times; an instant outside the years -9999 to 9999
-/// (only a corrupt record holds one) as its raw milliseconds.
+/// command-line tool and the dashboard show times; an instant after the year 9999 (only a corrupt
+/// record holds one) as its raw milliseconds.
 #[cfg(any(feature = "cli", feature = "dashboard"))]
 #[must_use]
-pub(crate) fn utc_time(millis: i64) -> String {
-    jiff::Timestamp::from_millisecond(millis).map_or_else(
-        |_| format!("{millis} ms"),
+pub(crate) fn utc_time(millis: u64) -> String {
+    let time = i64::try_from(millis)
+        .ok()
+        .and_then(|millis| jiff::Timestamp::from_millisecond(millis).ok());
+    time.map_or_else(
+        || format!("{millis} ms"),
         |time| time.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
     )
 }
@@ -427,15 +428,15 @@ mod tests {
 
     #[test]
     fn ages_are_rounded_down_to_one_unit() {
-        assert_eq!(human_age(90_000), "1m");
-        assert_eq!(human_age(-5), "0s");
+        assert_eq!(human_age(90_000, 0), "1m");
+        assert_eq!(human_age(0, 5), "0s");
     }
 
     #[test]
     fn times_are_utc() {
         assert_eq!(utc_time(0), "1970-01-01 00:00:00Z");
         assert_eq!(utc_time(1_795_000_000_000), "2026-11-18 11:06:40Z");
-        assert_eq!(utc_time(-1), "1969-12-31 23:59:59Z");
-        assert_eq!(utc_time(i64::MAX), "9223372036854775807 ms");
+        assert_eq!(utc_time(253_402_300_800_000), "253402300800000 ms");
+        assert_eq!(utc_time(u64::MAX), "18446744073709551615 ms");
     }
 }

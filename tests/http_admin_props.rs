@@ -144,7 +144,7 @@ async fn store_run(engine: &Engine, run: &Stored) {
                 ..PendingApprovalOptions::default()
             };
             let mut approval = pending_approval(key.clone(), options);
-            approval.requested_at_millis = *requested_at;
+            approval.requested_at_ms = *requested_at;
             Changes {
                 entries: vec![(key.clone(), StepEntry::pending_approval(&approval))],
                 outcome: Some(RunOutcome::AwaitingApproval { approval }),

@@ -32,14 +32,14 @@ pub struct PendingApproval {
     pub metadata: Option<Value>,
     /// When the request expires, in milliseconds since the Unix epoch.
     #[serde(default, rename = "deadline", skip_serializing_if = "Option::is_none")]
-    pub deadline_millis: Option<u64>,
+    pub deadline_ms: Option<u64>,
     /// When it was requested, in milliseconds since the Unix epoch (to show its age).
     #[serde(
         default,
         rename = "requestedAt",
         skip_serializing_if = "Option::is_none"
     )]
-    pub requested_at_millis: Option<u64>,
+    pub requested_at_ms: Option<u64>,
 }
 
 /// Options of [`pending_approval`].
@@ -55,7 +55,7 @@ pub struct PendingApprovalOptions {
     /// Anything else the approver needs to see.
     pub metadata: Option<Value>,
     /// When the request expires, in milliseconds since the Unix epoch.
-    pub deadline_millis: Option<u64>,
+    pub deadline_ms: Option<u64>,
 }
 
 /// The pending-approval record for `key`, as `await_approval!` stores it.
@@ -73,8 +73,8 @@ pub fn pending_approval(
         step_key: key.into(),
         reason: options.reason,
         metadata: options.metadata,
-        deadline_millis: options.deadline_millis,
-        requested_at_millis: None,
+        deadline_ms: options.deadline_ms,
+        requested_at_ms: None,
     }
 }
 
@@ -106,14 +106,14 @@ pub enum ApprovalError {
     },
     /// Nobody decided before the deadline.
     #[serde(rename = "APPROVAL_EXPIRED", rename_all = "camelCase")]
-    #[error("approval `{key}` expired unanswered at {deadline_millis} ms after the Unix epoch")]
+    #[error("approval `{key}` expired unanswered at {deadline_ms} ms after the Unix epoch")]
     Expired {
         /// The approval.
         #[serde(rename = "stepKey")]
         key: String,
         /// When it expired.
         #[serde(rename = "deadline")]
-        deadline_millis: u64,
+        deadline_ms: u64,
     },
 }
 
@@ -193,7 +193,7 @@ pub fn inject_approval<V: Serialize + ?Sized>(
             status: "approved",
         },
         None,
-        state.clock().now_millis(),
+        state.clock().now_ms(),
     )?;
     Ok(next)
 }
@@ -246,7 +246,7 @@ impl ResumeState {
                 status: "approved",
             },
             Some(actor),
-            self.clock().now_millis(),
+            self.clock().now_ms(),
         )
     }
 
@@ -277,7 +277,7 @@ impl ResumeState {
                 status: "edited",
             },
             Some(actor),
-            self.clock().now_millis(),
+            self.clock().now_ms(),
         )
     }
 
@@ -305,7 +305,7 @@ impl ResumeState {
             key,
             Decision::Reject { reason },
             Some(actor),
-            self.clock().now_millis(),
+            self.clock().now_ms(),
         )
     }
 
@@ -314,7 +314,7 @@ impl ResumeState {
         key: &str,
         decision: Decision<'_, V>,
         actor: Option<&str>,
-        now_millis: u64,
+        now_ms: u64,
     ) -> Result<(), InjectError> {
         let Some(entry) = self.get(key) else {
             return Err(InjectError::UnknownApproval {
@@ -331,7 +331,7 @@ impl ResumeState {
                 let resolution = serde_json::to_value(Resolution {
                     status,
                     actor,
-                    at: now_millis,
+                    at: now_ms,
                 })
                 .map_err(encode)?;
                 StepEntry::approved(value, resolution)
@@ -379,8 +379,8 @@ impl ResumeState {
             };
         };
         if pending
-            .deadline_millis
-            .is_some_and(|deadline| deadline <= now_millis)
+            .deadline_ms
+            .is_some_and(|deadline| deadline <= now_ms)
         {
             return Err(InjectError::ApprovalExpired {
                 key: key.to_owned(),
@@ -425,12 +425,12 @@ impl ApprovalDecision {
 }
 
 impl ResumeState {
-    /// Records `decision` on the approval under `key` as made by `actor` at `now_millis` (the
+    /// Records `decision` on the approval under `key` as made by `actor` at `now_ms` (the
     /// caller's clock: a decision at or after the deadline is refused as expired).
     ///
     /// ```
     /// use awaitly::{ApprovalDecision, PendingApprovalOptions, ResumeState, StepEntry, pending_approval};
-    /// let options = PendingApprovalOptions { deadline_millis: Some(1_000), ..Default::default() };
+    /// let options = PendingApprovalOptions { deadline_ms: Some(1_000), ..Default::default() };
     /// let mut state = ResumeState::new();
     /// state.insert("approve:1", StepEntry::pending_approval(&pending_approval("approve:1", options)));
     /// let grant = ApprovalDecision::Grant(serde_json::json!(true));
@@ -447,7 +447,7 @@ impl ResumeState {
         key: &str,
         decision: &ApprovalDecision,
         actor: Option<&str>,
-        now_millis: u64,
+        now_ms: u64,
     ) -> Result<(), InjectError> {
         match decision {
             ApprovalDecision::Grant(value) => self.resolve_approval(
@@ -457,7 +457,7 @@ impl ResumeState {
                     status: "approved",
                 },
                 actor,
-                now_millis,
+                now_ms,
             ),
             ApprovalDecision::Edit(value) => self.resolve_approval(
                 key,
@@ -466,10 +466,10 @@ impl ResumeState {
                     status: "edited",
                 },
                 actor,
-                now_millis,
+                now_ms,
             ),
             ApprovalDecision::Reject(reason) => {
-                self.resolve_approval::<()>(key, Decision::Reject { reason }, actor, now_millis)
+                self.resolve_approval::<()>(key, Decision::Reject { reason }, actor, now_ms)
             }
         }
     }

@@ -15,11 +15,11 @@ pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// ```
 /// use awaitly::Clock;
 /// let clock = awaitly::SystemClock;
-/// assert!(clock.now_millis() > 1_700_000_000_000);
+/// assert!(clock.now_ms() > 1_700_000_000_000);
 /// ```
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Milliseconds since the Unix epoch: how deadlines are recorded in the state.
-    fn now_millis(&self) -> u64;
+    fn now_ms(&self) -> u64;
 
     /// Waits `duration` (a retry delay).
     fn sleep(&self, duration: Duration) -> SleepFuture;
@@ -40,7 +40,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now_millis(&self) -> u64 {
+    fn now_ms(&self) -> u64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| {
@@ -60,10 +60,10 @@ impl Clock for SystemClock {
 /// use awaitly::{Clock, ManualClock};
 /// let clock = ManualClock::new(1_000);
 /// clock.advance(std::time::Duration::from_secs(2));
-/// assert_eq!(clock.now_millis(), 3_000);
+/// assert_eq!(clock.now_ms(), 3_000);
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// clock.sleep(std::time::Duration::from_millis(500)).await;
-/// assert_eq!(clock.now_millis(), 3_500);
+/// assert_eq!(clock.now_ms(), 3_500);
 /// assert_eq!(clock.slept(), vec![std::time::Duration::from_millis(500)]);
 /// # });
 /// ```
@@ -74,22 +74,22 @@ pub struct ManualClock {
 
 #[derive(Debug, Default)]
 struct ManualTime {
-    now_millis: u64,
+    now_ms: u64,
     slept: Vec<Duration>,
 }
 
 impl ManualClock {
-    /// A clock reading `now_millis` (milliseconds since the Unix epoch).
+    /// A clock reading `now_ms` (milliseconds since the Unix epoch).
     ///
     /// ```
     /// use awaitly::Clock;
-    /// assert_eq!(awaitly::ManualClock::new(5).now_millis(), 5);
+    /// assert_eq!(awaitly::ManualClock::new(5).now_ms(), 5);
     /// ```
     #[must_use]
-    pub fn new(now_millis: u64) -> Self {
+    pub fn new(now_ms: u64) -> Self {
         Self {
             inner: Arc::new(Mutex::new(ManualTime {
-                now_millis,
+                now_ms,
                 slept: Vec::new(),
             })),
         }
@@ -101,11 +101,11 @@ impl ManualClock {
     /// use awaitly::Clock;
     /// let clock = awaitly::ManualClock::new(0);
     /// clock.advance(std::time::Duration::from_millis(7));
-    /// assert_eq!(clock.now_millis(), 7);
+    /// assert_eq!(clock.now_ms(), 7);
     /// ```
     pub fn advance(&self, duration: Duration) {
         let mut time = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        time.now_millis = time.now_millis.saturating_add(millis(duration));
+        time.now_ms = time.now_ms.saturating_add(millis(duration));
     }
 
     /// Every duration [`sleep`](Clock::sleep) was asked for, in order.
@@ -124,17 +124,17 @@ impl ManualClock {
 }
 
 impl Clock for ManualClock {
-    fn now_millis(&self) -> u64 {
+    fn now_ms(&self) -> u64 {
         self.inner
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .now_millis
+            .now_ms
     }
 
     fn sleep(&self, duration: Duration) -> SleepFuture {
         {
             let mut time = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-            time.now_millis = time.now_millis.saturating_add(millis(duration));
+            time.now_ms = time.now_ms.saturating_add(millis(duration));
             time.slept.push(duration);
         }
         Box::pin(std::future::ready(()))

@@ -116,16 +116,16 @@ impl ResumeState {
         hook_id: &HookId,
         payload: &P,
     ) -> Result<(), InjectError> {
-        self.inject_hook_at(hook_id, payload, self.clock().now_millis())
+        self.inject_hook_at(hook_id, payload, self.clock().now_ms())
     }
 
-    /// [`inject_hook`](Self::inject_hook) at the time `now_millis` (milliseconds since the Unix
+    /// [`inject_hook`](Self::inject_hook) at the time `now_ms` (milliseconds since the Unix
     /// epoch, e.g. from a [`Clock`](crate::Clock)) instead of the state's clock: a hook whose
-    /// deadline is not after `now_millis` is expired.
+    /// deadline is not after `now_ms` is expired.
     ///
     /// ```
     /// use awaitly::{InjectError, PendingHookOptions, ResumeState, StepEntry, pending_hook};
-    /// let options = PendingHookOptions { deadline_millis: Some(1_000), ..Default::default() };
+    /// let options = PendingHookOptions { deadline_ms: Some(1_000), ..Default::default() };
     /// let mut state = ResumeState::new();
     /// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), options)));
     /// assert!(matches!(state.inject_hook_at(&"h1".into(), &1, 1_000), Err(InjectError::Expired { .. })));
@@ -139,7 +139,7 @@ impl ResumeState {
         &mut self,
         hook_id: &HookId,
         payload: &P,
-        now_millis: u64,
+        now_ms: u64,
     ) -> Result<(), InjectError> {
         let key = hook_step_key(hook_id);
         let Some(entry) = self.get(&key) else {
@@ -154,8 +154,8 @@ impl ResumeState {
         }
         if let Some(pending) = entry.pending_hook() {
             if pending
-                .deadline_millis
-                .is_some_and(|deadline| deadline <= now_millis)
+                .deadline_ms
+                .is_some_and(|deadline| deadline <= now_ms)
             {
                 return Err(InjectError::Expired {
                     hook_id: hook_id.clone(),

@@ -26,7 +26,7 @@ pub enum SiteStatus {
         /// The hook id, approval key or sleep key it waits on.
         waiting_on: String,
         /// How long it has waited, in milliseconds, when known.
-        age_millis: Option<u64>,
+        age_ms: Option<u64>,
     },
     /// Nothing is recorded for this site.
     NotReached,
@@ -39,13 +39,13 @@ impl std::fmt::Display for SiteStatus {
             Self::Failed => formatter.write_str("failed"),
             Self::Pending {
                 waiting_on,
-                age_millis: Some(age),
+                age_ms: Some(age),
             } => {
                 write!(formatter, "pending on {waiting_on} for {}", human_age(*age))
             }
             Self::Pending {
                 waiting_on,
-                age_millis: None,
+                age_ms: None,
             } => write!(formatter, "pending on {waiting_on}"),
             Self::NotReached => formatter.write_str("not reached"),
         }
@@ -84,7 +84,7 @@ impl WorkflowDescription {
 
     /// The flowchart with a run drawn over it: every site classed `completed`, `failed`,
     /// `pending` or `notReached`, pending ones labelled with what they wait on and for how long
-    /// (`now_millis` is the current time, milliseconds since the Unix epoch).
+    /// (`now_ms` is the current time, milliseconds since the Unix epoch).
     ///
     /// ```
     /// #[awaitly::workflow]
@@ -100,8 +100,8 @@ impl WorkflowDescription {
     /// # });
     /// ```
     #[must_use]
-    pub fn to_mermaid_with_run(&self, state: &ResumeState, now_millis: u64) -> String {
-        self.render(|site| Some(site_status(self, site, state, now_millis)))
+    pub fn to_mermaid_with_run(&self, state: &ResumeState, now_ms: u64) -> String {
+        self.render(|site| Some(site_status(self, site, state, now_ms)))
     }
 
     fn render(&self, status: impl Fn(&Site) -> Option<SiteStatus>) -> String {
@@ -178,14 +178,14 @@ pub fn site_status(
     description: &WorkflowDescription,
     site: &Site,
     state: &ResumeState,
-    now_millis: u64,
+    now_ms: u64,
 ) -> SiteStatus {
     let mut status = SiteStatus::NotReached;
     for (key, entry) in state.iter() {
         if !belongs_to(description, site, key, entry, state) {
             continue;
         }
-        let this = entry_status(key, entry, site.kind, now_millis);
+        let this = entry_status(key, entry, site.kind, now_ms);
         // Pending wins over failed, failed over completed: show what needs attention.
         status = match (&status, this) {
             (SiteStatus::Pending { .. }, _) => status,
@@ -197,17 +197,17 @@ pub fn site_status(
     status
 }
 
-fn entry_status(key: &str, entry: &StepEntry, kind: SiteKind, now_millis: u64) -> SiteStatus {
+fn entry_status(key: &str, entry: &StepEntry, kind: SiteKind, now_ms: u64) -> SiteStatus {
     let wake_at = entry
         .sleep_until()
         .or_else(|| (kind == SiteKind::Sleep).then(|| entry.unmarked_wake_at())?);
     if let Some(wake_at) = wake_at {
-        return if wake_at <= now_millis {
+        return if wake_at <= now_ms {
             SiteStatus::Completed
         } else {
             SiteStatus::Pending {
                 waiting_on: format!("{key} until {wake_at}"),
-                age_millis: None,
+                age_ms: None,
             }
         };
     }
@@ -220,14 +220,11 @@ fn entry_status(key: &str, entry: &StepEntry, kind: SiteKind, now_millis: u64) -
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or(key)
                 .to_owned();
-            let age_millis = error
+            let age_ms = error
                 .get("requestedAt")
                 .and_then(serde_json::Value::as_u64)
-                .map(|requested| now_millis.saturating_sub(requested));
-            return SiteStatus::Pending {
-                waiting_on,
-                age_millis,
-            };
+                .map(|requested| now_ms.saturating_sub(requested));
+            return SiteStatus::Pending { waiting_on, age_ms };
         }
         return SiteStatus::Failed;
     }

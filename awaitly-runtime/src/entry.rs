@@ -61,7 +61,7 @@ enum Recorded {
     CreatedHook(Box<HookId>),
     /// A durable sleep and when it ends.
     Sleep {
-        wake_at_millis: u64,
+        wake_at_ms: u64,
     },
     Err(Box<ErrorRecord>),
 }
@@ -167,9 +167,9 @@ impl StepEntry {
         }
     }
 
-    pub(crate) fn sleep(wake_at_millis: u64) -> Self {
+    pub(crate) fn sleep(wake_at_ms: u64) -> Self {
         Self {
-            outcome: Recorded::Sleep { wake_at_millis },
+            outcome: Recorded::Sleep { wake_at_ms },
         }
     }
 
@@ -199,7 +199,7 @@ impl StepEntry {
     #[must_use]
     pub fn sleep_until(&self) -> Option<u64> {
         match &self.outcome {
-            Recorded::Sleep { wake_at_millis } => Some(*wake_at_millis),
+            Recorded::Sleep { wake_at_ms } => Some(*wake_at_ms),
             _ => None,
         }
     }
@@ -379,10 +379,10 @@ impl Serialize for StepEntry {
                 map.serialize_entry("approval", approval)?;
                 map.end()
             }
-            Recorded::Sleep { wake_at_millis } => {
+            Recorded::Sleep { wake_at_ms } => {
                 let mut map = serializer.serialize_map(Some(3))?;
                 map.serialize_entry("ok", &true)?;
-                map.serialize_entry("value", &serde_json::json!({ "wakeAt": wake_at_millis }))?;
+                map.serialize_entry("value", &serde_json::json!({ "wakeAt": wake_at_ms }))?;
                 map.serialize_entry("sleep", &true)?;
                 map.end()
             }

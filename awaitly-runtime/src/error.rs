@@ -1,8 +1,12 @@
 //! Error types of the runtime. Each says what went wrong and what to do about it.
 
+use std::error::Error;
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use crate::hook::HookId;
+use crate::journal::JournalError;
 use crate::site::SiteKind;
 
 /// Why [`inject_hook`](crate::inject_hook) refused a payload.
@@ -100,6 +104,7 @@ pub enum InjectError {
 ///     key: "load".into(),
 ///     expected: "u32",
 ///     message: "invalid type: string \"x\"".into(),
+///     source: awaitly::Cause::new(std::io::Error::other("invalid type: string \"x\"")),
 /// };
 /// assert!(error.to_string().starts_with("the value recorded for step `load` no longer decodes as `u32`"));
 /// ```
@@ -131,6 +136,9 @@ pub enum RunError {
         expected: &'static str,
         /// What `serde_json` reported.
         message: String,
+        /// `serde_json`'s error.
+        #[source]
+        source: Cause,
     },
     /// A recorded failure does not decode into the step's error type.
     #[error(
@@ -144,6 +152,9 @@ pub enum RunError {
         expected: &'static str,
         /// What `serde_json` reported.
         message: String,
+        /// `serde_json`'s error.
+        #[source]
+        source: Cause,
     },
     /// An injected hook payload does not decode into the type the workflow awaits.
     #[error(
@@ -157,6 +168,9 @@ pub enum RunError {
         expected: &'static str,
         /// What `serde_json` reported.
         message: String,
+        /// `serde_json`'s error.
+        #[source]
+        source: Cause,
     },
     /// The entry under a hook's key is a recorded failure, not a payload or a pending hook.
     #[error(
@@ -176,6 +190,9 @@ pub enum RunError {
         key: String,
         /// What the journal reported.
         message: String,
+        /// The journal's error.
+        #[source]
+        source: JournalError,
     },
     /// Two items of one `fan_out!` have the same key: their entries would be one. Nothing of the
     /// fan-out ran.
@@ -260,6 +277,9 @@ pub enum RunError {
         key: String,
         /// What `serde_json` reported.
         message: String,
+        /// `serde_json`'s error.
+        #[source]
+        source: Cause,
     },
 }
 
@@ -350,3 +370,71 @@ impl fmt::Display for Incompatibility {
         Ok(())
     }
 }
+
+/// The error underneath a [`RunError`] or a [`JournalError`] (and, in the `awaitly` crate, under a
+/// store or engine error): the decoder's or driver's own error, kept so that callers can inspect
+/// it.
+///
+/// The error that holds a cause returns the underlying error itself from
+/// [`Error::source`](std::error::Error::source) (a `Cause` is deliberately not an `Error` of its
+/// own), so `downcast_ref::<serde_json::Error>()` and the like work on it. Holding one keeps the
+/// error `Clone` (clones share the cause) and comparable: two causes are equal when their
+/// messages are, since most errors do not implement `PartialEq` — so errors that hold causes
+/// compare by kind and message.
+///
+/// ```
+/// use awaitly::Cause;
+///
+/// let cause = Cause::new(std::io::Error::other("disk full"));
+/// assert_eq!(cause.to_string(), "disk full");
+/// assert!(cause.is::<std::io::Error>());
+/// // Compared by message: the same message from another error type is an equal cause.
+/// let same_message = Cause::new(std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full"));
+/// assert_eq!(cause, same_message);
+/// ```
+#[derive(Clone)]
+pub struct Cause(Arc<dyn Error + Send + Sync>);
+
+impl Cause {
+    /// Keeps `error` as a cause.
+    pub fn new(error: impl Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(error))
+    }
+
+    /// The underlying error.
+    #[must_use]
+    pub fn get_ref(&self) -> &(dyn Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+/// The underlying error, so that `cause.is::<T>()`, `cause.downcast_ref::<T>()` and the error
+/// that holds it (its `source()`) reach the underlying error directly.
+impl Deref for Cause {
+    type Target = dyn Error + Send + Sync + 'static;
+
+    fn deref(&self) -> &Self::Target {
+        self.get_ref()
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, formatter)
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, formatter)
+    }
+}
+
+/// By message: see the type's documentation.
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for Cause {}

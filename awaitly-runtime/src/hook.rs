@@ -168,7 +168,7 @@ pub struct PendingHook {
     /// When the hook stops accepting payloads, in milliseconds since the Unix epoch
     /// (`await_hook!(…, timeout = …)`); JSON field `deadline`, which awaitly ignores.
     #[serde(default, rename = "deadline", skip_serializing_if = "Option::is_none")]
-    pub deadline_millis: Option<u64>,
+    pub deadline_ms: Option<u64>,
     /// When the run began waiting, in milliseconds since the Unix epoch (to show its age); JSON
     /// field `requestedAt`.
     #[serde(
@@ -176,7 +176,7 @@ pub struct PendingHook {
         rename = "requestedAt",
         skip_serializing_if = "Option::is_none"
     )]
-    pub requested_at_millis: Option<u64>,
+    pub requested_at_ms: Option<u64>,
 }
 
 /// Options of [`pending_hook`].
@@ -194,7 +194,7 @@ pub struct PendingHookOptions {
     /// Metadata kept with the pending hook, for logging and for whoever lists pending hooks.
     pub metadata: Option<Value>,
     /// When the hook stops accepting payloads, in milliseconds since the Unix epoch.
-    pub deadline_millis: Option<u64>,
+    pub deadline_ms: Option<u64>,
 }
 
 /// The pending-hook record for `hook_id`, as `await_hook!` stores it when a run suspends.
@@ -211,8 +211,8 @@ pub fn pending_hook(hook_id: HookId, options: PendingHookOptions) -> PendingHook
         step_key: hook_step_key(&hook_id),
         hook_id,
         metadata: options.metadata,
-        deadline_millis: options.deadline_millis,
-        requested_at_millis: None,
+        deadline_ms: options.deadline_ms,
+        requested_at_ms: None,
     }
 }
 
@@ -258,7 +258,7 @@ pub fn is_pending_hook<V: MaybePendingHook + ?Sized>(value: &V) -> bool {
 /// the same timeout.
 ///
 /// ```
-/// let timeout = awaitly::HookTimeout { hook_id: "h1".into(), deadline_millis: 5 };
+/// let timeout = awaitly::HookTimeout { hook_id: "h1".into(), deadline_ms: 5 };
 /// assert_eq!(
 ///     timeout.to_string(),
 ///     "hook `h1` timed out: no payload arrived before its deadline (5 ms after the Unix epoch)"
@@ -267,12 +267,12 @@ pub fn is_pending_hook<V: MaybePendingHook + ?Sized>(value: &V) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "type", rename = "HOOK_TIMEOUT", rename_all = "camelCase")]
 #[error(
-    "hook `{hook_id}` timed out: no payload arrived before its deadline ({deadline_millis} ms after the Unix epoch)"
+    "hook `{hook_id}` timed out: no payload arrived before its deadline ({deadline_ms} ms after the Unix epoch)"
 )]
 pub struct HookTimeout {
     /// The hook.
     pub hook_id: HookId,
     /// When it expired, in milliseconds since the Unix epoch.
     #[serde(rename = "deadline")]
-    pub deadline_millis: u64,
+    pub deadline_ms: u64,
 }

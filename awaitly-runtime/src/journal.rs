@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::entry::StepEntry;
+use crate::error::Cause;
 
 /// The future a [`Journal`] returns.
 pub type JournalFuture<'a> = Pin<Box<dyn Future<Output = Result<(), JournalError>> + Send + 'a>>;
@@ -92,6 +93,8 @@ pub trait Journal: Send + Sync {
 #[error("{message}")]
 pub struct JournalError {
     message: String,
+    #[source]
+    source: Option<Cause>,
 }
 
 impl JournalError {
@@ -103,6 +106,24 @@ impl JournalError {
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error from the store's (or driver's) own error, kept as the
+    /// [`source`](std::error::Error::source); its message is the error's message.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    ///
+    /// let error = awaitly::JournalError::from_error(std::io::Error::other("disk full"));
+    /// assert_eq!(error.to_string(), "disk full");
+    /// assert!(error.source().is_some_and(|source| source.is::<std::io::Error>()));
+    /// ```
+    pub fn from_error(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            message: error.to_string(),
+            source: Some(Cause::new(error)),
         }
     }
 }

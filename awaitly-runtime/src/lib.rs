@@ -44,7 +44,7 @@ pub use compat::check_compatibility;
 pub use delivery::{get_pending_hooks, has_pending_hook, inject_hook};
 pub use diagram::{SiteStatus, site_status};
 pub use entry::StepEntry;
-pub use error::{Incompatibility, InjectError, RunError, StateFormatError};
+pub use error::{Cause, Incompatibility, InjectError, RunError, StateFormatError};
 pub use event::{Event, EventSink};
 pub use hook::{
     CreatedHook, HookId, HookTimeout, MaybePendingHook, PendingHook, PendingHookOptions,
@@ -231,7 +231,7 @@ macro_rules! await_approval {
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let clock = Arc::new(ManualClock::new(0));
 /// let run = reminder().clock(clock.clone()).start().await;
-/// assert!(matches!(run.outcome, Outcome::Suspended(Suspension::Sleep { wake_at_millis: 3_600_000, .. })));
+/// assert!(matches!(run.outcome, Outcome::Suspended(Suspension::Sleep { wake_at_ms: 3_600_000, .. })));
 /// clock.advance(Duration::from_secs(3600));
 /// assert!(matches!(reminder().clock(clock).run(run.state).await.outcome, Outcome::Completed("sent")));
 /// # });

@@ -136,12 +136,12 @@ pub enum Suspension {
     Hook(PendingHook),
     /// A person's decision on this approval.
     Approval(PendingApproval),
-    /// The end of a durable sleep: run again at (or after) `wake_at_millis`.
+    /// The end of a durable sleep: run again at (or after) `wake_at_ms`.
     Sleep {
         /// The sleep site's key.
         key: String,
         /// When the run is due, in milliseconds since the Unix epoch.
-        wake_at_millis: u64,
+        wake_at_ms: u64,
     },
     /// Several branches of the body wait, each for one of these (in the order they began to
     /// wait); the run goes on when any of them arrives.

@@ -210,19 +210,19 @@ impl<E> fmt::Debug for RetryPolicy<E> {
 /// converted into the step's error type with `From`.
 ///
 /// ```
-/// let timeout = awaitly::StepTimeout { key: "charge".into(), timeout_millis: 500, attempt: 2 };
+/// let timeout = awaitly::StepTimeout { key: "charge".into(), timeout_ms: 500, attempt: 2 };
 /// assert_eq!(timeout.to_string(), "attempt 2 of step `charge` timed out after 500 ms");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "type", rename = "STEP_TIMEOUT", rename_all = "camelCase")]
-#[error("attempt {attempt} of step `{key}` timed out after {timeout_millis} ms")]
+#[error("attempt {attempt} of step `{key}` timed out after {timeout_ms} ms")]
 pub struct StepTimeout {
     /// The step.
     #[serde(rename = "stepKey")]
     pub key: String,
     /// The per-attempt limit.
     #[serde(rename = "timeoutMs")]
-    pub timeout_millis: u64,
+    pub timeout_ms: u64,
     /// Which attempt timed out (1 for the first).
     pub attempt: u32,
 }

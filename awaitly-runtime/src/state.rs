@@ -148,8 +148,8 @@ impl ResumeState {
     ///
     /// ```
     /// let state = awaitly::ResumeState::new().with_clock(std::sync::Arc::new(awaitly::ManualClock::new(5)));
-    /// assert_eq!(state.clock().now_millis(), 5);
-    /// assert!(awaitly::ResumeState::new().clock().now_millis() > 1_700_000_000_000);
+    /// assert_eq!(state.clock().now_ms(), 5);
+    /// assert!(awaitly::ResumeState::new().clock().now_ms() > 1_700_000_000_000);
     /// ```
     #[must_use]
     pub fn clock(&self) -> &dyn Clock {
@@ -163,7 +163,7 @@ impl ResumeState {
     /// use std::sync::Arc;
     /// use awaitly::{InjectError, ManualClock, PendingHookOptions, ResumeState, StepEntry, pending_hook};
     ///
-    /// let options = PendingHookOptions { deadline_millis: Some(1_000), ..Default::default() };
+    /// let options = PendingHookOptions { deadline_ms: Some(1_000), ..Default::default() };
     /// let json = ResumeState::new().to_json(); // e.g. loaded from a store
     /// let mut state = ResumeState::from_json(&json).unwrap().with_clock(Arc::new(ManualClock::new(1_000)));
     /// state.insert("hook:h1", StepEntry::pending(&pending_hook("h1".into(), options)));

@@ -1,5 +1,5 @@
 //! The workloads of issue 4, shared by the criterion suite (`benches/runtime.rs`) and the
-//! side-by-side harness (`examples/compare.rs`), so both measure exactly the same code.
+//! side-by-side harness (`benches/compare/main.rs`), so both measure exactly the same code.
 //!
 //! Shape (the same as `bench/awaitly.mjs` and behaviour spec §8): N sequential keyed steps, step
 //! `i` recorded under `step[i]` and returning `Item { i, v: "x", done: true }` from an async

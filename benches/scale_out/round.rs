@@ -303,20 +303,9 @@ async fn run_round(
         .map(|record| record.updated_at_ms)
         .max()
         .unwrap_or_default();
-    let wall = Duration::from_micros(
-        u64::try_from(last_ms)
-            .unwrap_or(0)
-            .saturating_mul(1000)
-            .saturating_sub(origin_us),
-    );
+    let wall = Duration::from_micros(last_ms.saturating_mul(1000).saturating_sub(origin_us));
     let completed = history.runs.iter().filter(|run| run.completed).count();
-    let phases = Phases::of(
-        &history.effects,
-        &enqueued_us,
-        &accepted,
-        &records,
-        origin_us,
-    );
+    let phases = Phases::of(&history.effects, &enqueued_us, &accepted, &records);
     Ok(Figures {
         nodes,
         runs: runs.len(),

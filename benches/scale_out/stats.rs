@@ -57,7 +57,6 @@ impl Phases {
         enqueued: &HashMap<String, u64>,
         delivered: &HashMap<String, (String, u64)>,
         records: &[RunRecord],
-        origin_us: u64,
     ) -> Self {
         let mut at: HashMap<(&str, &str), u64> = HashMap::new();
         for effect in effects {
@@ -76,9 +75,7 @@ impl Phases {
             let Some(steps) = steps else {
                 continue;
             };
-            let done = u64::try_from(record.updated_at_ms)
-                .unwrap_or(origin_us / 1000)
-                .saturating_mul(1000);
+            let done = record.updated_at_ms.saturating_mul(1000);
             let ms = |from: u64, to: u64| to.saturating_sub(from) as f64 / 1000.0;
             let values = [
                 ms(*queued, steps[0]),

@@ -50,7 +50,7 @@ impl RunFilter {
 pub(crate) async fn runs(
     store: &dyn Store,
     filter: &RunFilter,
-    now_ms: i64,
+    now_ms: u64,
     json: bool,
 ) -> Result<String, CliError> {
     let runs: Vec<RunSummary> = inspect::survey(store)
@@ -78,8 +78,8 @@ pub(crate) async fn runs(
             record.workflow.clone(),
             record.version.to_string(),
             record.status().as_str().to_owned(),
-            human_age(now_ms - record.created_at_ms),
-            format!("{} ago", human_age(now_ms - record.updated_at_ms)),
+            human_age(now_ms, record.created_at_ms),
+            format!("{} ago", human_age(now_ms, record.updated_at_ms)),
             waits_on(&run.waits),
         ]);
     }
@@ -90,7 +90,7 @@ pub(crate) async fn runs(
 pub(crate) async fn run(
     store: &dyn Store,
     run_id: &str,
-    now_ms: i64,
+    now_ms: u64,
     json: bool,
 ) -> Result<String, CliError> {
     let Some(run) = store.load_run(run_id).await? else {
@@ -115,9 +115,9 @@ pub(crate) async fn run(
         record.version,
         record.status().as_str(),
         utc_time(record.created_at_ms),
-        human_age(now_ms - record.created_at_ms),
+        human_age(now_ms, record.created_at_ms),
         utc_time(record.updated_at_ms),
-        human_age(now_ms - record.updated_at_ms),
+        human_age(now_ms, record.updated_at_ms),
     );
     match &record.outcome {
         RunOutcome::Failed { error } => {
@@ -155,7 +155,7 @@ pub(crate) async fn run(
 }
 
 /// `hooks`: every pending hook and approval.
-pub(crate) async fn hooks(store: &dyn Store, now_ms: i64, json: bool) -> Result<String, CliError> {
+pub(crate) async fn hooks(store: &dyn Store, now_ms: u64, json: bool) -> Result<String, CliError> {
     let waiting = waits_where(store, |wait| wait.kind != WaitKind::Sleep).await?;
     if json {
         let rows: Vec<Value> = waiting
@@ -182,7 +182,7 @@ pub(crate) async fn hooks(store: &dyn Store, now_ms: i64, json: bool) -> Result<
             wait.kind.as_str().to_owned(),
             wait.key.clone(),
             wait.since_ms
-                .map_or_else(|| "-".to_owned(), |since| human_age(now_ms - since)),
+                .map_or_else(|| "-".to_owned(), |since| human_age(now_ms, since)),
             deadline_cell(wait, now_ms),
             wait.reason.clone().unwrap_or_else(|| "-".to_owned()),
             wait.metadata
@@ -194,7 +194,7 @@ pub(crate) async fn hooks(store: &dyn Store, now_ms: i64, json: bool) -> Result<
 }
 
 /// `stuck`: every wait past its deadline, or a sleep that is due.
-pub(crate) async fn stuck(store: &dyn Store, now_ms: i64, json: bool) -> Result<String, CliError> {
+pub(crate) async fn stuck(store: &dyn Store, now_ms: u64, json: bool) -> Result<String, CliError> {
     let stuck = waits_where(store, |wait| wait.is_overdue(now_ms)).await?;
     if json {
         let rows: Vec<Value> = stuck
@@ -230,7 +230,7 @@ pub(crate) async fn stuck(store: &dyn Store, now_ms: i64, json: bool) -> Result<
             wait.kind.as_str().to_owned(),
             wait.key.clone(),
             utc_time(due),
-            human_age(now_ms - due),
+            human_age(now_ms, due),
         ]);
     }
     Ok(table.render())
@@ -265,7 +265,7 @@ fn waits_on(waits: &[Wait]) -> String {
         .join(", ")
 }
 
-fn deadline_cell(wait: &Wait, now_ms: i64) -> String {
+fn deadline_cell(wait: &Wait, now_ms: u64) -> String {
     match wait.deadline_ms {
         None => "-".to_owned(),
         Some(deadline) if deadline <= now_ms => format!("{} (passed)", utc_time(deadline)),
@@ -273,7 +273,7 @@ fn deadline_cell(wait: &Wait, now_ms: i64) -> String {
     }
 }
 
-fn run_json(record: &RunRecord, waits: &[Wait], now_ms: i64) -> Value {
+fn run_json(record: &RunRecord, waits: &[Wait], now_ms: u64) -> Value {
     json!({
         "run_id": record.run_id,
         "workflow": record.workflow,
@@ -287,7 +287,7 @@ fn run_json(record: &RunRecord, waits: &[Wait], now_ms: i64) -> Value {
     })
 }
 
-fn wait_json(wait: &Wait, now_ms: i64) -> Value {
+fn wait_json(wait: &Wait, now_ms: u64) -> Value {
     json!({
         "kind": wait.kind.as_str(),
         "key": wait.key,

@@ -230,7 +230,7 @@ async fn not_found() -> Response {
     )
 }
 
-async fn hooks_page(dashboard: &Dashboard, now: i64) -> Result<String, StoreError> {
+async fn hooks_page(dashboard: &Dashboard, now: u64) -> Result<String, StoreError> {
     let waiting: Vec<_> = inspect::survey(&*dashboard.store)
         .await?
         .into_iter()
@@ -248,7 +248,7 @@ async fn hooks_page(dashboard: &Dashboard, now: i64) -> Result<String, StoreErro
 async fn run_page(
     dashboard: &Dashboard,
     run_id: &str,
-    now: i64,
+    now: u64,
 ) -> Result<Option<String>, StoreError> {
     let Some(run) = dashboard.store.load_run(run_id).await? else {
         return Ok(None);
@@ -258,9 +258,7 @@ async fn run_page(
     let steps = inspect::steps_of(&run.state, now);
     let description = dashboard.config.descriptions.get(&run.record.workflow);
     let diagram = match description {
-        Some(description) => {
-            diagram::described(description, &run.state, u64::try_from(now).unwrap_or(0))
-        }
+        Some(description) => diagram::described(description, &run.state, now),
         None => diagram::recorded(&run.record.workflow, &steps),
     };
     let details = pages::RunDetails {

@@ -27,7 +27,7 @@ pub(crate) fn runs(
     summaries: &[RunSummary],
     status: Option<RunStatus>,
     workflow: Option<&str>,
-    now_ms: i64,
+    now_ms: u64,
 ) -> String {
     let workflows: BTreeSet<&str> = summaries
         .iter()
@@ -79,8 +79,8 @@ pub(crate) fn runs(
                         td { (run_link(&record.run_id)) }
                         td { (Text(&record.workflow)) " " span class="muted" { "v" (record.version) } }
                         td { (badge(record.status().as_str())) }
-                        td { (human_age(now_ms - record.created_at_ms)) }
-                        td { (human_age(now_ms - record.updated_at_ms)) " ago" }
+                        td { (human_age(now_ms, record.created_at_ms)) }
+                        td { (human_age(now_ms, record.updated_at_ms)) " ago" }
                         td { (waits_text(&run.waits, now_ms)) }
                     }
                 }
@@ -102,7 +102,7 @@ pub(crate) struct RunDetails<'a> {
 }
 
 /// One run: its record, step timeline and diagram.
-pub(crate) fn run(details: &RunDetails<'_>, now_ms: i64) -> String {
+pub(crate) fn run(details: &RunDetails<'_>, now_ms: u64) -> String {
     let record = details.record;
     let (mermaid, flow) = &details.diagram;
     let body = html! {
@@ -111,9 +111,9 @@ pub(crate) fn run(details: &RunDetails<'_>, now_ms: i64) -> String {
             dt { "Workflow" } dd { (Text(&record.workflow)) " v" (record.version) }
             dt { "Status" } dd { (badge(record.status().as_str())) }
             dt { "Created" }
-            dd { (utc_time(record.created_at_ms)) " (" (human_age(now_ms - record.created_at_ms)) " ago)" }
+            dd { (utc_time(record.created_at_ms)) " (" (human_age(now_ms, record.created_at_ms)) " ago)" }
             dt { "Updated" }
-            dd { (utc_time(record.updated_at_ms)) " (" (human_age(now_ms - record.updated_at_ms)) " ago)" }
+            dd { (utc_time(record.updated_at_ms)) " (" (human_age(now_ms, record.updated_at_ms)) " ago)" }
             dt { "Revision" } dd { (record.revision) }
             dt { "Waits on" } dd { (waits_text(details.waits, now_ms)) }
             @match &record.outcome {
@@ -179,7 +179,7 @@ pub(crate) fn run(details: &RunDetails<'_>, now_ms: i64) -> String {
 }
 
 /// Pending hooks and approvals, oldest request first as the store listed the runs.
-pub(crate) fn hooks(waiting: &[(RunRecord, Wait)], now_ms: i64) -> String {
+pub(crate) fn hooks(waiting: &[(RunRecord, Wait)], now_ms: u64) -> String {
     let body = html! {
         h1 { "Pending hooks and approvals" }
         p class="muted" { (waiting.len()) " waiting" }
@@ -198,7 +198,7 @@ pub(crate) fn hooks(waiting: &[(RunRecord, Wait)], now_ms: i64) -> String {
                         td { (wait.kind.as_str()) }
                         td { code { (Text(&wait.key)) } }
                         td {
-                            @if let Some(since) = wait.since_ms { (human_age(now_ms - since)) } @else { "-" }
+                            @if let Some(since) = wait.since_ms { (human_age(now_ms, since)) } @else { "-" }
                         }
                         td {
                             @if let Some(deadline) = wait.deadline_ms {
@@ -241,7 +241,7 @@ fn run_link(run_id: &str) -> Markup {
     html! { a href={ "?run=" (encode_component(run_id)) } { code { (Text(run_id)) } } }
 }
 
-fn waits_text(waits: &[Wait], now_ms: i64) -> Markup {
+fn waits_text(waits: &[Wait], now_ms: u64) -> Markup {
     html! {
         @if waits.is_empty() { "-" }
         @for (index, wait) in waits.iter().enumerate() {

@@ -23,7 +23,7 @@ pub use awaitly_runtime::ApprovalDecision as Decision;
 ///     run_id: "refund-7".into(),
 ///     workflow: "refund".into(),
 ///     approval: awaitly::PendingApproval {
-///         requested_at_millis: Some(1_000),
+///         requested_at_ms: Some(1_000),
 ///         ..awaitly::pending_approval("approve:refund:7", Default::default())
 ///     },
 /// };
@@ -49,7 +49,7 @@ impl PendingApprovalRecord {
     /// ```
     #[must_use]
     pub fn age(&self, now_ms: u64) -> std::time::Duration {
-        let since = self.approval.requested_at_millis.unwrap_or(now_ms);
+        let since = self.approval.requested_at_ms.unwrap_or(now_ms);
         std::time::Duration::from_millis(now_ms.saturating_sub(since))
     }
 }
@@ -122,7 +122,7 @@ impl Engine {
                 });
             }
             let mut state = stored.state.clone();
-            let now = self.clock.now_millis();
+            let now = self.clock.now_ms();
             state
                 .decide_approval(key, &decision, Some(actor), now)
                 .map_err(|error| refused(error, run_id, key))?;
@@ -194,7 +194,7 @@ impl Engine {
                 _ => None,
             })
             .collect();
-        pending.sort_by_key(|record| record.approval.requested_at_millis);
+        pending.sort_by_key(|record| record.approval.requested_at_ms);
         Ok(pending)
     }
 }

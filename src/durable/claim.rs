@@ -67,7 +67,7 @@ impl Engine {
         let lease = self.lease();
         let claimed = self
             .store
-            .claim_runs(self.clock.now_millis(), limit, &lease, queues)
+            .claim_runs(self.clock.now_ms(), limit, &lease, queues)
             .await?;
         let mut advanced = Vec::with_capacity(claimed.runs.len());
         for record in claimed.runs {

@@ -45,7 +45,7 @@ impl Engine {
                 .claim_hook(
                     hook_id,
                     &payload,
-                    self.clock.now_millis(),
+                    self.clock.now_ms(),
                     dedupe_key,
                     in_place.then_some(&lease),
                 )

@@ -113,7 +113,7 @@ impl Drive<'_> {
             &mut state,
             inject.as_ref(),
             &run_id,
-            self.clock.now_millis(),
+            self.clock.now_ms(),
         )
         .await?;
         let (taken, _heartbeat) = self.own(&run_id, revision, cancel).await?;
@@ -186,7 +186,7 @@ impl Drive<'_> {
                     state = run.state;
                     baseline = texts(&state);
                     let early = Some((hook.hook_id, payload, PayloadSource::Early));
-                    let now = self.clock.now_millis();
+                    let now = self.clock.now_ms();
                     match inject_claimed(self.store, &mut state, early.as_ref(), &run_id, now).await
                     {
                         Ok(injected) => (carry, original) = injected,
@@ -372,13 +372,9 @@ impl Drive<'_> {
             Outcome::Suspended(Suspension::Approval(approval)) => {
                 RunOutcome::AwaitingApproval { approval }
             }
-            Outcome::Suspended(Suspension::Sleep {
-                key,
-                wake_at_millis,
-            }) => RunOutcome::Sleeping {
-                key,
-                wake_at_ms: wake_at_millis,
-            },
+            Outcome::Suspended(Suspension::Sleep { key, wake_at_ms }) => {
+                RunOutcome::Sleeping { key, wake_at_ms }
+            }
             Outcome::Cancelled(cancellation) => RunOutcome::Cancelled {
                 reason: cancellation.reason,
             },
@@ -389,6 +385,7 @@ impl Drive<'_> {
                 key,
                 expected,
                 message,
+                source,
             }) if self
                 .decided
                 .as_ref()
@@ -407,7 +404,7 @@ impl Drive<'_> {
                     run_id: run_id.to_owned(),
                     key: key.clone(),
                     message: format!("expected `{expected}`: {message}"),
-                    source: None,
+                    source: Some(source),
                 };
                 let settled = match approval {
                     Some(approval) => RunOutcome::AwaitingApproval { approval },
@@ -428,6 +425,7 @@ impl Drive<'_> {
                 hook_id,
                 expected,
                 message,
+                source: cause,
             }) if inject.as_ref().is_some_and(|(id, ..)| *id == hook_id) => {
                 // Put back the pending entry as stored (the runtime's fresh one would differ in
                 // its timestamps), so the stored state is unchanged; free the claim.
@@ -445,6 +443,7 @@ impl Drive<'_> {
                     hook_id,
                     run_id: run_id.to_owned(),
                     message: format!("expected `{expected}`: {message}"),
+                    source: cause,
                 });
                 let settled = match pending {
                     Some(hook) => RunOutcome::Suspended { hook },
@@ -482,7 +481,7 @@ async fn inject_claimed(
     let deadline = original
         .as_ref()
         .and_then(MaybePendingHook::pending_hook)
-        .and_then(|hook| hook.deadline_millis);
+        .and_then(|hook| hook.deadline_ms);
     let at = deadline.map_or(now, |deadline| now.min(deadline.saturating_sub(1)));
     if let Err(error) = state.inject_hook_at(hook_id, payload, at) {
         store.release_hook(hook_id, payload).await?;
@@ -556,7 +555,7 @@ impl super::Engine {
         } = plan;
         let run_id = stored.record.run_id.clone();
         let released = Lease {
-            duration_ms: 0,
+            duration: std::time::Duration::ZERO,
             ..lease.clone()
         };
         let result = Drive {

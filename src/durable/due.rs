@@ -14,11 +14,11 @@ impl Engine {
     /// ```
     /// let clock = std::sync::Arc::new(awaitly::ManualClock::new(42));
     /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new()).clock(clock);
-    /// assert_eq!(engine.now_millis(), 42);
+    /// assert_eq!(engine.now_ms(), 42);
     /// ```
     #[must_use]
-    pub fn now_millis(&self) -> u64 {
-        self.clock.now_millis()
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
     }
 
     /// Claims and resumes the runs that need an executor (at most [`DUE_BATCH`] per call,

@@ -476,6 +476,6 @@ impl Engine {
     pub(super) fn is_due(&self, outcome: &RunOutcome) -> bool {
         outcome
             .due_at_ms()
-            .is_some_and(|due| due <= self.clock.now_millis())
+            .is_some_and(|due| due <= self.clock.now_ms())
     }
 }

@@ -92,6 +92,9 @@ pub enum EngineError {
         run_id: String,
         /// What the runtime reported (expected type and decode error).
         message: String,
+        /// The decode error (`serde_json`'s).
+        #[source]
+        source: Cause,
     },
     /// The hook's deadline passed; it takes no payload any more.
     #[error(
@@ -166,8 +169,8 @@ pub enum EngineError {
         key: String,
         /// What the runtime reported (expected type and decode error).
         message: String,
-        /// The encoding error, when the value could not even be written as JSON (a value the
-        /// workflow fails to decode comes with the runtime's message only).
+        /// `serde_json`'s error: the value could not be written as JSON, or the workflow could not
+        /// decode it.
         #[source]
         source: Option<Cause>,
     },

@@ -140,9 +140,8 @@ impl Journal for StoreJournal {
                     Ok(())
                 }
                 Err(error) => {
-                    let message = error.to_string();
-                    self.lock().failure = Some(error);
-                    Err(JournalError::new(message))
+                    self.lock().failure = Some(error.clone());
+                    Err(JournalError::from_error(error))
                 }
             }
         })

@@ -28,7 +28,7 @@ impl Heartbeat {
     pub(super) fn start(store: Arc<dyn Store>, run_id: &str, lease: &Lease) -> Self {
         let run_id = run_id.to_owned();
         let lease = lease.clone();
-        let every = Duration::from_millis((lease.duration_ms / 3).max(10));
+        let every = (lease.duration / 3).max(Duration::from_millis(10));
         Self(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;

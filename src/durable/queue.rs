@@ -102,7 +102,7 @@ impl Engine {
         run.queue.clone_from(&placement.queue);
         run.priority = placement.priority;
         // Due now, not at the epoch: workers take it after runs that fell due before it.
-        run.ready_at_ms = self.clock.now_millis();
+        run.ready_at_ms = self.clock.now_ms();
         let created = self.store.create_run(run).await?;
         let record = created.record();
         if record.workflow != workflow {

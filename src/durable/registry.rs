@@ -125,6 +125,7 @@ fn erase<T: Serialize, E: Serialize>(outcome: Outcome<T, E>) -> Outcome<Value, V
         Outcome::Stopped(RunError::Encode {
             key: "<workflow result>".to_owned(),
             message: error.to_string(),
+            source: awaitly_runtime::Cause::new(error),
         })
     };
     match outcome {

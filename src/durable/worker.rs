@@ -197,7 +197,7 @@ impl Worker {
         let claimed = self
             .engine
             .store
-            .claim_runs(self.engine.now_millis(), free, &lease, &self.queues)
+            .claim_runs(self.engine.now_ms(), free, &lease, &self.queues)
             .await?;
         for record in claimed.runs {
             let engine = Arc::clone(&self.engine);
@@ -209,7 +209,7 @@ impl Worker {
         }
         Ok(claimed
             .next_due_at_ms
-            .map(|due| Duration::from_millis(due.saturating_sub(self.engine.now_millis()))))
+            .map(|due| Duration::from_millis(due.saturating_sub(self.engine.now_ms()))))
     }
 
     async fn wait_for_work(&self, wait: Duration) {

@@ -161,7 +161,7 @@ async fn list_approvals(State(shared): State<Arc<Shared>>) -> Response {
     let engine = &shared.engine;
     match engine.pending_approvals().await {
         Ok(pending) => {
-            let now = engine.now_millis();
+            let now = engine.now_ms();
             let approvals: Vec<Value> = pending
                 .iter()
                 .map(|record| {
@@ -172,8 +172,8 @@ async fn list_approvals(State(shared): State<Arc<Shared>>) -> Response {
                         "key": approval.step_key,
                         "reason": approval.reason,
                         "metadata": approval.metadata,
-                        "requested_at_ms": approval.requested_at_millis,
-                        "deadline_ms": approval.deadline_millis,
+                        "requested_at_ms": approval.requested_at_ms,
+                        "deadline_ms": approval.deadline_ms,
                         "age_ms": u64::try_from(record.age(now).as_millis()).unwrap_or(u64::MAX),
                         "url": format!(
                             "/approvals/{}/{}",

@@ -414,14 +414,14 @@ async fn due_runs_are_indexed_by_due_time(store: &dyn Store) {
     let deadline_hook = pending_hook(
         HookId::from("due-hook-1"),
         PendingHookOptions {
-            deadline_millis: Some(3_000),
+            deadline_ms: Some(3_000),
             ..PendingHookOptions::default()
         },
     );
     let approval = pending_approval(
         "approve:due",
         PendingApprovalOptions {
-            deadline_millis: Some(2_000),
+            deadline_ms: Some(2_000),
             ..PendingApprovalOptions::default()
         },
     );

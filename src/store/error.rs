@@ -2,8 +2,6 @@
 
 use std::error::Error;
 use std::fmt;
-use std::ops::Deref;
-use std::sync::Arc;
 
 /// A store operation failed.
 ///
@@ -132,68 +130,6 @@ impl StoreError {
 }
 
 /// The error underneath a [`StoreError`] or an engine error (`awaitly::durable::EngineError`):
-/// the driver's or decoder's own error, kept so that callers can inspect it.
-///
-/// The error that holds a cause returns the underlying error itself from
-/// [`Error::source`](std::error::Error::source) (a `Cause` is deliberately not an `Error` of its
-/// own), so `downcast_ref::<rusqlite::Error>()` and the like work on it. Holding one keeps the
-/// error `Clone` (clones share the cause) and comparable: two causes are equal when their
-/// messages are, since driver errors rarely implement `PartialEq` — so errors that hold causes
-/// compare by kind and message.
-///
-/// ```
-/// use awaitly::store::Cause;
-///
-/// let cause = Cause::new(std::io::Error::other("disk full"));
-/// assert_eq!(cause.to_string(), "disk full");
-/// assert!(cause.is::<std::io::Error>());
-/// // Compared by message: the same message from another error type is an equal cause.
-/// let same_message = Cause::new(std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full"));
-/// assert_eq!(cause, same_message);
-/// ```
-#[derive(Clone)]
-pub struct Cause(Arc<dyn Error + Send + Sync>);
-
-impl Cause {
-    /// Keeps `error` as a cause.
-    pub fn new(error: impl Error + Send + Sync + 'static) -> Self {
-        Self(Arc::new(error))
-    }
-
-    /// The underlying error.
-    #[must_use]
-    pub fn get_ref(&self) -> &(dyn Error + Send + Sync + 'static) {
-        &*self.0
-    }
-}
-
-/// The underlying error, so that `cause.is::<T>()`, `cause.downcast_ref::<T>()` and the error
-/// that holds it (its `source()`) reach the underlying error directly.
-impl Deref for Cause {
-    type Target = dyn Error + Send + Sync + 'static;
-
-    fn deref(&self) -> &Self::Target {
-        self.get_ref()
-    }
-}
-
-impl fmt::Debug for Cause {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, formatter)
-    }
-}
-
-impl fmt::Display for Cause {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.0, formatter)
-    }
-}
-
-/// By message: see the type's documentation.
-impl PartialEq for Cause {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
-    }
-}
-
-impl Eq for Cause {}
+/// the runtime's [`awaitly::Cause`](crate::Cause), the one type every awaitly error uses to keep
+/// its underlying error.
+pub use awaitly_runtime::Cause;

@@ -8,14 +8,14 @@ use std::time::Duration;
 ///
 /// ```
 /// let lease = awaitly::store::Lease::new("executor-1", std::time::Duration::from_secs(30));
-/// assert_eq!(lease.duration_ms, 30_000);
+/// assert_eq!(lease.duration, std::time::Duration::from_secs(30));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
     /// Who holds it: unique per executor and run it advances.
     pub owner: String,
     /// How long the lease lasts after each write that takes or renews it, by the store's clock.
-    pub duration_ms: u64,
+    pub duration: Duration,
 }
 
 impl Lease {
@@ -28,19 +28,20 @@ impl Lease {
     pub fn new(owner: impl Into<String>, duration: Duration) -> Self {
         Self {
             owner: owner.into(),
-            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            duration,
         }
     }
 
-    /// When a lease taken or renewed at `now_ms` (store clock) expires.
+    /// When a lease taken or renewed at `now_ms` (store clock) expires (saturating: a lease too
+    /// long to end before `u64::MAX` ms never does).
     ///
     /// ```
     /// let lease = awaitly::store::Lease::new("me", std::time::Duration::from_millis(10));
     /// assert_eq!(lease.expires_at(5), 15);
     /// ```
     #[must_use]
-    pub fn expires_at(&self, now_ms: i64) -> i64 {
-        now_ms.saturating_add(i64::try_from(self.duration_ms).unwrap_or(i64::MAX))
+    pub fn expires_at(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_add(u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX))
     }
 }
 
@@ -55,7 +56,7 @@ pub struct RunLease {
     /// The executor holding it.
     pub owner: String,
     /// When it expires unless renewed, milliseconds since the Unix epoch (store clock).
-    pub expires_at_ms: i64,
+    pub expires_at_ms: u64,
 }
 
 impl RunLease {
@@ -66,7 +67,7 @@ impl RunLease {
     /// assert!(lease.is_live(0));
     /// ```
     #[must_use]
-    pub fn is_live(&self, now_ms: i64) -> bool {
+    pub fn is_live(&self, now_ms: u64) -> bool {
         self.expires_at_ms > now_ms
     }
 }

@@ -45,12 +45,12 @@ struct MemoryRun {
     state: ResumeState,
     sequence: u64,
     /// When the run needs an executor (as the SQL stores index it).
-    due_at: Option<i64>,
+    due_at: Option<u64>,
 }
 
 impl MemoryRun {
     /// Is the run's lease held, at `now`, by someone other than `owner`?
-    fn leased_to_other(&self, owner: Option<&str>, now: i64) -> Option<&RunLease> {
+    fn leased_to_other(&self, owner: Option<&str>, now: u64) -> Option<&RunLease> {
         self.record
             .lease
             .as_ref()
@@ -131,7 +131,7 @@ impl Store for MemoryStore {
                     record: record.clone(),
                     state: ResumeState::new(),
                     sequence,
-                    due_at: Some(super::ms_param(ready_at)),
+                    due_at: Some(ready_at),
                 },
             );
             Ok(Created::New(record))
@@ -213,7 +213,7 @@ impl Store for MemoryStore {
             run.record.updated_at_ms = now;
             let revision = run.record.revision;
             let delivered = changes.suspend_at.map(|hook| {
-                match hook.deadline_millis {
+                match hook.deadline_ms {
                     Some(deadline) => inner.deadlines.insert(hook.hook_id.clone(), deadline),
                     None => inner.deadlines.remove(&hook.hook_id),
                 };
@@ -353,8 +353,8 @@ impl Store for MemoryStore {
     fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>> {
         Box::pin(async move {
             let inner = self.lock();
-            let due_by = super::ms_param(now_ms);
-            let mut due: Vec<(i64, u64, &RunRecord)> = inner
+            let due_by = now_ms;
+            let mut due: Vec<(u64, u64, &RunRecord)> = inner
                 .runs
                 .values()
                 .filter(|run| run.record.status() == super::RunStatus::Suspended)
@@ -382,7 +382,7 @@ impl Store for MemoryStore {
         Box::pin(async move {
             let mut inner = self.lock();
             let now = super::now_ms();
-            let due_limit = super::ms_param(now_ms);
+            let due_limit = now_ms;
             let mut free: HashMap<&str, usize> = HashMap::new();
             for queue in queues {
                 if let Some(concurrency) = queue.concurrency {
@@ -398,8 +398,8 @@ impl Store for MemoryStore {
                 }
             }
             let served = |queue: &str| queues.is_empty() || queues.iter().any(|q| q.queue == queue);
-            let mut candidates: Vec<(i32, i64, u64, String)> = Vec::new();
-            let mut next_due_at: Option<i64> = None;
+            let mut candidates: Vec<(i32, u64, u64, String)> = Vec::new();
+            let mut next_due_at: Option<u64> = None;
             for run in inner.runs.values() {
                 let Some(due_at) = run.due_at else { continue };
                 if run.leased_to_other(None, now).is_some() || !served(&run.record.queue) {
@@ -439,7 +439,7 @@ impl Store for MemoryStore {
             }
             Ok(ClaimedRuns {
                 runs,
-                next_due_at_ms: next_due_at.and_then(|due| u64::try_from(due).ok()),
+                next_due_at_ms: next_due_at,
             })
         })
     }

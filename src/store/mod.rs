@@ -197,21 +197,18 @@ pub(crate) fn parse_outcome(text: &str) -> Result<RunOutcome, StoreError> {
     serde_json::from_str(text).map_err(StoreError::corrupt)
 }
 
-/// When a run with `outcome` needs an executor, as a store indexes it (`due_at`), saturating at
-/// `i64::MAX`: a running run at once (it is only claimable once its lease has lapsed), a waiting
+/// When a run with `outcome` needs an executor, as a store indexes it (`due_at`): a running run at once (it is only claimable once its lease has lapsed), a waiting
 /// run at its due time, a finished one never.
-pub(crate) fn due_param(outcome: &RunOutcome) -> Option<i64> {
+pub(crate) fn due_param(outcome: &RunOutcome) -> Option<u64> {
     if matches!(outcome, RunOutcome::Running) {
         return Some(0);
     }
-    outcome
-        .due_at_ms()
-        .map(|due| i64::try_from(due).unwrap_or(i64::MAX))
+    outcome.due_at_ms()
 }
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// Why a save matched no row: no such run, another executor's live lease, or a moved revision.
-pub(crate) fn refusal(run: Option<RunRecord>, run_id: &str, expected: u64, now: i64) -> StoreError {
+pub(crate) fn refusal(run: Option<RunRecord>, run_id: &str, expected: u64, now: u64) -> StoreError {
     match run {
         None => StoreError::UnknownRun {
             run_id: run_id.to_owned(),
@@ -251,9 +248,31 @@ pub(crate) fn named_by_outcome(record: HookRecord, outcome: &RunOutcome) -> Opti
     })
 }
 
-/// A time in milliseconds as a store compares it, saturating at `i64::MAX`.
-pub(crate) fn ms_param(ms: u64) -> i64 {
+/// An instant (milliseconds since the Unix epoch) as the SQL stores keep it, in a `BIGINT`:
+/// checked, so an instant past `i64::MAX` ms is an error, never a wrapped or clamped value.
+#[cfg(feature = "postgres")]
+pub(crate) fn ms_param(ms: u64) -> Result<i64, StoreError> {
+    i64::try_from(ms).map_err(|_| {
+        StoreError::backend(format!(
+            "the instant {ms} ms since the epoch is past what the store's BIGINT columns hold"
+        ))
+    })
+}
+
+/// An instant a SQL store compares its columns with ("due by", "deadline passed at"): an instant
+/// past `i64::MAX` ms is clamped to it, which is exact, since no stored instant exceeds it
+/// (`ms_param` refuses to write one).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn ms_bound(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+/// An instant read back from a SQL store's `BIGINT` column; a negative one was not written by
+/// awaitly, so the record is corrupt.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn ms_column(ms: i64) -> Result<u64, StoreError> {
+    u64::try_from(ms)
+        .map_err(|_| StoreError::corrupt(format!("a stored instant is negative ({ms} ms)")))
 }
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -1,7 +1,7 @@
 //! The records a [`Store`](super::Store) keeps: runs, their outcome, hooks, and the incremental
 //! changes a save applies.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use awaitly_runtime::{HookId, PendingApproval, PendingHook, StepEntry};
 use serde::{Deserialize, Serialize};
@@ -202,8 +202,8 @@ impl RunOutcome {
     pub fn due_at_ms(&self) -> Option<u64> {
         match self {
             Self::Sleeping { wake_at_ms, .. } => Some(*wake_at_ms),
-            Self::Suspended { hook } => hook.deadline_millis,
-            Self::AwaitingApproval { approval } => approval.deadline_millis,
+            Self::Suspended { hook } => hook.deadline_ms,
+            Self::AwaitingApproval { approval } => approval.deadline_ms,
             _ => None,
         }
     }
@@ -302,9 +302,9 @@ pub struct RunRecord {
     /// Bumped by every save; saves name the revision they expect (compare-and-swap).
     pub revision: u64,
     /// Creation time, milliseconds since the Unix epoch.
-    pub created_at_ms: i64,
+    pub created_at_ms: u64,
     /// Time of the latest save, milliseconds since the Unix epoch.
-    pub updated_at_ms: i64,
+    pub updated_at_ms: u64,
     /// The executor advancing the run right now, if one holds an unexpired lease on it (an
     /// expired lease is kept until the next executor takes the run over).
     pub lease: Option<RunLease>,
@@ -406,7 +406,7 @@ pub struct Changes {
     pub suspend_at: Option<PendingHook>,
     /// The executor's lease: the save is refused ([`StoreError::Leased`](super::StoreError::Leased))
     /// if another owner holds an unexpired lease on the run; otherwise the lease is taken or
-    /// renewed for `duration_ms` from the store's clock, and released when the new outcome is not
+    /// renewed for its `duration` from the store's clock, and released when the new outcome is not
     /// [`RunOutcome::Running`]. A save without a lease is refused while anyone holds one.
     pub lease: Option<Lease>,
 }
@@ -466,9 +466,9 @@ pub struct HookRecord {
     /// What the workflow attached when it suspended.
     pub metadata: Option<Value>,
     /// When the store first heard of the hook, milliseconds since the Unix epoch.
-    pub registered_at_ms: i64,
+    pub registered_at_ms: u64,
     /// When the run suspended at it, if it has.
-    pub suspended_at_ms: Option<i64>,
+    pub suspended_at_ms: Option<u64>,
     /// The payload delivered to it, once a delivery has claimed it.
     pub payload: Option<Value>,
 }
@@ -494,9 +494,9 @@ impl HookRecord {
     /// assert_eq!(hook.age(10), std::time::Duration::from_millis(10));
     /// ```
     #[must_use]
-    pub fn age(&self, now_ms: i64) -> Duration {
+    pub fn age(&self, now_ms: u64) -> Duration {
         let since = self.suspended_at_ms.unwrap_or(self.registered_at_ms);
-        Duration::from_millis(u64::try_from(now_ms.saturating_sub(since)).unwrap_or(0))
+        Duration::from_millis(now_ms.saturating_sub(since))
     }
 }
 
@@ -547,10 +547,6 @@ pub enum Claim {
 /// Milliseconds since the Unix epoch, the stores' clock (the system clock, as
 /// [`SystemClock`](awaitly_runtime::SystemClock) reads it).
 #[must_use]
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
+pub(crate) fn now_ms() -> u64 {
+    awaitly_runtime::Clock::now_ms(&awaitly_runtime::SystemClock)
 }

@@ -108,7 +108,7 @@ pub async fn expired_hook_run(store: &Arc<dyn Store>, run: &str) -> HookId {
         .await
         .unwrap();
     let options = PendingHookOptions {
-        deadline_millis: Some(1),
+        deadline_ms: Some(1),
         ..PendingHookOptions::default()
     };
     let hook = pending_hook(hook_id.clone(), options);

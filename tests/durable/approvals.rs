@@ -86,7 +86,7 @@ async fn a_waiting_approval_is_persisted_listed_and_granted_once() {
             panic!("{:?}", started.outcome);
         };
         assert_eq!(approval.step_key, key);
-        assert_eq!(approval.deadline_millis, Some(T0 + 3_600_000));
+        assert_eq!(approval.deadline_ms, Some(T0 + 3_600_000));
         // Persisted: a fresh engine over the same store sees the same outcome and status.
         let record = engine.record(&run).await.unwrap();
         assert_eq!(record.outcome, started.outcome);
@@ -101,7 +101,7 @@ async fn a_waiting_approval_is_persisted_listed_and_granted_once() {
             Some("refund of 150 is over the limit")
         );
         assert_eq!(listed.approval.metadata, Some(json!({ "amount": 150 })));
-        assert_eq!(listed.approval.requested_at_millis, Some(T0));
+        assert_eq!(listed.approval.requested_at_ms, Some(T0));
         assert_eq!(listed.age(T0 + 300_000), Duration::from_mins(5));
 
         let granted = engine
@@ -226,6 +226,8 @@ async fn unknown_runs_and_keys_and_values_of_the_wrong_type_are_typed_errors() {
             matches!(wrong, EngineError::ApprovalValueType { .. }),
             "{wrong:?}"
         );
+        let cause = std::error::Error::source(&wrong).expect("the decode error is kept");
+        assert!(cause.is::<serde_json::Error>(), "{cause:?}");
         assert!(wrong.to_string().contains("u32"), "{wrong}");
         // The approval waits again, exactly as before, and takes a decision of the right type.
         assert_eq!(engine.record(&run).await.unwrap().outcome, started.outcome);

@@ -118,7 +118,7 @@ async fn a_hook_past_its_deadline_refuses_payloads_and_the_workflow_sees_its_tim
         let started = engine.start(&run, "pay", &run).await.unwrap();
         let hook = hook_of(&started.outcome);
         assert_eq!(
-            started.outcome.pending_hook().unwrap().deadline_millis,
+            started.outcome.pending_hook().unwrap().deadline_ms,
             Some(T0 + TEN_MINUTES)
         );
         clock.advance(Duration::from_mins(10));

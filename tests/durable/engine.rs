@@ -169,6 +169,8 @@ async fn deliveries_are_validated() {
             matches!(wrong, EngineError::PayloadType { .. }),
             "{wrong:?}"
         );
+        let cause = std::error::Error::source(&wrong).expect("the decode error is kept");
+        assert!(cause.is::<serde_json::Error>(), "{cause:?}");
         let after = engine.store().load_run(&run).await.unwrap().unwrap();
         assert_eq!(after.state.to_json(), before);
         assert_eq!(after.record.status(), RunStatus::Suspended);

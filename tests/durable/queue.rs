@@ -534,7 +534,7 @@ async fn a_run_enqueued_later_waits_behind_a_sleep_that_ended_earlier() {
         let lease = Lease::new("one-slot", Duration::from_secs(30));
         let claimed = engine
             .store()
-            .claim_runs(engine.now_millis(), 1, &lease, &[])
+            .claim_runs(engine.now_ms(), 1, &lease, &[])
             .await
             .unwrap();
         let ids: Vec<&str> = claimed.runs.iter().map(|run| run.run_id.as_str()).collect();

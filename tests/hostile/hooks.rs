@@ -86,7 +86,7 @@ impl Fixture {
                 .await
                 .unwrap();
             let options = PendingHookOptions {
-                deadline_millis: Some(1),
+                deadline_ms: Some(1),
                 ..PendingHookOptions::default()
             };
             let hook = pending_hook(expired.clone(), options);

@@ -201,7 +201,7 @@ async fn sleeps_both_ways() {
         matches!(
             early.outcome,
             Outcome::Suspended(Suspension::Sleep {
-                wake_at_millis: WAKE_AT,
+                wake_at_ms: WAKE_AT,
                 ..
             })
         ),

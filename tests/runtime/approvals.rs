@@ -41,11 +41,11 @@ async fn refund(id: u32, amount: u32) -> Result<String, String> {
 
 /// A manual clock starting now: runs read it, and so do decisions on the states they return.
 fn clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(SystemClock.now_millis()))
+    Arc::new(ManualClock::new(SystemClock.now_ms()))
 }
 
 async fn pending(clock: &Arc<ManualClock>) -> ResumeState {
-    let start = clock.now_millis();
+    let start = clock.now_ms();
     let run = refund(42, 150).clock(clock.clone()).start().await;
     let Outcome::Suspended(Suspension::Approval(request)) = &run.outcome else {
         panic!("{:?}", run.outcome)
@@ -56,8 +56,8 @@ async fn pending(clock: &Arc<ManualClock>) -> ResumeState {
         Some("refund of 150 is over the limit")
     );
     assert_eq!(request.metadata, Some(json!({ "amount": 150 })));
-    assert_eq!(request.deadline_millis, Some(start + 3_600_000));
-    assert_eq!(request.requested_at_millis, Some(start));
+    assert_eq!(request.deadline_ms, Some(start + 3_600_000));
+    assert_eq!(request.requested_at_ms, Some(start));
     run.state
 }
 
@@ -208,7 +208,7 @@ fn inject_approval_clear_step_and_queries() {
     let cleared = clear_step(&state, "approve:1");
     assert!(get_pending_approvals(&cleared).is_empty());
     let expired = PendingApprovalOptions {
-        deadline_millis: Some(0),
+        deadline_ms: Some(0),
         ..Default::default()
     };
     let mut overdue = ResumeState::new();

@@ -138,7 +138,7 @@ async fn a_sleep_without_its_marker_still_replays() {
         matches!(
             early.outcome,
             Outcome::Suspended(Suspension::Sleep {
-                wake_at_millis: 60_000,
+                wake_at_ms: 60_000,
                 ..
             })
         ),

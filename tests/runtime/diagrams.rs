@@ -90,7 +90,7 @@ async fn a_run_is_drawn_over_the_diagram() {
             description,
             &description.sites[index],
             state,
-            clock.now_millis(),
+            clock.now_ms(),
         )
     };
     assert_eq!(status(0, &run.state), SiteStatus::Completed);
@@ -98,14 +98,14 @@ async fn a_run_is_drawn_over_the_diagram() {
         status(1, &run.state),
         SiteStatus::Pending {
             waiting_on: "h1".into(),
-            age_millis: Some(300_000)
+            age_ms: Some(300_000)
         }
     );
     assert_eq!(status(1, &run.state).to_string(), "pending on h1 for 5m");
     assert_eq!(status(2, &run.state), SiteStatus::NotReached);
     check_golden(
         "fulfilment-suspended",
-        &description.to_mermaid_with_run(&run.state, clock.now_millis()),
+        &description.to_mermaid_with_run(&run.state, clock.now_ms()),
     );
 
     let state = inject_hook(&run.state, &"h1".into(), &7).unwrap();
@@ -120,6 +120,6 @@ async fn a_run_is_drawn_over_the_diagram() {
     );
     check_golden(
         "fulfilment-approval",
-        &description.to_mermaid_with_run(&run.state, clock.now_millis()),
+        &description.to_mermaid_with_run(&run.state, clock.now_ms()),
     );
 }

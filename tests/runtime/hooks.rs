@@ -12,6 +12,8 @@ use awaitly::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::replay::assert_source_is_serde_json;
+
 fn pending_state(ids: &[&str]) -> ResumeState {
     let mut state = ResumeState::new();
     for id in ids {
@@ -284,6 +286,7 @@ async fn a_payload_of_the_wrong_shape_is_a_typed_error_and_the_hook_waits_again(
         hook_id,
         expected,
         message,
+        ..
     }) = &stopped.outcome
     else {
         panic!("{:?}", stopped.outcome)
@@ -291,6 +294,7 @@ async fn a_payload_of_the_wrong_shape_is_a_typed_error_and_the_hook_waits_again(
     assert_eq!(hook_id, &hook.hook_id);
     assert!(expected.ends_with("Payment"), "{expected}");
     assert!(message.contains("invalid type"), "{message}");
+    assert_source_is_serde_json(&stopped.outcome);
     let error = stopped.outcome_error_text();
     assert!(
         error.contains(hook.hook_id.as_str()) && error.contains("Payment"),
@@ -322,8 +326,8 @@ async fn a_malformed_delivery_never_moves_the_hooks_deadline() {
     let clock = Arc::new(ManualClock::new(1_000));
     let run = timed_payment().clock(clock.clone()).start().await;
     let original = run.outcome.pending_hook().expect("suspended").clone();
-    assert_eq!(original.requested_at_millis, Some(1_000));
-    assert_eq!(original.deadline_millis, Some(61_000));
+    assert_eq!(original.requested_at_ms, Some(1_000));
+    assert_eq!(original.deadline_ms, Some(61_000));
     let mut state = run.state;
     // Two malformed deliveries, the second through JSON (a state persisted between the delivery
     // and the run): each time the hook waits again under its original record.
@@ -371,7 +375,7 @@ async fn a_malformed_delivery_never_moves_the_hooks_deadline() {
     );
     // The deadline stays where it was: at 61 s the hook times out, and a delivery is refused.
     clock.advance(Duration::from_secs(11));
-    assert_eq!(clock.now_millis(), 61_000);
+    assert_eq!(clock.now_ms(), 61_000);
     assert!(matches!(
         state
             .clone()

@@ -5,8 +5,8 @@ use std::future::Future as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use awaitly::{
-    Outcome, PendingHookOptions, ResumeState, RunError, SiteKind, StepEntry, await_hook,
-    clear_failed_steps, clear_step, pending_hook, step, workflow,
+    Journal, JournalError, JournalFuture, Outcome, PendingHookOptions, ResumeState, RunError,
+    SiteKind, StepEntry, await_hook, clear_failed_steps, clear_step, pending_hook, step, workflow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -219,6 +219,7 @@ async fn a_recorded_value_that_no_longer_decodes_stops_the_run_naming_the_key() 
         panic!("{:?}", run.outcome)
     };
     assert_eq!((key.as_str(), *expected), ("count", "u32"));
+    assert_source_is_serde_json(&run.outcome);
     assert_eq!(
         CALLS.load(Ordering::SeqCst),
         0,
@@ -236,6 +237,7 @@ async fn a_recorded_value_that_no_longer_decodes_stops_the_run_naming_the_key() 
     assert!(
         matches!(run.outcome, Outcome::Stopped(RunError::DecodeError { ref key, .. }) if key == "count")
     );
+    assert_source_is_serde_json(&run.outcome);
 }
 
 #[tokio::test]
@@ -305,7 +307,53 @@ async fn an_output_that_cannot_be_written_as_json_stops_the_run() {
         panic!("{:?}", run.outcome)
     };
     assert_eq!(key, "map");
+    assert_source_is_serde_json(&run.outcome);
     assert!(run.state.is_empty());
+}
+
+/// A stopped run's error keeps `serde_json`'s error as its `source()`, not only its message.
+pub(crate) fn assert_source_is_serde_json<T: std::fmt::Debug, E: std::fmt::Debug>(
+    outcome: &Outcome<T, E>,
+) {
+    use std::error::Error as _;
+
+    let Outcome::Stopped(error) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let source = error.source().expect("the underlying error is kept");
+    assert!(source.is::<serde_json::Error>(), "{source:?}");
+    assert!(error.to_string().contains(&source.to_string()), "{error}");
+}
+
+struct FailingJournal;
+
+impl Journal for FailingJournal {
+    fn record<'a>(&'a self, _key: &'a str, _entry: &'a StepEntry) -> JournalFuture<'a> {
+        Box::pin(async { Err(JournalError::from_error(std::io::Error::other("disk full"))) })
+    }
+}
+
+#[tokio::test]
+async fn a_failed_checkpoint_keeps_the_journals_error_as_the_source() {
+    use std::error::Error as _;
+
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let run = typed(&CALLS)
+        .journal(std::sync::Arc::new(FailingJournal))
+        .start()
+        .await;
+    let Outcome::Stopped(error @ RunError::Journal { key, .. }) = &run.outcome else {
+        panic!("{:?}", run.outcome)
+    };
+    assert_eq!(key, "count");
+    assert_eq!(
+        error.to_string(),
+        "the checkpoint of step `count` failed (disk full); the run stopped before its next step"
+    );
+    let journal = error.source().expect("the journal's error is kept");
+    assert!(journal.is::<JournalError>(), "{journal:?}");
+    let io = journal.source().expect("the journal's own cause is kept");
+    assert!(io.is::<std::io::Error>(), "{io:?}");
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -28,14 +28,10 @@ async fn onboarding(days: Vec<u64>) -> Result<Vec<String>, String> {
 async fn a_sleep_suspends_until_due_and_a_restart_does_not_restart_it() {
     let clock = Arc::new(ManualClock::new(0));
     let first = onboarding(vec![1, 3]).clock(clock.clone()).start().await;
-    let Outcome::Suspended(Suspension::Sleep {
-        key,
-        wake_at_millis,
-    }) = &first.outcome
-    else {
+    let Outcome::Suspended(Suspension::Sleep { key, wake_at_ms }) = &first.outcome else {
         panic!("{:?}", first.outcome)
     };
-    assert_eq!((key.as_str(), *wake_at_millis), ("wait[1]", 86_400_000));
+    assert_eq!((key.as_str(), *wake_at_ms), ("wait[1]", 86_400_000));
 
     // Half a day later (a restart, say): still suspended, same wake-up time, not restarted.
     clock.advance(Duration::from_hours(12));
@@ -44,7 +40,7 @@ async fn a_sleep_suspends_until_due_and_a_restart_does_not_restart_it() {
     assert!(matches!(
         early.outcome,
         Outcome::Suspended(Suspension::Sleep {
-            wake_at_millis: 86_400_000,
+            wake_at_ms: 86_400_000,
             ..
         })
     ));
@@ -56,7 +52,7 @@ async fn a_sleep_suspends_until_due_and_a_restart_does_not_restart_it() {
         .run(early.state)
         .await;
     assert!(
-        matches!(next.outcome, Outcome::Suspended(Suspension::Sleep { wake_at_millis, .. }) if wake_at_millis == 86_400_000 + 3 * 86_400_000)
+        matches!(next.outcome, Outcome::Suspended(Suspension::Sleep { wake_at_ms, .. }) if wake_at_ms == 86_400_000 + 3 * 86_400_000)
     );
     clock.advance(Duration::from_hours(72));
     let done = onboarding(vec![1, 3])
@@ -84,11 +80,8 @@ async fn a_hook_deadline_is_recorded_and_the_workflow_handles_the_timeout() {
     let clock = Arc::new(ManualClock::new(10_000));
     let run = pay("h1".into()).clock(clock.clone()).start().await;
     let pending = run.outcome.pending_hook().unwrap().clone();
-    assert_eq!(pending.deadline_millis, Some(10_000 + 900_000));
-    assert_eq!(
-        get_pending_hooks(&run.state)[0].deadline_millis,
-        Some(910_000)
-    );
+    assert_eq!(pending.deadline_ms, Some(10_000 + 900_000));
+    assert_eq!(get_pending_hooks(&run.state)[0].deadline_ms, Some(910_000));
 
     // In time: delivered.
     let mut paid = run.state.clone();
@@ -136,8 +129,8 @@ async fn deliveries_and_decisions_on_a_returned_state_read_the_runs_clock() {
     let clock = Arc::new(ManualClock::new(0));
     let run = sign_off().clock(clock.clone()).start().await;
     let hook = run.outcome.pending_hook().unwrap().clone();
-    assert_eq!(hook.deadline_millis, Some(900_000));
-    assert_eq!(run.state.clock().now_millis(), 0);
+    assert_eq!(hook.deadline_ms, Some(900_000));
+    assert_eq!(run.state.clock().now_ms(), 0);
 
     // Before the deadline on the manual clock (long past it on the wall clock): delivered.
     clock.advance(Duration::from_mins(14));
@@ -153,7 +146,7 @@ async fn deliveries_and_decisions_on_a_returned_state_read_the_runs_clock() {
     let Outcome::Suspended(Suspension::Approval(approval)) = &waiting.outcome else {
         panic!("{:?}", waiting.outcome)
     };
-    assert_eq!(approval.deadline_millis, Some(900_000 + 3_600_000));
+    assert_eq!(approval.deadline_ms, Some(900_000 + 3_600_000));
     // Every decision reads the same clock: in time...
     let mut granted = waiting.state.clone();
     granted

@@ -8,7 +8,7 @@ use super::context::{Context, Halt, Payload, RunProgress};
 use crate::approval::{ApprovalError, PendingApproval, pending_at};
 use crate::compat::parse_key;
 use crate::entry::StepEntry;
-use crate::error::RunError;
+use crate::error::{Cause, RunError};
 use crate::event::Event;
 use crate::key::HOOK_KEY_PREFIX;
 use crate::outcome::Suspension;
@@ -34,7 +34,7 @@ impl Context {
         if let Some(error) = key_conflict(self, &mut run, &key) {
             return stop(&mut run, error);
         }
-        let now = run.options.clock().now_millis();
+        let now = run.options.clock().now_ms();
         let Some(entry) = run.state.get(&key) else {
             let metadata = match metadata() {
                 Ok(metadata) => metadata,
@@ -44,6 +44,7 @@ impl Context {
                         RunError::Encode {
                             key,
                             message: error.to_string(),
+                            source: Cause::new(error),
                         },
                     );
                 }
@@ -52,9 +53,9 @@ impl Context {
                 step_key: key.clone(),
                 reason,
                 metadata,
-                deadline_millis: timeout
+                deadline_ms: timeout
                     .map(|timeout| now.saturating_add(crate::clock::millis(timeout))),
-                requested_at_millis: Some(now),
+                requested_at_ms: Some(now),
             };
             run.state.insert(key, StepEntry::pending_approval(&pending));
             run.emit(|| Event::ApprovalRequested {
@@ -79,17 +80,16 @@ impl Context {
                         key,
                         expected: std::any::type_name::<T>(),
                         message: error.to_string(),
+                        source: Cause::new(error),
                     },
                 ),
             };
         }
         if let Some(pending) = pending_at(&run.state, &key) {
-            if let Some(deadline_millis) =
-                pending.deadline_millis.filter(|deadline| *deadline <= now)
-            {
+            if let Some(deadline_ms) = pending.deadline_ms.filter(|deadline| *deadline <= now) {
                 let expired = ApprovalError::Expired {
                     key: key.clone(),
-                    deadline_millis,
+                    deadline_ms,
                 };
                 if let Ok(entry) = StepEntry::err(&expired) {
                     run.state.insert(key.clone(), entry);

@@ -122,6 +122,7 @@ impl Context {
                     run.halt = Some(Halt::Stopped(RunError::Journal {
                         key: first_key.into_owned(),
                         message: error.to_string(),
+                        source: error,
                     }));
                     return Poll::Ready(false);
                 }

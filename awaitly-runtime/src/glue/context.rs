@@ -17,7 +17,7 @@ use super::scope::Scope;
 use crate::cancel::{CANCEL_KEY, Cancellation};
 use crate::clock::{Clock, SystemClock};
 use crate::entry::StepEntry;
-use crate::error::RunError;
+use crate::error::{Cause, RunError};
 use crate::event::{Event, EventSink};
 use crate::hook::{HookId, MaybePendingHook};
 use crate::journal::Journal;
@@ -225,6 +225,7 @@ impl Context {
                     key: key.to_string(),
                     expected: std::any::type_name::<T>(),
                     message: error.to_string(),
+                    source: Cause::new(error),
                 })
         } else if entry.created_hook_id().is_some() {
             Err(mismatch(&key, SiteKind::CreatedHook, SiteKind::Step))
@@ -238,6 +239,7 @@ impl Context {
                     key: key.to_string(),
                     expected: std::any::type_name::<E>(),
                     message: error.to_string(),
+                    source: Cause::new(error),
                 })
         };
         match replayed {
@@ -279,6 +281,7 @@ impl Context {
                         None => RunError::Encode {
                             key,
                             message: error.to_string(),
+                            source: Cause::new(error),
                         },
                     },
                 ));

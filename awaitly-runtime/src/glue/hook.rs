@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::context::{Context, Halt, Payload, RunProgress};
 use crate::clock::millis;
 use crate::entry::StepEntry;
-use crate::error::RunError;
+use crate::error::{Cause, RunError};
 use crate::event::Event;
 use crate::hook::{HookId, HookTimeout, MaybePendingHook, PendingHook, hook_step_key};
 use crate::outcome::Suspension;
@@ -117,7 +117,7 @@ impl Context {
             }
         };
         let key = hook_step_key(&hook_id);
-        let now = run.options.clock().now_millis();
+        let now = run.options.clock().now_ms();
         let Some(entry) = run.state.get(&key) else {
             let halt = match metadata() {
                 Ok(metadata) => {
@@ -125,8 +125,8 @@ impl Context {
                         hook_id,
                         step_key: key.clone(),
                         metadata,
-                        deadline_millis: timeout.map(|timeout| now.saturating_add(millis(timeout))),
-                        requested_at_millis: Some(now),
+                        deadline_ms: timeout.map(|timeout| now.saturating_add(millis(timeout))),
+                        requested_at_ms: Some(now),
                     };
                     run.state.insert(key, StepEntry::pending(&pending));
                     run.emit(|| Event::HookPending {
@@ -137,21 +137,20 @@ impl Context {
                 Err(error) => Halt::Stopped(RunError::Encode {
                     key,
                     message: error.to_string(),
+                    source: Cause::new(error),
                 }),
             };
             run.halt = Some(halt);
             return Wait::Halt;
         };
         if let Some(pending) = entry.pending_hook() {
-            if let Some(deadline_millis) =
-                pending.deadline_millis.filter(|deadline| *deadline <= now)
-            {
+            if let Some(deadline_ms) = pending.deadline_ms.filter(|deadline| *deadline <= now) {
                 return record_timeout(
                     &mut run,
                     key,
                     HookTimeout {
                         hook_id,
-                        deadline_millis,
+                        deadline_ms,
                     },
                 );
             }
@@ -181,15 +180,15 @@ impl Context {
                             hook_id: hook_id.clone(),
                             step_key: key.clone(),
                             metadata: metadata().ok().flatten(),
-                            deadline_millis: timeout
-                                .map(|timeout| now.saturating_add(millis(timeout))),
-                            requested_at_millis: Some(now),
+                            deadline_ms: timeout.map(|timeout| now.saturating_add(millis(timeout))),
+                            requested_at_ms: Some(now),
                         });
                     run.state.insert(key, StepEntry::pending(&pending));
                     run.halt = Some(Halt::Stopped(RunError::DecodePayload {
                         hook_id,
                         expected: std::any::type_name::<T>(),
                         message: error.to_string(),
+                        source: Cause::new(error),
                     }));
                     Wait::Halt
                 }
@@ -217,6 +216,7 @@ fn record_timeout<T>(run: &mut RunProgress, key: String, timeout: HookTimeout) -
             run.halt = Some(Halt::Stopped(RunError::Encode {
                 key,
                 message: error.to_string(),
+                source: Cause::new(error),
             }));
             Wait::Halt
         }

@@ -80,6 +80,7 @@ impl Context {
                 run.halt = Some(Halt::Stopped(RunError::Encode {
                     key,
                     message: error.to_string(),
+                    source: crate::error::Cause::new(error),
                 }));
                 return Checkpoint(None, false);
             }

@@ -83,7 +83,7 @@ impl Context {
             Ok(outcome) => outcome,
             Err(()) => Err(E::from(StepTimeout {
                 key: ticket.key.to_string(),
-                timeout_millis: millis(timeout),
+                timeout_ms: millis(timeout),
                 attempt: ticket.attempts,
             })),
         }

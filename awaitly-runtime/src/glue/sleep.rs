@@ -23,8 +23,8 @@ impl Context {
     ) -> bool {
         let mut run = self.lock();
         let key = run.next_key(self.description, self.scope.as_deref(), site, item);
-        let now = run.options.clock().now_millis();
-        let wake_at_millis = match run.state.get(&key) {
+        let now = run.options.clock().now_ms();
+        let wake_at_ms = match run.state.get(&key) {
             None => {
                 let wake_at = now.saturating_add(millis(duration));
                 run.state.insert(key.clone(), StepEntry::sleep(wake_at));
@@ -43,12 +43,12 @@ impl Context {
                 }
             }
         };
-        if wake_at_millis <= now {
+        if wake_at_ms <= now {
             return true;
         }
         run.halt = Some(Halt::Suspended(Suspension::Sleep {
             key: key.into_owned(),
-            wake_at_millis,
+            wake_at_ms,
         }));
         false
     }

@@ -32,7 +32,7 @@ pub(super) async fn run(store: &dyn Store) {
 }
 
 pub(super) fn now() -> u64 {
-    u64::try_from(now_ms()).expect("the clock is after 1970")
+    now_ms()
 }
 
 pub(super) fn lease(owner: &str, duration: Duration) -> Lease {
@@ -80,7 +80,7 @@ pub(super) async fn park_at_hook(
 ) -> HookId {
     let hook_id = HookId::from(format!("{run_id}-hook"));
     let options = PendingHookOptions {
-        deadline_millis: deadline,
+        deadline_ms: deadline,
         ..PendingHookOptions::default()
     };
     let hook = pending_hook(hook_id.clone(), options);

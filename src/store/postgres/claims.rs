@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::{PostgresStore, backend, read_hook, read_run};
 use crate::store::{
-    Claim, ClaimedRuns, Lease, QueueLimit, StoreError, hook_key, json_text, ms_param, now_ms,
+    Claim, ClaimedRuns, Lease, QueueLimit, StoreError, hook_key, json_text, ms_bound, ms_column,
+    ms_param, now_ms,
 };
 
 impl PostgresStore {
@@ -21,7 +22,7 @@ impl PostgresStore {
     ) -> Result<Claim, StoreError> {
         let client = self.client().await?;
         let payload = json_text(payload);
-        let now = ms_param(now_ms);
+        let now = ms_bound(now_ms);
         let owner = lease.map(|lease| lease.owner.as_str());
         let digest = hook_key(hook_id);
         loop {
@@ -46,8 +47,10 @@ impl PostgresStore {
                         &now,
                         &dedupe_key,
                         &owner,
-                        &crate::store::now_ms(),
-                        &lease.map(|lease| lease.expires_at(crate::store::now_ms())),
+                        &ms_param(crate::store::now_ms())?,
+                        &lease
+                            .map(|lease| ms_param(lease.expires_at(crate::store::now_ms())))
+                            .transpose()?,
                     ],
                 )
                 .await
@@ -104,8 +107,9 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(backend)?;
         let now = now_ms();
-        let due_by = ms_param(due_by);
-        let expires = lease.expires_at(now);
+        let due_by = ms_bound(due_by);
+        let expires = ms_param(lease.expires_at(now))?;
+        let now = ms_param(now)?;
         let claim = transaction
             .prepare_cached(&self.sql.claim_runs)
             .await
@@ -182,7 +186,7 @@ impl PostgresStore {
         transaction.commit().await.map_err(backend)?;
         Ok(ClaimedRuns {
             runs,
-            next_due_at_ms: next_due.and_then(|due| u64::try_from(due).ok()),
+            next_due_at_ms: next_due.map(ms_column).transpose()?,
         })
     }
 }

@@ -16,8 +16,8 @@ use sql::Sql;
 use super::{
     Changes, Claim, ClaimedRuns, Created, HookRecord, Lease, NewRun, QueueLimit, RunLease,
     RunOutcome, RunRecord, Saved, Store, StoreError, StoreFuture, StoredRun, due_param, entry_text,
-    hook_key, json_text, ms_param, named_by_outcome, now_ms, outcome_text, parse_entry, parse_json,
-    parse_outcome, refusal,
+    hook_key, json_text, ms_bound, ms_column, ms_param, named_by_outcome, now_ms, outcome_text,
+    parse_entry, parse_json, parse_outcome, refusal,
 };
 
 mod listen;
@@ -164,10 +164,14 @@ pub(super) fn read_run(row: &Row) -> Result<RunRecord, StoreError> {
     let lease_owner: Option<String> = row.get(8);
     let lease_expires_at: Option<i64> = row.get(9);
     Ok(RunRecord {
-        lease: lease_owner.map(|owner| RunLease {
-            owner,
-            expires_at_ms: lease_expires_at.unwrap_or(0),
-        }),
+        lease: lease_owner
+            .map(|owner| -> Result<_, StoreError> {
+                Ok(RunLease {
+                    owner,
+                    expires_at_ms: ms_column(lease_expires_at.unwrap_or(0))?,
+                })
+            })
+            .transpose()?,
         queue: row.get(10),
         priority: row.get(11),
         run_id: row.get(0),
@@ -176,8 +180,8 @@ pub(super) fn read_run(row: &Row) -> Result<RunRecord, StoreError> {
         input: parse_json(row.get(3))?,
         outcome: parse_outcome(row.get(4))?,
         revision: u64::try_from(revision).map_err(StoreError::corrupt)?,
-        created_at_ms: row.get(6),
-        updated_at_ms: row.get(7),
+        created_at_ms: ms_column(row.get(6))?,
+        updated_at_ms: ms_column(row.get(7))?,
     })
 }
 
@@ -189,8 +193,8 @@ pub(super) fn read_hook(row: &Row) -> Result<HookRecord, StoreError> {
         hook_id: HookId::from(hook_id),
         run_id: row.get(1),
         metadata: metadata.map(parse_json).transpose()?,
-        registered_at_ms: row.get(3),
-        suspended_at_ms: row.get(4),
+        registered_at_ms: ms_column(row.get(3))?,
+        suspended_at_ms: row.get::<_, Option<i64>>(4).map(ms_column).transpose()?,
         payload: payload.map(parse_json).transpose()?,
     })
 }
@@ -223,12 +227,15 @@ impl PostgresStore {
                     &json_text(&run.input),
                     &outcome.status().as_str(),
                     &outcome_text(&outcome),
-                    &now,
+                    &ms_param(now)?,
                     &run.lease.as_ref().map(|lease| lease.owner.as_str()),
-                    &run.lease.as_ref().map(|lease| lease.expires_at(now)),
+                    &run.lease
+                        .as_ref()
+                        .map(|lease| ms_param(lease.expires_at(now)))
+                        .transpose()?,
                     &run.queue,
                     &run.priority,
-                    &ms_param(run.ready_at_ms),
+                    &ms_param(run.ready_at_ms)?,
                 ],
             )
             .await
@@ -244,7 +251,7 @@ impl PostgresStore {
             let added = transaction
                 .execute(
                     &self.sql.insert_registered_hook,
-                    &[&hook_key(hook_id), &run.run_id, &now],
+                    &[&hook_key(hook_id), &run.run_id, &ms_param(now)?],
                 )
                 .await
                 .map_err(backend)?;
@@ -334,13 +341,15 @@ impl PostgresStore {
                 &[
                     &run_id,
                     &to_i64(expected_revision)?,
-                    &now,
+                    &ms_param(now)?,
                     &outcome.map(|outcome| outcome.status().as_str()),
                     &outcome.map(outcome_text),
                     &version,
-                    &outcome.and_then(due_param),
+                    &outcome.and_then(due_param).map(ms_param).transpose()?,
                     &lease.map(|lease| lease.owner.as_str()),
-                    &lease.map(|lease| lease.expires_at(now)),
+                    &lease
+                        .map(|lease| ms_param(lease.expires_at(now)))
+                        .transpose()?,
                 ],
             )
             .await
@@ -403,7 +412,7 @@ impl PostgresStore {
         transaction: &tokio_postgres::Transaction<'_>,
         run_id: &str,
         hook: &awaitly_runtime::PendingHook,
-        now: i64,
+        now: u64,
     ) -> Result<Option<Value>, StoreError> {
         // The upsert locks the hook row, so a concurrent claim either lands before (and its
         // payload is returned here) or after (and sees the run suspended).
@@ -414,8 +423,8 @@ impl PostgresStore {
                     &hook_key(&hook.hook_id),
                     &run_id,
                     &hook.metadata.as_ref().map(json_text),
-                    &now,
-                    &hook.deadline_millis.map(ms_param),
+                    &ms_param(now)?,
+                    &hook.deadline_ms.map(ms_param).transpose()?,
                 ],
             )
             .await
@@ -522,7 +531,11 @@ impl Store for PostgresStore {
             let renewed = client
                 .execute(
                     &self.sql.renew_lease,
-                    &[&run_id, &lease.owner, &lease.expires_at(now_ms())],
+                    &[
+                        &run_id,
+                        &lease.owner,
+                        &ms_param(lease.expires_at(now_ms()))?,
+                    ],
                 )
                 .await
                 .map_err(backend)?;
@@ -597,7 +610,7 @@ impl Store for PostgresStore {
             let client = self.client().await?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let rows = client
-                .query(&self.sql.due_runs, &[&ms_param(now_ms), &limit])
+                .query(&self.sql.due_runs, &[&ms_bound(now_ms), &limit])
                 .await
                 .map_err(backend)?;
             rows.iter().map(read_run).collect()

@@ -5,13 +5,15 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{backend, find_hook, find_run};
-use crate::store::{Claim, ClaimedRuns, Lease, QueueLimit, StoreError, now_ms};
+use crate::store::{
+    Claim, ClaimedRuns, Lease, QueueLimit, StoreError, ms_bound, ms_column, now_ms,
+};
 
 pub(super) fn claim_hook(
     connection: &mut Connection,
     hook_id: &str,
     payload: &str,
-    now_ms: i64,
+    now_ms: u64,
     dedupe_key: Option<&str>,
     lease: Option<&Lease>,
 ) -> Result<Claim, StoreError> {
@@ -47,6 +49,7 @@ pub(super) fn claim_hook(
         .prepare_cached("SELECT deadline FROM awaitly_hooks WHERE hook_id = ?1")
         .and_then(|mut statement| statement.query_row([hook_id], |row| row.get(0)))
         .map_err(backend)?;
+    let deadline = deadline.map(ms_column).transpose()?;
     if deadline.is_some_and(|deadline| deadline <= now_ms) {
         return Ok(Claim::Expired {
             run_id: hook.run_id,
@@ -104,7 +107,7 @@ fn pick_due(
     queue: Option<&str>,
     take: usize,
     due_by: i64,
-    now: i64,
+    now: u64,
 ) -> Result<Vec<String>, StoreError> {
     let sql = format!(
         "SELECT run_id FROM awaitly_runs
@@ -129,7 +132,7 @@ fn pick_due(
 
 pub(super) fn claim_runs(
     connection: &mut Connection,
-    due_by: i64,
+    due_by: u64,
     limit: usize,
     lease: &Lease,
     queues: &[QueueLimit],
@@ -138,6 +141,7 @@ pub(super) fn claim_runs(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(backend)?;
     let now = now_ms();
+    let due_by = ms_bound(due_by);
     // One immediate transaction: no other connection (in this process or another) claims
     // between the choice and the lease, so executors split due runs instead of racing on them.
     let mut chosen: Vec<String> = Vec::new();
@@ -196,6 +200,6 @@ pub(super) fn claim_runs(
     transaction.commit().map_err(backend)?;
     Ok(ClaimedRuns {
         runs,
-        next_due_at_ms: next_due_at.and_then(|due| u64::try_from(due).ok()),
+        next_due_at_ms: next_due_at.map(ms_column).transpose()?,
     })
 }

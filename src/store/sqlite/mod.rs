@@ -10,8 +10,8 @@ use serde_json::Value;
 use super::{
     Changes, Claim, ClaimedRuns, Created, HookRecord, Lease, NewRun, QueueLimit, RunLease,
     RunOutcome, RunRecord, Saved, Store, StoreError, StoreFuture, StoredRun, due_param, entry_text,
-    hook_key, json_text, ms_param, named_by_outcome, now_ms, outcome_text, parse_entry, parse_json,
-    parse_outcome, refusal,
+    hook_key, json_text, ms_bound, ms_column, named_by_outcome, now_ms, outcome_text, parse_entry,
+    parse_json, parse_outcome, refusal,
 };
 
 mod claims;
@@ -137,12 +137,16 @@ fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<RunRecord, StoreError>> {
             input: parse_json(&input)?,
             outcome: parse_outcome(&outcome)?,
             revision: u64::try_from(revision).map_err(StoreError::corrupt)?,
-            created_at_ms,
-            updated_at_ms,
-            lease: lease_owner.map(|owner| RunLease {
-                owner,
-                expires_at_ms: lease_expires_at.unwrap_or(0),
-            }),
+            created_at_ms: ms_column(created_at_ms)?,
+            updated_at_ms: ms_column(updated_at_ms)?,
+            lease: lease_owner
+                .map(|owner| -> Result<_, StoreError> {
+                    Ok(RunLease {
+                        owner,
+                        expires_at_ms: ms_column(lease_expires_at.unwrap_or(0))?,
+                    })
+                })
+                .transpose()?,
             queue,
             priority,
         })
@@ -161,8 +165,8 @@ fn read_hook(row: &Row<'_>) -> rusqlite::Result<Result<HookRecord, StoreError>> 
             hook_id: HookId::from(hook_id),
             run_id,
             metadata: metadata.as_deref().map(parse_json).transpose()?,
-            registered_at_ms,
-            suspended_at_ms,
+            registered_at_ms: ms_column(registered_at_ms)?,
+            suspended_at_ms: suspended_at_ms.map(ms_column).transpose()?,
             payload: payload.as_deref().map(parse_json).transpose()?,
         })
     })())
@@ -224,7 +228,7 @@ fn create_run(connection: &mut Connection, run: &NewRun) -> Result<Created, Stor
                 outcome.status().as_str(),
                 outcome_text(&outcome),
                 now,
-                ms_param(run.ready_at_ms),
+                run.ready_at_ms,
                 run.lease.as_ref().map(|lease| lease.owner.as_str()),
                 run.lease.as_ref().map(|lease| lease.expires_at(now)),
                 run.queue,
@@ -337,7 +341,7 @@ fn save(
                     run_id,
                     hook.metadata.as_ref().map(json_text),
                     now,
-                    hook.deadline_millis.map(ms_param)
+                    hook.deadline_ms
                 ])
             })
             .map_err(backend)?;
@@ -424,7 +428,7 @@ impl Store for SqliteStore {
                 connection,
                 &hook_id,
                 &payload,
-                ms_param(now_ms),
+                now_ms,
                 dedupe_key.as_deref(),
                 lease.as_ref(),
             )
@@ -440,9 +444,7 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, ClaimedRuns> {
         let lease = lease.clone();
         let queues = queues.to_vec();
-        self.call(move |connection| {
-            claim_runs(connection, ms_param(now_ms), limit, &lease, &queues)
-        })
+        self.call(move |connection| claim_runs(connection, now_ms, limit, &lease, &queues))
     }
 
     fn renew_lease<'a>(&'a self, run_id: &'a str, lease: &'a Lease) -> StoreFuture<'a, bool> {
@@ -533,7 +535,7 @@ impl Store for SqliteStore {
                 .map_err(backend)?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let rows = statement
-                .query_map(params![ms_param(now_ms), limit], read_run)
+                .query_map(params![ms_bound(now_ms), limit], read_run)
                 .map_err(backend)?;
             rows.map(|row| row.map_err(backend)?).collect()
         })

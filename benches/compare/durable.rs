@@ -1,4 +1,4 @@
-//! Workloads 5 and 6 of issue 4 in `examples/compare.rs` (features `sqlite` and `http`, plus
+//! Workloads 5 and 6 of issue 4 in `benches/compare/main.rs` (features `sqlite` and `http`, plus
 //! `postgres` for that store):
 //!
 //! - 5: the durable run. `Engine::start` of the registered workflow `keyed_steps` (N keyed steps,

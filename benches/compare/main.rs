@@ -4,14 +4,17 @@
 //! a suspended 10,000-step run, and the verdict on each target of issue 4.
 //!
 //! ```sh
-//! cargo run --release --example compare               # ~2 min on 2 cores (plus the first build)
-//! cargo run --release --example compare -- --quick    # 1 round, short sampling: ~40 s
-//! cargo run --release --example compare -- --no-node  # ours only
-//! cargo run --release --example compare -- --rounds 5 # more rounds, steadier medians
-//! cargo run --release --example compare --features sqlite,http,postgres -- --durable-only  # 5, 6
+//! cargo bench --bench compare --features sqlite,http,postgres               # ~5 min on 2 cores
+//! cargo bench --bench compare --features sqlite,http,postgres -- --quick    # 1 round, short sampling
+//! cargo bench --bench compare --features sqlite,http,postgres -- --no-node  # ours only
+//! cargo bench --bench compare --features sqlite,http,postgres -- --rounds 5 # steadier medians
+//! cargo bench --bench compare --features sqlite,http,postgres -- --durable-only  # 5, 6
 //! # one workload in a loop, for a profiler (build with debug info, see BENCHMARKS.md):
-//! cargo run --release --example compare -- --profile replay 1000 10
+//! cargo bench --bench compare --features sqlite,http,postgres -- --profile replay 1000 10
 //! ```
+//!
+//! A bench target without the harness: `cargo bench` passes `--bench`, which is ignored; without
+//! it (`cargo test --benches`) the harness only says how to run it.
 //!
 //! The Node side is `bench/awaitly.mjs --serve`, one process answering one measurement per request;
 //! if `bench/node_modules` is missing this runs `npm ci --prefix bench` first. The two sides
@@ -24,15 +27,11 @@
 //! is inside it.
 //!
 //! Workloads 5 (durable run per store, vs awaitly's `durable.run`) and 6 (HTTP callback round trip,
-//! ours only) need the features `sqlite` and `http` (and `postgres` for that store, measured when
-//! `AWAITLY_TEST_POSTGRES_URL` is set); without them the harness says they were skipped:
-//!
-//! ```sh
-//! cargo run --release --example compare --features sqlite,http,postgres   # workloads 1–6
-//! ```
+//! ours only) need the features `sqlite` and `http`, which the bench target requires (and
+//! `postgres` for that store, measured when `AWAITLY_TEST_POSTGRES_URL` is set).
 //!
 //! Both are measured once per invocation (not per round; awaitly's durable run of 10,000 steps
-//! alone takes tens of seconds), ours and awaitly's alternating per N; see `compare/durable.rs`.
+//! alone takes tens of seconds), ours and awaitly's alternating per N; see `durable.rs`.
 
 #![allow(clippy::cast_precision_loss)] // nanosecond and byte counts far below 2^52
 
@@ -43,10 +42,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "../benches/common/mod.rs"]
+#[path = "../common/mod.rs"]
 mod common;
 #[cfg(all(feature = "sqlite", feature = "http"))]
-#[path = "compare/durable.rs"]
 mod durable;
 
 use common::{Fixture, SIZES};
@@ -688,7 +686,19 @@ fn verdict(met: bool) -> &'static str {
 
 #[allow(clippy::too_many_lines)] // one linear report
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` passes `--bench` (after the arguments given after `--`); measuring needs it,
+    // so that `cargo test --benches` does not drive Node for minutes.
+    if !std::env::args().any(|arg| arg == "--bench" || arg == "--rss-probe") {
+        println!(
+            "compare: skipped in test mode; measure with \
+             `cargo bench --bench compare --features sqlite,http,postgres`"
+        );
+        return;
+    }
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| arg != "--bench")
+        .collect();
     if let [flag, mode, argument] = &args[..]
         && flag == "--rss-probe"
     {
