@@ -162,6 +162,10 @@ pub(crate) fn classify(
             .iter()
             .any(|site| site.kind == SiteKind::Approval)
     };
+    // A child's site records a created hook.
+    let has_site = |kind: SiteKind| {
+        has_site(kind) || (kind == SiteKind::CreatedHook && has_site(SiteKind::Child))
+    };
     match marked_kind(entry) {
         Some(SiteKind::Approval) => awaits_approvals().then_some(SiteKind::Approval),
         Some(kind) => has_site(kind).then_some(kind),

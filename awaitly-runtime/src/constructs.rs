@@ -177,3 +177,32 @@ macro_rules! try_fan_out {
         ::core::compile_error!("`try_fan_out!` can only be used inside a `#[workflow]` async fn")
     };
 }
+
+/// Runs another registered workflow as a child run and waits for its outcome:
+/// `child!("label", "workflow", &input)` evaluates to `Result<T, ChildError<E>>`, the child's
+/// `Ok` value or why not ([`ChildError`](crate::ChildError)).
+///
+/// The site waits as on a hook it creates (see [`ChildRequest`](crate::ChildRequest)). The durable
+/// engine starts the child under the run id `<parent run id>/<key>` and delivers its final
+/// outcome to the hook, in whichever process the child ends, which resumes the parent; a
+/// cancelled parent cancels its children.
+///
+/// ```
+/// use awaitly::{ChildError, child, workflow};
+///
+/// #[workflow]
+/// async fn order(cents: u32) -> Result<String, String> {
+///     let receipt: Result<String, ChildError<String>> = child!("pay", "payment", &cents);
+///     receipt.map_err(|error| error.to_string())
+/// }
+/// # let _ = order(1);
+/// ```
+#[macro_export]
+macro_rules! child {
+    (@__awaitly_expanded $code:tt) => {
+        $code
+    };
+    ($($anything:tt)*) => {
+        ::core::compile_error!("`child!` can only be used inside a `#[workflow]` async fn")
+    };
+}

@@ -13,6 +13,7 @@
 // The public concepts: none of them depends on `glue` or `workflow`.
 mod approval;
 mod cancel;
+mod child;
 mod clock;
 mod compat;
 mod constructs;
@@ -39,6 +40,7 @@ pub use approval::{
     get_pending_approvals, has_pending_approval, inject_approval, pending_approval,
 };
 pub use cancel::{CANCEL_KEY, CancelHandle, Cancellation};
+pub use child::{CHILD_METADATA, ChildError, ChildRequest};
 pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
 pub use compat::check_compatibility;
 pub use delivery::{get_pending_hooks, has_pending_hook, inject_hook};

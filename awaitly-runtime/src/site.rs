@@ -30,6 +30,8 @@ pub enum SiteKind {
     FanOut,
     /// `race!`: the first branch to finish wins; the winner's name is recorded under the key.
     Race,
+    /// `child!("label", "workflow", &input)`: another workflow's run, awaited as a created hook.
+    Child,
 }
 
 impl fmt::Display for SiteKind {
@@ -43,6 +45,7 @@ impl fmt::Display for SiteKind {
             Self::Parallel => "parallel branches",
             Self::FanOut => "fan-out",
             Self::Race => "race",
+            Self::Child => "child workflow",
         })
     }
 }

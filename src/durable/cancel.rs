@@ -2,7 +2,7 @@
 //! replays to where it stood, stops there, runs its compensations (each a checkpointed step) and
 //! is stored as cancelled. A callback that arrives afterwards is answered `410 Gone`.
 
-use awaitly_runtime::Cancellation;
+use awaitly_runtime::{CANCEL_KEY, Cancellation, StepEntry};
 
 use super::claim::is_held;
 use super::drive::Plan;
@@ -11,8 +11,9 @@ use crate::store::{RunOutcome, RunStatus};
 
 impl Engine {
     /// Cancels the run `run_id`: it stops at the next site that would execute or wait (a
-    /// suspended run where it waits), its compensations run in reverse order, and it is stored
-    /// as [`RunOutcome::Cancelled`]. Cancelling a cancelled run again changes nothing.
+    /// suspended run where it waits), its compensations run in reverse order, it is stored as
+    /// [`RunOutcome::Cancelled`], and the child runs it waits for are cancelled too. Cancelling a
+    /// cancelled run again changes nothing.
     ///
     /// ```
     /// use awaitly::{await_hook, step, workflow};
@@ -58,13 +59,27 @@ impl Engine {
             });
         }
         let mut plan = Plan::take_over(self.lease());
-        plan.cancel = Some(Cancellation::new(reason));
-        match self.drive(stored, plan).await {
+        let entry = StepEntry::ok(&Cancellation::new(reason)).map_err(|error| {
+            EngineError::Store(crate::store::StoreError::backend(format!(
+                "the cancellation cannot be written as JSON: {error}"
+            )))
+        })?;
+        plan.record.push((CANCEL_KEY.to_owned(), entry));
+        let children = Self::waited_children(run_id, &stored.state);
+        let outcome = match self.drive(stored, plan).await {
             // Taken by another executor between the load and the take-over.
-            Err(EngineError::Fenced { .. }) => Err(EngineError::Busy {
-                run_id: run_id.to_owned(),
-            }),
-            other => other,
+            Err(EngineError::Fenced { .. }) => {
+                return Err(EngineError::Busy {
+                    run_id: run_id.to_owned(),
+                });
+            }
+            other => other?,
+        };
+        // Its children are cancelled too (their own compensations run); what they report back
+        // finds the parent cancelled and changes nothing.
+        for child in children {
+            let _ = Box::pin(self.cancel(&child, reason)).await;
         }
+        Ok(outcome)
     }
 }

@@ -47,8 +47,8 @@ pub(crate) struct Drive<'a> {
     /// The lease every write of this drive carries: taken (or already held), renewed by each
     /// checkpoint and a heartbeat, released by the save that suspends or finishes the run.
     pub(crate) lease: Lease,
-    /// A cancellation to record with the take-over.
-    pub(crate) cancel: Option<awaitly_runtime::Cancellation>,
+    /// Entries to record with the take-over.
+    pub(crate) record: Vec<(String, StepEntry)>,
 }
 
 /// What one drive of a run should do besides running the workflow on.
@@ -65,9 +65,10 @@ pub(crate) struct Plan {
     pub(crate) take_over: bool,
     /// An approval this executor just decided, with its pending entry as stored.
     pub(crate) decided: Option<(String, StepEntry)>,
-    /// Cancel the run: recorded with the take-over, before anything runs, so a crash during
-    /// its compensations leaves it cancelled.
-    pub(crate) cancel: Option<awaitly_runtime::Cancellation>,
+    /// Entries written with the take-over (unless the state holds their keys), before anything
+    /// runs: a cancellation (so a crash during its compensations leaves the run cancelled), a
+    /// child's link to its parent.
+    pub(crate) record: Vec<(String, StepEntry)>,
 }
 
 impl Plan {
@@ -79,7 +80,7 @@ impl Plan {
             removed: Vec::new(),
             take_over: true,
             decided: None,
-            cancel: None,
+            record: Vec::new(),
         }
     }
 
@@ -209,19 +210,18 @@ impl Drive<'_> {
 }
 
 impl Drive<'_> {
-    /// Clears the plan's removed keys from the state and puts its cancellation (if any, and if
-    /// the state holds none yet) in; returns the cancellation's entry, which the take-over writes.
-    fn prepare(&mut self, state: &mut ResumeState) -> Option<(String, StepEntry)> {
+    /// Clears the plan's removed keys from the state and puts the entries to record in (those
+    /// whose keys the state does not hold yet); returns those, which the take-over writes.
+    fn prepare(&mut self, state: &mut ResumeState) -> Vec<(String, StepEntry)> {
         for key in &self.removed {
             state.remove(key);
         }
-        let cancellation = self.cancel.take()?;
-        if state.contains_key(awaitly_runtime::CANCEL_KEY) {
-            return None;
+        let mut record = std::mem::take(&mut self.record);
+        record.retain(|(key, _)| !state.contains_key(key));
+        for (key, entry) in &record {
+            state.insert(key.as_str(), entry.clone());
         }
-        let entry = StepEntry::ok(&cancellation).ok()?;
-        state.insert(awaitly_runtime::CANCEL_KEY, entry.clone());
-        Some((awaitly_runtime::CANCEL_KEY.to_owned(), entry))
+        record
     }
 
     /// The registered factory for the run's workflow at the run's version.
@@ -297,12 +297,11 @@ impl Drive<'_> {
         &mut self,
         run_id: &str,
         revision: u64,
-        entries: Option<(String, StepEntry)>,
+        entries: Vec<(String, StepEntry)>,
     ) -> Result<(u64, Heartbeat), EngineError> {
         let revision = if self.take_over {
             let removed = std::mem::take(&mut self.removed);
-            self.take(run_id, revision, removed, entries.into_iter().collect())
-                .await?
+            self.take(run_id, revision, removed, entries).await?
         } else {
             revision
         };
@@ -551,7 +550,7 @@ impl super::Engine {
             removed,
             take_over,
             decided,
-            cancel,
+            record,
         } = plan;
         let run_id = stored.record.run_id.clone();
         let released = Lease {
@@ -569,7 +568,7 @@ impl super::Engine {
             max_state_bytes: self.max_state_bytes,
             decided,
             lease,
-            cancel,
+            record,
         }
         .run(stored)
         .await;
@@ -581,6 +580,7 @@ impl super::Engine {
             // lease already released, or taken over, is left alone.
             let _ = self.store.renew_lease(&run_id, &released).await;
         }
-        result
+        // Children to start, a parent to tell: they may move this run on.
+        self.follow_up(&run_id, result?).await
     }
 }

@@ -57,6 +57,7 @@
 mod admin;
 mod approvals;
 mod cancel;
+mod child;
 mod claim;
 mod deliver;
 mod drive;

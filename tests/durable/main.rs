@@ -18,6 +18,7 @@ mod events;
 mod exactly_once;
 mod hooks_at_rest;
 mod limits;
+mod parallel;
 mod postgres;
 mod queue;
 mod restart;

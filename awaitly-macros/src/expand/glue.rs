@@ -9,8 +9,8 @@ use quote::{ToTokens, quote_spanned};
 
 use super::local;
 use crate::site::{
-    ApprovalArgs, COMPENSATE, HookArgs, HookTarget, KEY, METADATA, REASON, RERUN_FAILED, RETRY,
-    SleepArgs, StepArgs, TIMEOUT,
+    ApprovalArgs, COMPENSATE, ChildArgs, HookArgs, HookTarget, KEY, METADATA, REASON, RERUN_FAILED,
+    RETRY, SleepArgs, StepArgs, TIMEOUT,
 };
 
 /// The per-item part of a site's key, as the runtime wants it.
@@ -184,6 +184,26 @@ pub(super) fn sleep_glue(index: usize, span: Span, args: &SleepArgs) -> TokenStr
     quote_spanned! {span=>
         if !#context.sleep(#index, #item, #duration) {
             match #context.halt().await {}
+        }
+    }
+}
+
+/// Glue of one `child!`: the child's outcome once delivered, else a halt (the run waits).
+pub(super) fn child_glue(index: usize, span: Span, args: &ChildArgs) -> TokenStream {
+    let span = Span::mixed_site().located_at(span);
+    let context = local("__awaitly_ctx", span);
+    let outcome = local("__awaitly_outcome", span);
+    let ChildArgs {
+        workflow, input, ..
+    } = args;
+    quote_spanned! {span=>
+        match #context.await_child(
+            #index,
+            ::core::convert::AsRef::<str>::as_ref(&(#workflow)),
+            &(#input),
+        ) {
+            ::core::option::Option::Some(#outcome) => #outcome,
+            ::core::option::Option::None => match #context.halt().await {},
         }
     }
 }

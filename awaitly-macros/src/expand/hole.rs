@@ -32,7 +32,8 @@ pub(super) fn hole(hole: &Hole) -> TokenStream {
             | MacroKind::TryAll
             | MacroKind::Race
             | MacroKind::FanOut
-            | MacroKind::TryFanOut,
+            | MacroKind::TryFanOut
+            | MacroKind::Child,
             _,
         ) => quote_spanned! {span=> {
             fn #ident<T>() -> T {

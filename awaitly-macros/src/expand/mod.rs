@@ -217,6 +217,7 @@ impl<'a> Filler<'a> {
                     _ => construct::all_glue(krate, index, span, site.macro_kind, args),
                 }
             }
+            SiteArgs::Child(args) => glue::child_glue(index, site.span, args),
             SiteArgs::FanOut(args) => {
                 let span = Span::mixed_site().located_at(site.span);
                 let krate = &glue::located(krate, span);

@@ -179,6 +179,7 @@ impl Scanner<'_> {
                 };
                 (kind, checked_label(&branches.label)?, false, None)
             }
+            SiteArgs::Child(child) => (SiteKind::Child, checked_label(&child.label)?, false, None),
             SiteArgs::FanOut(fan_out) => (
                 SiteKind::FanOut,
                 checked_label(&fan_out.label)?,

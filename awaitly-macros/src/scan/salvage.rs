@@ -44,6 +44,7 @@ impl Scanner<'_> {
             ),
             // A construct's bodies are left out: their sites belong to the reported mistake.
             Ok(SiteArgs::Branches(_)) => (Vec::new(), None),
+            Ok(SiteArgs::Child(args)) => (vec![args.workflow, args.input], None),
             Ok(SiteArgs::FanOut(args)) => (
                 std::iter::once(args.items)
                     .chain(args.options.into_values())

@@ -73,6 +73,39 @@ impl BranchesArgs {
     }
 }
 
+/// `child!` arguments: `child!("label", workflow, input)`.
+pub(crate) struct ChildArgs {
+    pub(crate) label: LitStr,
+    pub(crate) workflow: Expr,
+    pub(crate) input: Expr,
+}
+
+impl syn::parse::Parse for ChildArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let usage = "`child!` needs a label, the registered workflow's name and its input: `child!(\"pay\", \"payment\", &order)`";
+        if !input.peek(LitStr) {
+            return Err(syn::Error::new(input.span(), usage));
+        }
+        let label: LitStr = input.parse()?;
+        if input.is_empty() {
+            return Err(syn::Error::new(input.span(), usage));
+        }
+        input.parse::<Token![,]>()?;
+        let workflow: Expr = input.parse()?;
+        if input.is_empty() {
+            return Err(syn::Error::new(input.span(), usage));
+        }
+        input.parse::<Token![,]>()?;
+        let child_input: Expr = input.parse()?;
+        finish(input, "child!")?;
+        Ok(Self {
+            label,
+            workflow,
+            input: child_input,
+        })
+    }
+}
+
 /// `fan_out!` and `try_fan_out!` arguments.
 pub(crate) struct FanOutArgs {
     pub(crate) label: LitStr,

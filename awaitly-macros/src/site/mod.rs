@@ -9,6 +9,7 @@
 //! sleep!("label" [ , key = item ] , duration)
 //! all!("label", name => expression, …)                      also try_all!, race! (see construct)
 //! fan_out!("label", item in items, { option = value , } expression)   also try_fan_out!
+//! child!("label", workflow, input)
 //! ```
 //!
 //! The scan leaves a [`Slot`] marker where each site stood; the expansion fills it with code.
@@ -19,7 +20,7 @@ mod grammar;
 use proc_macro2::{Ident, Span, TokenTree};
 use syn::{Expr, Macro};
 
-pub(crate) use construct::{BranchesArgs, FanOutArgs};
+pub(crate) use construct::{BranchesArgs, ChildArgs, FanOutArgs};
 pub(crate) use grammar::{ApprovalArgs, HookArgs, HookTarget, SleepArgs, StepArgs, peek_option};
 
 /// The macro names `#[workflow]` rewrites, matched on the last path segment.
@@ -32,6 +33,7 @@ pub(crate) const TRY_ALL: &str = "try_all";
 pub(crate) const RACE: &str = "race";
 pub(crate) const FAN_OUT: &str = "fan_out";
 pub(crate) const TRY_FAN_OUT: &str = "try_fan_out";
+pub(crate) const CHILD: &str = "child";
 
 /// Option names inside a site's arguments.
 pub(crate) const KEY: &str = "key";
@@ -55,6 +57,7 @@ pub(crate) enum MacroKind {
     Race,
     FanOut,
     TryFanOut,
+    Child,
 }
 
 impl MacroKind {
@@ -78,6 +81,7 @@ impl MacroKind {
             RACE => Some(Self::Race),
             FAN_OUT => Some(Self::FanOut),
             TRY_FAN_OUT => Some(Self::TryFanOut),
+            CHILD => Some(Self::Child),
             _ => None,
         }
     }
@@ -93,6 +97,7 @@ impl MacroKind {
             Self::Race => RACE,
             Self::FanOut => FAN_OUT,
             Self::TryFanOut => TRY_FAN_OUT,
+            Self::Child => CHILD,
         }
     }
 }
@@ -108,6 +113,7 @@ pub(crate) enum SiteKind {
     Parallel,
     FanOut,
     Race,
+    Child,
 }
 
 impl SiteKind {
@@ -121,6 +127,7 @@ impl SiteKind {
             Self::Parallel => "`all!`",
             Self::FanOut => "`fan_out!`",
             Self::Race => "`race!`",
+            Self::Child => "`child!`",
         }
     }
 
@@ -135,6 +142,7 @@ impl SiteKind {
             Self::Parallel => "Parallel",
             Self::FanOut => "FanOut",
             Self::Race => "Race",
+            Self::Child => "Child",
         }
     }
 }
@@ -149,6 +157,8 @@ pub(crate) enum SiteArgs {
     Branches(BranchesArgs),
     /// `fan_out!`, `try_fan_out!` (boxed: a pattern and three expressions).
     FanOut(Box<FanOutArgs>),
+    /// `child!`.
+    Child(ChildArgs),
 }
 
 impl SiteArgs {
@@ -164,6 +174,7 @@ impl SiteArgs {
                     BranchesArgs::parse_for(kind, input)
                 })?)
             }
+            MacroKind::Child => Self::Child(mac.parse_body()?),
             MacroKind::FanOut | MacroKind::TryFanOut => {
                 Self::FanOut(Box::new(mac.parse_body_with(
                     |input: syn::parse::ParseStream<'_>| FanOutArgs::parse_for(kind, input),
@@ -196,6 +207,7 @@ impl SiteArgs {
                 .chain(std::iter::once(&mut args.duration))
                 .collect(),
             Self::Branches(_) => Vec::new(),
+            Self::Child(args) => vec![&mut args.workflow, &mut args.input],
             Self::FanOut(args) => std::iter::once(&mut args.items)
                 .chain(args.options.values_mut())
                 .collect(),

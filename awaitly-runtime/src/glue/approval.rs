@@ -143,7 +143,7 @@ fn key_conflict(context: &Context, run: &mut RunProgress, key: &str) -> Option<R
     let taken = context.description().sites.iter().find(|site| {
         matches!(
             site.kind,
-            SiteKind::Step | SiteKind::CreatedHook | SiteKind::Sleep
+            SiteKind::Step | SiteKind::CreatedHook | SiteKind::Sleep | SiteKind::Child
         ) && site.key == label
             && site.per_item == per_item
     });

@@ -49,7 +49,7 @@ pub fn encode_metadata<M: Metadata + ?Sized>(
 }
 
 /// How one `await_hook!` execution ended.
-enum Wait<T> {
+pub(super) enum Wait<T> {
     Payload(T),
     TimedOut(HookTimeout),
     Halt,
@@ -94,7 +94,7 @@ impl Context {
         }
     }
 
-    fn wait_for_hook<T: DeserializeOwned>(
+    pub(super) fn wait_for_hook<T: DeserializeOwned>(
         &self,
         site: usize,
         target: HookTarget,

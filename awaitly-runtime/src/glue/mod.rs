@@ -8,6 +8,7 @@
 
 mod approval;
 mod checkpoint;
+mod child;
 mod compensate;
 mod context;
 mod hook;

@@ -109,7 +109,7 @@ impl Context {
     ) -> Option<Vec<T>>
     where
         K: Display,
-        F: AsyncFn(Context, I) -> T,
+        F: AsyncFnOnce(Context, I) -> T + Clone,
     {
         let outcome = self
             .drive_fan_out(site, items, key, concurrency, body, |_: &T| false)
@@ -130,7 +130,7 @@ impl Context {
     ) -> Option<Result<Vec<T>, E>>
     where
         K: Display,
-        F: AsyncFn(Context, I) -> Result<T, E>,
+        F: AsyncFnOnce(Context, I) -> Result<T, E> + Clone,
     {
         let outputs = self
             .drive_fan_out(site, items, key, concurrency, body, Result::is_err)
@@ -156,7 +156,7 @@ impl Context {
     ) -> Option<Vec<Option<O>>>
     where
         K: Display,
-        F: AsyncFn(Context, I) -> O,
+        F: AsyncFnOnce(Context, I) -> O + Clone,
     {
         let construct = self.construct_key(site);
         let items: Vec<I> = items.into_iter().collect();
@@ -179,7 +179,6 @@ impl Context {
         let mut waiting = items.into_iter().zip(keys).enumerate();
         let mut in_flight = Vec::new();
         let mut split = self.split(0);
-        let body = &body;
         poll_fn(|task| {
             loop {
                 while in_flight.len() < limit {
@@ -187,7 +186,10 @@ impl Context {
                         break;
                     };
                     let context = self.scoped(&construct, &item_key);
-                    let future: Pin<Box<_>> = Box::pin(body(context, item));
+                    // Each item calls its own copy of the body (a closure that borrows the workflow's
+                    // locals is copied by copying the references): the item futures own what they
+                    // hold, so the fan-out stays `Send` when they are.
+                    let future: Pin<Box<_>> = Box::pin(body.clone()(context, item));
                     in_flight.push((position, future));
                     split.open_one();
                 }

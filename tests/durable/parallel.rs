@@ -1,0 +1,383 @@
+//! Doing things at once on the durable engine (issue 14), on every store: a hook in one branch of
+//! `all!` while the other completes, a fan-out killed (SIGKILL, a real process) in the middle and
+//! resumed with only its unfinished items, cancellation during a fan-out with compensations, and
+//! a child workflow that suspends at its own hook and resumes its parent when it completes —
+//! across two processes.
+#![cfg(feature = "sqlite")]
+
+use crate::common::{self, backends};
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use awaitly::durable::{Delivery, Engine};
+use awaitly::store::{RunOutcome, SqliteStore, Store};
+use awaitly::{ChildError, all, await_hook, child, fan_out, step, workflow};
+use serde_json::json;
+
+static RESERVED: AtomicU32 = AtomicU32::new(0);
+static RELEASED: AtomicU32 = AtomicU32::new(0);
+
+#[workflow]
+async fn checkout(order: u32) -> Result<(u32, String), String> {
+    let (stock, confirmation) = all!("checkout",
+        stock => step!("reserve", {
+            RESERVED.fetch_add(1, Ordering::SeqCst);
+            Ok::<u32, String>(order)
+        }),
+        confirm => {
+            let said: String = await_hook!("customer");
+            Ok::<String, String>(said)
+        },
+    );
+    Ok((stock?, confirmation?))
+}
+
+#[workflow]
+async fn reserve_all(items: Vec<u32>) -> Result<Vec<u32>, String> {
+    let confirmed = fan_out!("orders", item in items, key = item, concurrency = 4, {
+        let reserved = step!("reserve", compensate = |item: u32| async move {
+            RELEASED.fetch_add(item, Ordering::SeqCst);
+            Ok::<(), String>(())
+        }, Ok::<u32, String>(item))?;
+        let ok: bool = await_hook!("confirm");
+        if ok { Ok::<u32, String>(reserved) } else { Err(format!("{item} refused")) }
+    });
+    confirmed.into_iter().collect()
+}
+
+#[workflow]
+async fn payment(cents: u32) -> Result<String, String> {
+    let authorised: bool = await_hook!("bank");
+    if authorised {
+        Ok(format!("paid {cents}"))
+    } else {
+        Err("refused by the bank".into())
+    }
+}
+
+#[workflow]
+async fn order(cents: u32) -> Result<String, String> {
+    step!("reserve", Ok::<u32, String>(cents))?;
+    let receipt: Result<String, ChildError<String>> = child!("pay", "payment", &cents);
+    receipt.map_err(|error| error.to_string())
+}
+
+fn engine(store: Arc<dyn Store>) -> Engine {
+    Engine::with_store(store)
+        .register("checkout", 1, checkout)
+        .register("reserve-all", 1, reserve_all)
+        .register("payment", 1, payment)
+        .register("order", 1, order)
+        .register("effects", 1, effects)
+}
+
+#[tokio::test]
+async fn a_hook_in_one_branch_of_all_waits_while_the_other_completes() {
+    for (name, store, cleanup) in backends().await {
+        let engine = engine(store);
+        let before = RESERVED.load(Ordering::SeqCst);
+        let started = engine
+            .start(&format!("{name}-join"), "checkout", &7)
+            .await
+            .unwrap();
+        let RunOutcome::Suspended { hook } = started.outcome else {
+            panic!("{name}: {:?}", started.outcome);
+        };
+        // The other branch's step ran and is stored.
+        assert_eq!(RESERVED.load(Ordering::SeqCst), before + 1, "{name}");
+        let delivery = engine
+            .resume_hook(&hook.hook_id, json!("yes"))
+            .await
+            .unwrap();
+        let Delivery::Applied { outcome, .. } = delivery else {
+            panic!("{name}: {delivery:?}");
+        };
+        assert_eq!(
+            outcome,
+            RunOutcome::Completed {
+                result: json!([7, "yes"])
+            },
+            "{name}"
+        );
+        assert_eq!(
+            RESERVED.load(Ordering::SeqCst),
+            before + 1,
+            "{name}: replayed, not run again"
+        );
+        cleanup.run().await;
+    }
+}
+
+#[tokio::test]
+async fn cancelling_during_a_durable_fan_out_undoes_every_reserved_item() {
+    for (name, store, cleanup) in backends().await {
+        let engine = engine(store);
+        let run_id = format!("{name}-cancel-fan-out");
+        let started = engine
+            .start(&run_id, "reserve-all", &vec![1_u32, 2, 3, 4, 5, 6])
+            .await
+            .unwrap();
+        // Four items in flight wait for their confirmation (the first of them names the run's
+        // waiting hook); items 5 and 6 have not started.
+        assert!(
+            matches!(started.outcome, RunOutcome::Suspended { .. }),
+            "{name}: {:?}",
+            started.outcome
+        );
+        let before = RELEASED.load(Ordering::SeqCst);
+        let cancelled = engine.cancel(&run_id, "order withdrawn").await.unwrap();
+        assert_eq!(
+            cancelled,
+            RunOutcome::Cancelled {
+                reason: Some("order withdrawn".into())
+            },
+            "{name}"
+        );
+        assert_eq!(
+            RELEASED.load(Ordering::SeqCst) - before,
+            1 + 2 + 3 + 4,
+            "{name}"
+        );
+        // Cancelling again changes nothing and undoes nothing twice.
+        assert_eq!(engine.cancel(&run_id, "again").await.unwrap(), cancelled);
+        assert_eq!(RELEASED.load(Ordering::SeqCst) - before, 10, "{name}");
+        cleanup.run().await;
+    }
+}
+
+#[tokio::test]
+async fn a_child_workflow_suspends_at_its_own_hook_and_its_completion_resumes_the_parent() {
+    for (name, store, cleanup) in backends().await {
+        let engine = engine(store);
+        let parent = format!("{name}-order");
+        let started = engine.start(&parent, "order", &4200).await.unwrap();
+        assert!(
+            matches!(started.outcome, RunOutcome::Suspended { .. }),
+            "{name}"
+        );
+        // The child runs under a derived id and waits at its own hook.
+        let child = engine.record(&format!("{parent}/pay")).await.unwrap();
+        let RunOutcome::Suspended { hook } = child.outcome else {
+            panic!("{name}: {:?}", child.outcome);
+        };
+        let delivery = engine
+            .resume_hook(&hook.hook_id, json!(true))
+            .await
+            .unwrap();
+        assert!(
+            matches!(delivery, Delivery::Applied { .. }),
+            "{name}: {delivery:?}"
+        );
+        assert_eq!(
+            engine.record(&parent).await.unwrap().outcome,
+            RunOutcome::Completed {
+                result: json!("paid 4200")
+            },
+            "{name}"
+        );
+
+        // A child that fails reaches its parent typed.
+        let refused = format!("{name}-refused");
+        engine.start(&refused, "order", &1).await.unwrap();
+        let child = engine.record(&format!("{refused}/pay")).await.unwrap();
+        let hook = child.outcome.pending_hook().unwrap().hook_id.clone();
+        engine.resume_hook(&hook, json!(false)).await.unwrap();
+        assert_eq!(
+            engine.record(&refused).await.unwrap().outcome,
+            RunOutcome::Failed {
+                error: json!("the child run failed")
+            },
+            "{name}"
+        );
+
+        // Cancelling a parent cancels the child it waits for.
+        let cancelled = format!("{name}-cancelled");
+        engine.start(&cancelled, "order", &1).await.unwrap();
+        engine.cancel(&cancelled, "changed my mind").await.unwrap();
+        assert!(
+            matches!(
+                engine
+                    .record(&format!("{cancelled}/pay"))
+                    .await
+                    .unwrap()
+                    .outcome,
+                RunOutcome::Cancelled { .. }
+            ),
+            "{name}"
+        );
+        cleanup.run().await;
+    }
+}
+
+/// The role a re-executed copy of this test binary plays, and its argument.
+const ROLE: &str = "AWAITLY_PARALLEL_TEST_ROLE";
+const ARGUMENT: &str = "AWAITLY_PARALLEL_TEST_ARGUMENT";
+
+/// Runs this test binary again as another process, running only `test` with `role`.
+fn other_process(test: &str, role: &str, argument: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "--exact",
+            test,
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(ROLE, role)
+        .env(ARGUMENT, argument);
+    command
+}
+
+#[tokio::test]
+async fn a_child_completing_in_another_process_resumes_its_parent_there() {
+    let file = common::ScratchFile::new("child-two-processes");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&file.0).await.unwrap());
+    let engine = engine(store);
+    engine.start("order-2p", "order", &99).await.unwrap();
+    let child = engine.record("order-2p/pay").await.unwrap();
+    let hook = child.outcome.pending_hook().unwrap().hook_id.clone();
+    // The bank's callback reaches the other process, which has its own engine on the file.
+    let status = other_process(
+        "parallel::second_process",
+        "deliver",
+        &format!("{}|{}", file.0.display(), hook.as_str()),
+    )
+    .status()
+    .unwrap();
+    assert!(status.success());
+    // This process did nothing more: the other one completed the child and resumed the parent.
+    assert_eq!(
+        engine.record("order-2p").await.unwrap().outcome,
+        RunOutcome::Completed {
+            result: json!("paid 99")
+        }
+    );
+}
+
+/// Appends one line per item effect to a file, fsynced before the step returns.
+#[workflow]
+async fn effects(input: (String, u32)) -> Result<Vec<u32>, String> {
+    let (log, count) = input;
+    let done = fan_out!("items", item in 0..count, key = item, concurrency = 8, {
+        step!("effect", async {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&log).map_err(|error| error.to_string())?;
+            writeln!(file, "{item}").map_err(|error| error.to_string())?;
+            file.sync_all().map_err(|error| error.to_string())?;
+            Ok::<u32, String>(item)
+        }.await)
+    });
+    done.into_iter().collect()
+}
+
+fn effect_counts(log: &Path, count: u32) -> Vec<u32> {
+    let mut counts = vec![0; count as usize];
+    for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
+        counts[line.parse::<usize>().unwrap()] += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_fan_out_killed_in_the_middle_resumes_with_only_its_unfinished_items() {
+    const COUNT: u32 = 400;
+    let file = common::ScratchFile::new("fan-out-kill");
+    let log = std::env::temp_dir().join(format!("{}.log", common::unique("fan-out-effects")));
+    let mut child = other_process(
+        "parallel::second_process",
+        "fan-out",
+        &format!("{}|{}|{COUNT}", file.0.display(), log.display()),
+    )
+    .spawn()
+    .unwrap();
+    // Kill it once some items are done, well before all are.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while effect_counts(&log, COUNT)
+        .iter()
+        .filter(|count| **count > 0)
+        .count()
+        < 60
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fan-out never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&file.0).await.unwrap());
+    let stored = store.load_run("fan-out").await.unwrap().unwrap();
+    let recorded = (0..COUNT)
+        .filter(|item| stored.state.contains_key(&format!("items[{item}]/effect")))
+        .count();
+    let before = effect_counts(&log, COUNT);
+    assert!(
+        recorded > 0 && recorded < COUNT as usize,
+        "recorded {recorded}"
+    );
+
+    // Its lease lapses; another executor recovers the run.
+    let engine = engine(store).stale_after(Duration::from_millis(300));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let recovered = engine.recover().await.unwrap();
+    assert_eq!(recovered.len(), 1);
+    let outcome = engine.record("fan-out").await.unwrap().outcome;
+    assert_eq!(
+        outcome,
+        RunOutcome::Completed {
+            result: json!((0..COUNT).collect::<Vec<_>>())
+        }
+    );
+
+    let after = effect_counts(&log, COUNT);
+    let rerun: usize = (0..COUNT as usize)
+        .filter(|item| after[*item] > before[*item])
+        .count();
+    // Only the unfinished items ran after the restart...
+    assert_eq!(rerun, COUNT as usize - recorded);
+    // ...and the only effects that ever ran twice are of items in flight at the kill, whose
+    // checkpoint had not been written (at most `concurrency` of them).
+    let twice = after.iter().filter(|count| **count > 1).count();
+    assert!(twice <= 8, "{twice} items ran twice");
+    assert!(after.iter().all(|count| *count >= 1));
+    let _ = std::fs::remove_file(&log);
+}
+
+/// What the re-executed test binary does: nothing unless it was started by a test above.
+#[tokio::test]
+#[ignore = "a role played by a second process that the tests above start"]
+async fn second_process() {
+    let (Ok(role), Ok(argument)) = (std::env::var(ROLE), std::env::var(ARGUMENT)) else {
+        return;
+    };
+    let parts: Vec<&str> = argument.split('|').collect();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(parts[0]).await.unwrap());
+    // A short lease: the test that kills this process waits it out before recovering.
+    let engine = engine(store).stale_after(Duration::from_millis(300));
+    match role.as_str() {
+        "deliver" => {
+            let delivery = engine
+                .resume_hook(&parts[1].into(), json!(true))
+                .await
+                .unwrap();
+            assert!(matches!(delivery, Delivery::Applied { .. }), "{delivery:?}");
+        }
+        "fan-out" => {
+            let count: u32 = parts[2].parse().unwrap();
+            engine
+                .start("fan-out", "effects", &(parts[1].to_owned(), count))
+                .await
+                .unwrap();
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
