@@ -126,6 +126,15 @@ mod tests {
                 "`crate = \"not a path\"` is not a path; expected e.g. `crate = \"::awaitly\"`",
             ),
             (quote!(crate = 5), "expected `crate = \"path\"`"),
+            (quote!(crate = awaitly), "expected `crate = \"path\"`"),
+            (
+                quote!(rerun_failed = true),
+                "`rerun_failed` takes no value: `#[workflow(rerun_failed)]`",
+            ),
+            (
+                quote!(rerun_failed, rerun_failed),
+                "duplicate `#[workflow]` argument `rerun_failed`",
+            ),
         ];
         for (tokens, expected) in cases {
             let (_, error) = parse(tokens);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use awaitly::durable::Engine;
 use awaitly::http::{admin_router, approvals_router};
-use awaitly::store::SqliteStore;
+use awaitly::store::{Lease, SqliteStore};
 use awaitly::{ApprovalError, ManualClock, await_approval, workflow};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -41,14 +41,23 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
+        Self::answering_within(Duration::from_secs(10)).await
+    }
+
+    /// A server whose engine waits `patience` for another executor holding a run
+    /// ([`Engine::answer_within`]).
+    async fn answering_within(patience: Duration) -> Self {
         let file = common::ScratchFile::new("http-approvals");
         let store = SqliteStore::open(&file.0).await.unwrap();
         let clock = Arc::new(ManualClock::new(T0));
-        let engine = Arc::new(Engine::new(store).clock(clock.clone()).register(
-            "refund",
-            1,
-            |(order, cents): (String, u32)| refund(order, cents),
-        ));
+        let engine = Arc::new(
+            Engine::new(store)
+                .clock(clock.clone())
+                .answer_within(patience)
+                .register("refund", 1, |(order, cents): (String, u32)| {
+                    refund(order, cents)
+                }),
+        );
         let app =
             approvals_router(Arc::clone(&engine)).nest("/admin", admin_router(Arc::clone(&engine)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -231,4 +240,59 @@ async fn approvals_are_listed_and_decided_over_http() {
     );
     server.engine.resume_due().await.unwrap();
     assert!(server.list().await.is_empty());
+}
+
+/// `EngineError::Busy` (another executor holds the run's live lease, and did not let go within
+/// `answer_within`) is `503 Service Unavailable` with `Retry-After`, and decides nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_on_a_run_another_executor_holds_is_503_with_retry_after_and_changes_nothing() {
+    let server = Server::answering_within(Duration::from_millis(100)).await;
+    server
+        .engine
+        .start("o-busy", "refund", &("o-busy", 150))
+        .await
+        .unwrap();
+    let url = server.list().await[0]["url"].as_str().unwrap().to_owned();
+    // Another executor claims the run (its deadline passed by that executor's clock) and sits on it.
+    let store = server.engine.store();
+    let other = Lease::new("another-executor", Duration::from_secs(30));
+    let claimed = store.claim_runs(u64::MAX, 10, &other, &[]).await.unwrap();
+    assert!(claimed.runs.iter().any(|run| run.run_id == "o-busy"));
+    let before = store.load_run("o-busy").await.unwrap().unwrap();
+
+    let decision = json!({ "decision": "approve", "value": 120, "actor": "grace" });
+    let response = server
+        .client
+        .post(format!("{}{url}", server.base))
+        .header("content-type", "application/json")
+        .body(decision.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .map(|value| value.to_str().unwrap()),
+        Some("1")
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "busy", "{body}");
+
+    let after = store.load_run("o-busy").await.unwrap().unwrap();
+    assert_eq!(
+        after.record.revision, before.record.revision,
+        "nothing written"
+    );
+    assert_eq!(after.record.outcome, before.record.outcome);
+    assert_eq!(after.state.to_json(), before.state.to_json());
+    assert_eq!(
+        after.record.lease.map(|lease| lease.owner).as_deref(),
+        Some("another-executor"),
+        "the other executor still holds the run"
+    );
+    let listed = server.list().await;
+    assert_eq!(listed.len(), 1, "the approval still waits: {listed:?}");
+    assert_eq!(listed[0]["run_id"], "o-busy");
 }

@@ -1,7 +1,7 @@
 //! The workflow runtime without a store: hooks, approvals, sleeps, replay and keys, retry
 //! policies, events, diagrams, drift between workflow versions, macro hygiene and lints, tracing,
-//! and provider webhook signatures. One test binary (linking is most of a test build's time); each
-//! module is one area.
+//! provider webhook signatures, and the index of the examples. One test binary (linking is most of
+//! a test build's time); each module is one area.
 
 mod approvals;
 mod awaitly_shapes;
@@ -9,6 +9,7 @@ mod compensation;
 mod diagrams;
 mod drift;
 mod events;
+mod examples_index;
 mod hooks;
 mod hygiene;
 mod keys;

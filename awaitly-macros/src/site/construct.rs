@@ -162,3 +162,103 @@ impl FanOutArgs {
         })
     }
 }
+
+/// The grammar alone: each mistake in a construct's arguments and the message it gets (where it
+/// lands, and the mistakes about placement, are the ui suite's business).
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+    use syn::parse::Parser;
+
+    use super::{BranchesArgs, ChildArgs, FanOutArgs, MacroKind};
+
+    fn branches(kind: MacroKind, tokens: TokenStream) -> syn::Result<BranchesArgs> {
+        (|input: syn::parse::ParseStream<'_>| BranchesArgs::parse_for(kind, input)).parse2(tokens)
+    }
+
+    fn fan_out(tokens: TokenStream) -> syn::Result<FanOutArgs> {
+        (|input: syn::parse::ParseStream<'_>| FanOutArgs::parse_for(MacroKind::FanOut, input))
+            .parse2(tokens)
+    }
+
+    fn message<T>(parsed: syn::Result<T>) -> String {
+        match parsed {
+            Ok(_) => panic!("parsed"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn branches_are_a_label_and_named_expressions() {
+        let args = branches(
+            MacroKind::All,
+            quote!("checkout", stock => reserve(), pay => { charge() },),
+        )
+        .unwrap();
+        assert_eq!(args.label.value(), "checkout");
+        let names: Vec<String> = args
+            .branches
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .collect();
+        assert_eq!(names, ["stock", "pay"]);
+        assert!(args.duplicate_branch(MacroKind::All).is_none());
+        let twice = branches(MacroKind::All, quote!("c", a => 1, a => 2)).unwrap();
+        assert_eq!(
+            twice.duplicate_branch(MacroKind::All).unwrap().to_string(),
+            "duplicate branch `a` in `all!`: each branch needs a name of its own, which is part of its sites' keys"
+        );
+    }
+
+    #[test]
+    fn branch_mistakes() {
+        let usage = "`race!` needs a label and named branches: `race!(\"label\", first => expression, second => expression)`";
+        assert_eq!(message(branches(MacroKind::Race, quote!("quote"))), usage);
+        assert_eq!(message(branches(MacroKind::Race, quote!(a => 1))), usage);
+        assert_eq!(
+            message(branches(MacroKind::TryAll, quote!("c", 1 + 1))),
+            "expected a named branch: `name => expression`"
+        );
+    }
+
+    #[test]
+    fn fan_out_arguments_and_mistakes() {
+        let args = fan_out(
+            quote!("ship", (id, qty) in orders, key = id, concurrency = 16, ship(id).await),
+        )
+        .unwrap();
+        assert_eq!(args.label.value(), "ship");
+        assert!(args.options.get("key").is_some() && args.options.get("concurrency").is_some());
+        let usage = "`fan_out!` needs a label, `item in items` and an expression: `fan_out!(\"ship\", order in orders, concurrency = 16, ship(&order).await)`";
+        assert_eq!(message(fan_out(quote!(order in orders, ship()))), usage);
+        assert_eq!(message(fan_out(quote!("ship", order in orders))), usage);
+        assert_eq!(
+            message(fan_out(quote!("ship", order orders, ship()))),
+            "expected `in` and the items: `fan_out!(\"label\", item in items, …)`"
+        );
+        assert_eq!(
+            message(fan_out(
+                quote!("ship", order in orders, parallelism = 4, ship())
+            )),
+            "unknown `fan_out!` option `parallelism`; expected one of `key = …`, `concurrency = …`"
+        );
+        assert_eq!(
+            message(fan_out(quote!("ship", order in orders, ship(), extra))),
+            "unexpected tokens after the expression of `fan_out!`; it takes one expression"
+        );
+    }
+
+    #[test]
+    fn child_arguments_and_mistakes() {
+        let args = syn::parse2::<ChildArgs>(quote!("pay", "payment", &order)).unwrap();
+        assert_eq!(args.label.value(), "pay");
+        let usage = "`child!` needs a label, the registered workflow's name and its input: `child!(\"pay\", \"payment\", &order)`";
+        assert_eq!(message(syn::parse2::<ChildArgs>(quote!())), usage);
+        assert_eq!(message(syn::parse2::<ChildArgs>(quote!("pay"))), usage);
+        assert_eq!(
+            message(syn::parse2::<ChildArgs>(quote!("pay", "payment"))),
+            usage
+        );
+    }
+}

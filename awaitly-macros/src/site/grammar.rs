@@ -286,3 +286,175 @@ pub(super) fn finish(input: ParseStream<'_>, macro_name: &str) -> syn::Result<()
     }
     Ok(())
 }
+
+/// The grammar alone: each mistake in a site's arguments and the message it gets (where the
+/// message lands is the ui suite's business, `tests/ui/`).
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+    use syn::parse::Parse;
+
+    use super::{ApprovalArgs, HookArgs, HookTarget, SleepArgs, StepArgs};
+
+    fn error<T: Parse>(tokens: TokenStream) -> String {
+        match syn::parse2::<T>(tokens) {
+            Ok(_) => panic!("parsed"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    /// Every case is `(arguments, message)` for one macro.
+    fn rejects<T: Parse>(cases: &[(TokenStream, &str)]) {
+        for (tokens, expected) in cases {
+            assert_eq!(error::<T>(tokens.clone()), *expected, "`{tokens}`");
+        }
+    }
+
+    #[test]
+    fn step_arguments_are_an_optional_label_options_and_one_expression() {
+        let args = syn::parse2::<StepArgs>(quote!(charge().await)).unwrap();
+        assert!(args.label.is_none() && args.item().is_none());
+        let args = syn::parse2::<StepArgs>(quote!(
+            "charge",
+            key = item,
+            retry = policy,
+            timeout = t,
+            rerun_failed = true,
+            charge(item).await,
+        ))
+        .unwrap();
+        assert_eq!(args.label.as_ref().unwrap().value(), "charge");
+        assert!(args.item().is_some());
+        assert!(args.options.get("retry").is_some() && args.options.get("timeout").is_some());
+        // `name == value` is the expression, not an option.
+        let args = syn::parse2::<StepArgs>(quote!("check", x == 1)).unwrap();
+        assert!(args.options.get("x").is_none());
+    }
+
+    #[test]
+    fn step_mistakes() {
+        rejects::<StepArgs>(&[
+            (
+                quote!(),
+                "`step!` needs an expression: `step!(call().await)` or `step!(\"label\", expression)`",
+            ),
+            (
+                quote!("load",),
+                "`step!` needs an expression after its label: `step!(\"label\", expression)`",
+            ),
+            (
+                quote!(key = item, charge(item).await),
+                "`key = …` needs a label before it: `step!(\"label\", key = item, expression)`",
+            ),
+            (
+                quote!("charge", key = item),
+                "`step!` needs an expression after `key = …`: `step!(\"label\", key = …, expression)`",
+            ),
+            (
+                quote!("charge", key = item charge(item).await),
+                "expected `,` after `key = …`",
+            ),
+            (
+                quote!("charge", key = item, key = item + 1, charge(item).await),
+                "duplicate `step!` option `key`",
+            ),
+            (
+                quote!("load", retries = 3, load().await),
+                "unknown `step!` option `retries`; expected one of `key = …`, `retry = …`, `timeout = …`, `rerun_failed = …`, `compensate = …`",
+            ),
+            (
+                quote!("load", load().await, load().await),
+                "unexpected tokens after the expression of `step!`; it takes one expression",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn hook_arguments_are_an_id_or_a_label_then_options() {
+        let args = syn::parse2::<HookArgs>(quote!(hook_id)).unwrap();
+        assert!(matches!(args.target, HookTarget::Id(_)));
+        let args =
+            syn::parse2::<HookArgs>(quote!("manager", key = item, metadata = m, timeout = t,))
+                .unwrap();
+        assert!(matches!(args.target, HookTarget::Label(label) if label.value() == "manager"));
+        assert!(args.options.get("key").is_some() && args.options.get("metadata").is_some());
+    }
+
+    #[test]
+    fn hook_mistakes() {
+        rejects::<HookArgs>(&[
+            (
+                quote!(),
+                "`await_hook!` needs a hook id or a label: `await_hook!(hook_id)` or `await_hook!(\"label\")`",
+            ),
+            (
+                quote!(hook, key = item),
+                "`key = …` is only allowed after a label: `await_hook!(\"label\", key = item)`; a hook id is already unique",
+            ),
+            (
+                quote!("manager", metadata = "refund" key = 1),
+                "expected `,` between `await_hook!` options",
+            ),
+            (
+                quote!("manager", "refund #12"),
+                "expected one of `key = …`, `metadata = …`, `timeout = …`",
+            ),
+            (
+                quote!("manager", retries = 3),
+                "unknown `await_hook!` option `retries`; expected one of `key = …`, `metadata = …`, `timeout = …`",
+            ),
+            (
+                quote!("manager", metadata = 1, metadata = 2),
+                "duplicate `await_hook!` option `metadata`",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn approval_arguments_are_a_key_then_options() {
+        let args = syn::parse2::<ApprovalArgs>(quote!(
+            format!("approve:{id}"),
+            reason = r,
+            metadata = m,
+            timeout = t
+        ))
+        .unwrap();
+        assert!(args.options.get("reason").is_some());
+        rejects::<ApprovalArgs>(&[
+            (
+                quote!(),
+                "`await_approval!` needs the approval's key: `await_approval!(format!(\"approve:refund:{id}\"))`",
+            ),
+            (
+                quote!(format!("approve:{id}"), approver = "grace"),
+                "unknown `await_approval!` option `approver`; expected one of `reason = …`, `metadata = …`, `timeout = …`",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn sleep_arguments_are_a_label_an_optional_key_and_a_duration() {
+        let args = syn::parse2::<SleepArgs>(quote!("cool-off", key = item, d)).unwrap();
+        assert_eq!(args.label.value(), "cool-off");
+        assert!(args.item.is_some());
+        let usage = "`sleep!` needs a label and a duration: `sleep!(\"cool-off\", Duration::from_secs(60))`";
+        rejects::<SleepArgs>(&[
+            (quote!(std::time::Duration::from_secs(1)), usage),
+            (quote!("cool-off"), usage),
+            (quote!("cool-off",), usage),
+            (
+                quote!("cool-off", key = item d),
+                "expected `,` and the duration after `key = …`",
+            ),
+            (
+                quote!("cool-off", every = 2, d),
+                "unknown `sleep!` option `every`; expected one of `key = …`",
+            ),
+            (
+                quote!("cool-off", d, e),
+                "unexpected tokens after the expression of `sleep!`; it takes one expression",
+            ),
+        ]);
+    }
+}

@@ -1,9 +1,9 @@
 //! Hostile input: the resume-state decoder, `inject_hook` and approval decisions never panic, never
 //! allocate without bound, and reject bad input with a typed error; a valid state survives a round
 //! trip unchanged. Cases per property: 2,000, or `AWAITLY_PROPTEST_CASES` in the long mode
-//! (`tests/hostile/mod.rs`); they are printed with `-- --nocapture`.
+//! (`tests/props/hostile/mod.rs`); they are printed with `-- --nocapture`.
 
-mod hostile;
+use crate::hostile;
 
 use awaitly::{
     HookId, PendingApprovalOptions, PendingHookOptions, ResumeState, StepEntry, inject_hook,

@@ -7,10 +7,10 @@
 //! exactly the stored strings, and a run id is shown with the documented escapes.
 //!
 //! A case is one store and several runs of the binary, so the case count is small: 6, or
-//! `AWAITLY_PROPTEST_CASES / 1000` in the long mode (`tests/hostile/mod.rs`).
+//! `AWAITLY_PROPTEST_CASES / 1000` in the long mode (`tests/props/hostile/mod.rs`).
 #![cfg(feature = "cli")]
 
-mod hostile;
+use crate::hostile;
 
 use std::path::PathBuf;
 use std::process::Command;

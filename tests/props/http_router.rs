@@ -8,11 +8,11 @@
 //! then the hook's state), or one of the allowed answers where earlier deliveries in the run
 //! may decide it (the dedupe keys of signed deliveries) — in the JSON error shape, within 5 s,
 //! without a panic; with `uniform_rejections` every 404 is byte for byte the same answer.
-//! Cases per property: `AWAITLY_PROPTEST_CASES` (see `tests/hostile/mod.rs`), printed with
+//! Cases per property: `AWAITLY_PROPTEST_CASES` (see `tests/props/hostile/mod.rs`), printed with
 //! `-- --nocapture`.
 #![cfg(feature = "http")]
 
-mod hostile;
+use crate::hostile;
 
 use awaitly::http::HooksConfig;
 use awaitly::http::axum::http::{Method, StatusCode};

@@ -1,12 +1,12 @@
 //! Hostile input on the HTTP body path: random bytes, random JSON, oversized bodies and random
 //! hook ids sent to a real server over real HTTP. Every answer is one of the documented statuses
 //! with a JSON error body, the server never panics, and the pending hook is still deliverable
-//! afterwards. Cases: 300, or `AWAITLY_PROPTEST_CASES` in the long mode (`tests/hostile/mod.rs`);
-//! printed with `-- --nocapture`. (`tests/http_props.rs` drives the router in-process with far
+//! afterwards. Cases: 300, or `AWAITLY_PROPTEST_CASES` in the long mode (`tests/props/hostile/mod.rs`);
+//! printed with `-- --nocapture`. (`tests/props/http_router.rs` drives the router in-process with far
 //! more kinds of hostile request; this one keeps a real socket and hyper in the loop.)
 #![cfg(feature = "http")]
 
-mod hostile;
+use crate::hostile;
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! The public callback router's fixture for the property tests (`tests/http_props.rs`): one engine
+//! The public callback router's fixture for the property tests (`tests/props/http_router.rs`): one engine
 //! with a pending, a resolved and an expired hook; hostile targets for them; and what the router
 //! must answer to a request, predicted from the request alone where it decides the answer.
 

@@ -11,10 +11,10 @@
 //!   documented answer, predicted from the request.
 //!
 //! Every answer within 5 s, without a panic, errors in the JSON shape. Cases per property:
-//! `AWAITLY_PROPTEST_CASES` (see `tests/hostile/mod.rs`), printed with `-- --nocapture`.
+//! `AWAITLY_PROPTEST_CASES` (see `tests/props/hostile/mod.rs`), printed with `-- --nocapture`.
 #![cfg(feature = "http")]
 
-mod hostile;
+use crate::hostile;
 
 use std::sync::Arc;
 

@@ -1,8 +1,0 @@
-use awaitly::workflow;
-
-#[workflow(crate = awaitly)]
-async fn checkout() -> Result<(), String> {
-    Ok(())
-}
-
-fn main() {}

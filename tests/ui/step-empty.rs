@@ -1,8 +1,0 @@
-use awaitly::{step, workflow};
-
-#[workflow]
-async fn checkout() -> Result<u32, String> {
-    step!()
-}
-
-fn main() {}
