@@ -171,6 +171,7 @@ pub(crate) fn classify(
         Some(kind) => has_site(kind).then_some(kind),
         None if has_site(SiteKind::Step) => Some(SiteKind::Step),
         None if has_site(SiteKind::Race) && entry.is_ok() => Some(SiteKind::Race),
+        None if has_site(SiteKind::FanOut) && entry.is_ok() => Some(SiteKind::FanOut),
         None if has_site(SiteKind::CreatedHook) && entry.unmarked_hook_id().is_some() => {
             Some(SiteKind::CreatedHook)
         }

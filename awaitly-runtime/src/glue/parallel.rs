@@ -145,6 +145,18 @@ impl Context {
         Some(Ok(values))
     }
 
+    /// Records how many items the fan-out under `key` has (`{"items": n}`), so its progress
+    /// (done, in flight, pending) can be read from the state. Written with the next checkpoint.
+    fn record_fan_out(&self, key: &str, items: usize) {
+        let mut run = self.lock();
+        if run.state.contains_key(key) {
+            return;
+        }
+        if let Ok(entry) = StepEntry::ok(&serde_json::json!({ "items": items })) {
+            run.state.insert(key.to_owned(), entry);
+        }
+    }
+
     async fn drive_fan_out<I, K, O, F>(
         &self,
         site: usize,
@@ -173,6 +185,7 @@ impl Context {
             }
             keys.push(item_key);
         }
+        self.record_fan_out(&construct, items.len());
         let limit = concurrency.unwrap_or(usize::MAX).max(1);
         let mut outputs: Vec<Option<O>> =
             std::iter::repeat_with(|| None).take(items.len()).collect();
