@@ -47,7 +47,11 @@ async fn quote(carrier: &str, millis: u64) -> Result<String, String> {
 #[workflow]
 async fn billing(cents: u32) -> Result<String, String> {
     let approved: bool = await_hook!("bank");
-    if approved { Ok(format!("billed {cents}")) } else { Err("refused".into()) }
+    if approved {
+        Ok(format!("billed {cents}"))
+    } else {
+        Err("refused".into())
+    }
 }
 
 #[workflow]
@@ -70,22 +74,34 @@ async fn checkout(order: Order) -> Result<String, String> {
     )?;
     let bill: Result<String, ChildError<String>> = child!("bill", "billing", &order.cents);
     let bill = bill.map_err(|error| error.to_string())?;
-    Ok(format!("{} parcels via {carrier}, {authorisation}, {bill}", shipped.len()))
+    Ok(format!(
+        "{} parcels via {carrier}, {authorisation}, {bill}",
+        shipped.len()
+    ))
 }
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
         let file = std::env::temp_dir().join(format!("awaitly-fan-out-{}.db", std::process::id()));
-        let store = SqliteStore::open(&file).await.expect("the SQLite file opens");
+        let store = SqliteStore::open(&file)
+            .await
+            .expect("the SQLite file opens");
         let engine = Engine::new(store)
             .register("checkout", 1, checkout)
             .register("billing", 1, billing);
 
         println!("1. order-1: reserve and authorise at once, ship 200 parcels 16 at a time");
-        let order = Order { id: "order-1".into(), cents: 4200, parcels: 200 };
+        let order = Order {
+            id: "order-1".into(),
+            cents: 4200,
+            parcels: 200,
+        };
         let began = Instant::now();
-        let started = engine.start("order-1", "checkout", &order).await.expect("started");
+        let started = engine
+            .start("order-1", "checkout", &order)
+            .await
+            .expect("started");
         println!(
             "   shipped {} parcels in {:?}; waits for its child: {}",
             SHIPPED.load(Ordering::SeqCst),
@@ -93,7 +109,10 @@ fn main() {
             matches!(started.outcome, RunOutcome::Suspended { .. })
         );
         let child = engine.record("order-1/bill").await.expect("the child run");
-        let bank = child.outcome.pending_hook().expect("the child waits for the bank");
+        let bank = child
+            .outcome
+            .pending_hook()
+            .expect("the child waits for the bank");
         println!("2. the bank approves: the child completes and resumes its parent");
         engine
             .resume_hook(&bank.hook_id, serde_json::json!(true))
@@ -105,13 +124,27 @@ fn main() {
         }
 
         println!("3. order-2 is cancelled while its child waits: its reservation is released");
-        let order = Order { id: "order-2".into(), cents: 100, parcels: 3 };
-        engine.start("order-2", "checkout", &order).await.expect("started");
-        let cancelled = engine.cancel("order-2", "customer left").await.expect("cancelled");
+        let order = Order {
+            id: "order-2".into(),
+            cents: 100,
+            parcels: 3,
+        };
+        engine
+            .start("order-2", "checkout", &order)
+            .await
+            .expect("started");
+        let cancelled = engine
+            .cancel("order-2", "customer left")
+            .await
+            .expect("cancelled");
         println!("   order-2: {cancelled:?}");
         println!(
             "   its child: {:?}",
-            engine.record("order-2/bill").await.expect("the child").outcome
+            engine
+                .record("order-2/bill")
+                .await
+                .expect("the child")
+                .outcome
         );
         drop(engine);
         for suffix in ["", "-wal", "-shm"] {

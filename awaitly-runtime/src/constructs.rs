@@ -13,7 +13,7 @@
 ///
 /// A branch is an `async` block of the body: `?` and `return` leave the branch, not the
 /// workflow. Branches run on the workflow's own task (nothing is spawned), so they may borrow the
-/// body's locals. [`try_all!`] stops at the first `Err`.
+/// body's locals. [`try_all!`](crate::try_all!) stops at the first `Err`.
 ///
 /// ```
 /// use awaitly::{Outcome, all, step, workflow};
@@ -45,7 +45,7 @@ macro_rules! all {
     };
 }
 
-/// [`all!`] for branches that return `Result<_, E>`: evaluates to `Ok` of the tuple of their
+/// [`all!`](crate::all!) for branches that return `Result<_, E>`: evaluates to `Ok` of the tuple of their
 /// values, or to the first `Err`, after which the other branches are dropped where they stand
 /// (their recorded steps stay recorded).
 ///
@@ -117,7 +117,7 @@ macro_rules! race {
 /// item's position without it. In a durable run every item's steps are checkpointed as they
 /// finish, so a crash in the middle resumes with the unfinished items only. The expression is the
 /// body of an async closure: `?` leaves the item; it may borrow the body's locals.
-/// [`try_fan_out!`] stops at the first `Err`.
+/// [`try_fan_out!`](crate::try_fan_out!) stops at the first `Err`.
 ///
 /// ```
 /// use awaitly::{Outcome, fan_out, step, workflow};
@@ -150,7 +150,7 @@ macro_rules! fan_out {
     };
 }
 
-/// [`fan_out!`] for items that return `Result<_, E>`: evaluates to `Ok` of the values in input
+/// [`fan_out!`](crate::fan_out!) for items that return `Result<_, E>`: evaluates to `Ok` of the values in input
 /// order, or to the first `Err`, after which the items in flight are dropped and no more start.
 ///
 /// ```

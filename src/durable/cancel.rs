@@ -29,7 +29,7 @@ impl Engine {
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let engine = awaitly::durable::Engine::new(awaitly::store::MemoryStore::new())
     ///     .register("order", 1, |(): ()| order());
-    /// engine.start("order", "o-1", &()).await.unwrap();
+    /// engine.start("o-1", "order", &()).await.unwrap();
     /// let outcome = engine.cancel("o-1", "customer left").await.unwrap();
     /// assert_eq!(outcome, RunOutcome::Cancelled { reason: Some("customer left".into()) });
     /// # });
