@@ -98,52 +98,69 @@ impl std::fmt::Debug for StoreJournal {
 
 impl Journal for StoreJournal {
     fn record<'a>(&'a self, key: &'a str, entry: &'a StepEntry) -> JournalFuture<'a> {
-        Box::pin(async move {
-            // The runtime awaits each record before the next step, so these never overlap.
-            let (revision, mut entries) = {
-                let mut progress = self.lock();
-                (progress.revision, std::mem::take(&mut progress.carry))
-            };
-            entries.push((key.to_owned(), entry.clone()));
-            let texts: Vec<(String, String)> = entries
-                .iter()
-                .map(|(key, entry)| (key.clone(), entry_text(entry)))
-                .collect();
-            {
-                let mut progress = self.lock();
-                let over = progress.budget.as_ref().and_then(|budget| {
-                    let bytes = budget.after(&texts);
-                    (bytes > budget.limit).then_some((bytes, budget.limit))
-                });
-                if let Some((bytes, limit)) = over {
-                    progress.too_large = Some((bytes, limit));
-                    return Err(JournalError::new(format!(
-                        "the run's state would grow to {bytes} bytes, over the limit of {limit}"
-                    )));
-                }
+        Box::pin(self.write(vec![(key.to_owned(), entry.clone())]))
+    }
+
+    /// The steps concurrent branches finished while the last write was in flight: one save.
+    fn record_all<'a>(
+        &'a self,
+        entries: &'a [(std::borrow::Cow<'static, str>, StepEntry)],
+    ) -> JournalFuture<'a> {
+        let entries = entries
+            .iter()
+            .map(|(key, entry)| (key.clone().into_owned(), entry.clone()))
+            .collect();
+        Box::pin(self.write(entries))
+    }
+}
+
+impl StoreJournal {
+    /// Saves `recorded` (after any carried entries) in one compare-and-swap write.
+    async fn write(&self, recorded: Vec<(String, StepEntry)>) -> Result<(), JournalError> {
+        // The runtime never has two writes of one run in flight, so these never overlap.
+        let (revision, mut entries) = {
+            let mut progress = self.lock();
+            (progress.revision, std::mem::take(&mut progress.carry))
+        };
+        entries.extend(recorded);
+        let texts: Vec<(String, String)> = entries
+            .iter()
+            .map(|(key, entry)| (key.clone(), entry_text(entry)))
+            .collect();
+        {
+            let mut progress = self.lock();
+            let over = progress.budget.as_ref().and_then(|budget| {
+                let bytes = budget.after(&texts);
+                (bytes > budget.limit).then_some((bytes, budget.limit))
+            });
+            if let Some((bytes, limit)) = over {
+                progress.too_large = Some((bytes, limit));
+                return Err(JournalError::new(format!(
+                    "the run's state would grow to {bytes} bytes, over the limit of {limit}"
+                )));
             }
-            let changes = Changes {
-                entries,
-                lease: Some(self.lease.clone()),
-                ..Changes::default()
-            };
-            match self.store.save(&self.run_id, revision, changes).await {
-                Ok(saved) => {
-                    let mut progress = self.lock();
-                    progress.revision = saved.revision;
-                    if let Some(budget) = &mut progress.budget {
-                        for (key, text) in &texts {
-                            budget.sizes.insert(key.clone(), key.len() + text.len());
-                        }
+        }
+        let changes = Changes {
+            entries,
+            lease: Some(self.lease.clone()),
+            ..Changes::default()
+        };
+        match self.store.save(&self.run_id, revision, changes).await {
+            Ok(saved) => {
+                let mut progress = self.lock();
+                progress.revision = saved.revision;
+                if let Some(budget) = &mut progress.budget {
+                    for (key, text) in &texts {
+                        budget.sizes.insert(key.clone(), key.len() + text.len());
                     }
-                    progress.saved.extend(texts);
-                    Ok(())
                 }
-                Err(error) => {
-                    self.lock().failure = Some(error.clone());
-                    Err(JournalError::from_error(error))
-                }
+                progress.saved.extend(texts);
+                Ok(())
             }
-        })
+            Err(error) => {
+                self.lock().failure = Some(error.clone());
+                Err(JournalError::from_error(error))
+            }
+        }
     }
 }
