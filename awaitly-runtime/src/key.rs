@@ -54,13 +54,18 @@ pub const KEY_RECIPE_VERSION: u32 = 1;
 #[must_use]
 pub fn item_key(label: &str, item: impl Display) -> String {
     let mut key = String::with_capacity(label.len() + 8);
-    key.push_str(label);
-    key.push('[');
-    let mut escaper = ItemEscaper { out: &mut key };
+    push_item_key(&mut key, label, item);
+    key
+}
+
+/// Appends [`item_key`]`(label, item)` to `out`.
+pub(crate) fn push_item_key(out: &mut String, label: &str, item: impl Display) {
+    out.push_str(label);
+    out.push('[');
+    let mut escaper = ItemEscaper { out };
     // Writing into a String cannot fail.
     let _ = write!(escaper, "{item}");
-    key.push(']');
-    key
+    out.push(']');
 }
 
 /// Appends an occurrence number (`2`, `3`, …) to a key; the first occurrence keeps the bare key.

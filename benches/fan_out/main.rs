@@ -252,6 +252,30 @@ fn main() {
         return;
     }
     let rounds = 7;
+    // `--profile-replay SECONDS`: replays the fan-out in a loop, for `perf record`.
+    if let Some(seconds) = std::env::args()
+        .skip_while(|argument| argument != "--profile-replay")
+        .nth(1)
+        .and_then(|seconds| seconds.parse::<u64>().ok())
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let state = fan_instant(REPLAYED).start().await.state;
+            let until = Instant::now() + Duration::from_secs(seconds);
+            while Instant::now() < until {
+                assert!(
+                    fan_instant(REPLAYED)
+                        .run(state.clone())
+                        .await
+                        .outcome
+                        .is_completed()
+                );
+            }
+        });
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -134,8 +134,16 @@ impl Context {
                 self.scope.as_deref(),
                 construct_key,
                 branch,
-                self.description.sites.len(),
             ))),
+        }
+    }
+
+    /// A context for a scope whose prefix is built already.
+    pub(crate) fn with_scope(&self, prefix: String) -> Self {
+        Self {
+            description: self.description,
+            run: Arc::clone(&self.run),
+            scope: Some(Arc::new(Scope::with_prefix(prefix))),
         }
     }
 
@@ -369,11 +377,11 @@ impl RunProgress {
         let label = description.sites[site].key;
         if let Some(scope) = scope {
             return Cow::Owned(match item {
-                None => {
-                    with_occurrence(&format!("{}{label}", scope.prefix), scope.occurrence(site))
-                }
+                None => scoped_key(&scope.prefix, label, scope.occurrence(site)),
                 Some(item) => {
-                    self.next_item_key(format!("{}{}", scope.prefix, item_key(label, item)))
+                    let mut base = scope.prefix.clone();
+                    crate::key::push_item_key(&mut base, label, item);
+                    self.next_item_key(base)
                 }
             });
         }
@@ -454,4 +462,17 @@ fn mismatch(key: &str, recorded: SiteKind, reached: SiteKind) -> RunError {
         recorded,
         reached,
     }
+}
+
+/// `prefix` + `label`, with an occurrence suffix from the second execution on, built in one
+/// allocation (it is made once per site execution in a scope).
+fn scoped_key(prefix: &str, label: &str, occurrence: u32) -> String {
+    let mut key = String::with_capacity(prefix.len() + label.len() + 4);
+    key.push_str(prefix);
+    key.push_str(label);
+    if occurrence > 1 {
+        key.push(crate::key::OCCURRENCE_SEPARATOR);
+        key.push_str(&occurrence.to_string());
+    }
+    key
 }

@@ -10,6 +10,7 @@ use std::task::Poll;
 
 use super::checkpoint::Checkpoint;
 use super::context::{Context, Halt};
+use super::scope::prefix_of;
 use crate::entry::StepEntry;
 use crate::error::RunError;
 use crate::event::Event;
@@ -172,33 +173,46 @@ impl Context {
     {
         let construct = self.construct_key(site);
         let items: Vec<I> = items.into_iter().collect();
-        let mut keys = Vec::with_capacity(items.len());
-        let mut seen = HashSet::with_capacity(items.len());
-        for (position, item) in items.iter().enumerate() {
-            let item_key = key(position, item).to_string();
-            if !seen.insert(item_key.clone()) {
-                self.lock().halt = Some(Halt::Stopped(RunError::DuplicateItemKey {
-                    key: construct,
-                    item: item_key,
-                }));
-                return None;
-            }
-            keys.push(item_key);
+        // Each item's scope prefix, built once from its key (escaped as it is written).
+        let prefixes: Vec<String> = items
+            .iter()
+            .enumerate()
+            .map(|(position, item)| {
+                prefix_of(self.scope.as_deref(), &construct, &key(position, item))
+            })
+            .collect();
+        // Keys are short strings: foldhash, as the state's index.
+        let mut seen: HashSet<&str, foldhash::fast::RandomState> =
+            HashSet::with_capacity_and_hasher(
+                prefixes.len(),
+                foldhash::fast::RandomState::default(),
+            );
+        if let Some(position) = prefixes
+            .iter()
+            .position(|prefix| !seen.insert(prefix.as_str()))
+        {
+            let item = key(position, &items[position]).to_string();
+            self.lock().halt = Some(Halt::Stopped(RunError::DuplicateItemKey {
+                key: construct,
+                item,
+            }));
+            return None;
         }
+        drop(seen);
         self.record_fan_out(&construct, items.len());
         let limit = concurrency.unwrap_or(usize::MAX).max(1);
         let mut outputs: Vec<Option<O>> =
             std::iter::repeat_with(|| None).take(items.len()).collect();
-        let mut waiting = items.into_iter().zip(keys).enumerate();
+        let mut waiting = items.into_iter().zip(prefixes).enumerate();
         let mut in_flight = Vec::new();
         let mut split = self.split(0);
         poll_fn(|task| {
             loop {
                 while in_flight.len() < limit {
-                    let Some((position, (item, item_key))) = waiting.next() else {
+                    let Some((position, (item, prefix))) = waiting.next() else {
                         break;
                     };
-                    let context = self.scoped(&construct, &item_key);
+                    let context = self.with_scope(prefix);
                     // Each item calls its own copy of the body (a closure that borrows the workflow's
                     // locals is copied by copying the references): the item futures own what they
                     // hold, so the fan-out stays `Send` when they are.

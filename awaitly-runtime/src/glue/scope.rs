@@ -7,9 +7,8 @@
 //! execution, nested scopes one after the other. Labels never contain `[`, and an item's key is
 //! percent-escaped, so a scope segment can never be confused with a label or a per-item key.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-
-use crate::key::item_key;
 
 /// One branch's or one item's scope: the key prefix of every site inside it, and how often each
 /// site ran in it.
@@ -17,8 +16,11 @@ use crate::key::item_key;
 pub(crate) struct Scope {
     /// `outer[a]/inner[b]/`: prepended to every key recorded inside.
     pub(crate) prefix: String,
-    /// Occurrences per site of the workflow, for this scope only.
-    occurrences: Mutex<Vec<u32>>,
+    /// Which of the first 64 sites ran in this scope: the common first execution costs one
+    /// atomic operation, and a scope (one per fan-out item) allocates nothing for its counts.
+    ran: AtomicU64,
+    /// Executions of sites that ran more than once, or whose index is 64 or more.
+    repeated: Mutex<Vec<(usize, u32)>>,
 }
 
 impl Scope {
@@ -27,27 +29,54 @@ impl Scope {
         parent: Option<&Scope>,
         construct_key: &str,
         branch: &dyn std::fmt::Display,
-        sites: usize,
     ) -> Self {
-        let mut prefix = parent.map_or_else(String::new, |parent| parent.prefix.clone());
-        prefix.push_str(&item_key(construct_key, branch));
-        prefix.push('/');
+        Self::with_prefix(prefix_of(parent, construct_key, branch))
+    }
+
+    /// A scope whose prefix is built already (see [`prefix_of`]).
+    pub(crate) fn with_prefix(prefix: String) -> Self {
         Self {
             prefix,
-            occurrences: Mutex::new(vec![0; sites]),
+            ran: AtomicU64::new(0),
+            repeated: Mutex::new(Vec::new()),
         }
     }
 
     /// Counts one more execution of `site` in this scope; returns the count.
     pub(crate) fn occurrence(&self, site: usize) -> u32 {
-        let mut occurrences = self
-            .occurrences
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let count = &mut occurrences[site];
-        *count += 1;
-        *count
+        if let Some(bit) = u32::try_from(site)
+            .ok()
+            .and_then(|site| 1_u64.checked_shl(site))
+        {
+            if self.ran.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
+                return 1;
+            }
+        }
+        let mut repeated = self.repeated.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, count)) = repeated.iter_mut().find(|(seen, _)| *seen == site) {
+            *count += 1;
+            return *count;
+        }
+        // A site below 64 that gets here ran once already (its bit was set).
+        let count = if site < 64 { 2 } else { 1 };
+        repeated.push((site, count));
+        count
     }
+}
+
+/// The key prefix of `branch` of the construct recorded under `construct_key`, inside `parent`:
+/// the parent's prefix, `construct_key[branch]` (the branch percent-escaped) and `/`.
+pub(crate) fn prefix_of(
+    parent: Option<&Scope>,
+    construct_key: &str,
+    branch: &dyn std::fmt::Display,
+) -> String {
+    let parent = parent.map_or("", |parent| parent.prefix.as_str());
+    let mut prefix = String::with_capacity(parent.len() + construct_key.len() + 12);
+    prefix.push_str(parent);
+    crate::key::push_item_key(&mut prefix, construct_key, branch);
+    prefix.push('/');
+    prefix
 }
 
 /// `key` without its scope segments, and how many there were: `a[x]/b#2[y]/ship[7]` →
@@ -96,13 +125,17 @@ mod tests {
 
     #[test]
     fn a_scope_prefix_escapes_the_branch_and_nests() {
-        let outer = Scope::new(None, "fan", &"a]/b", 1);
+        let outer = Scope::new(None, "fan", &"a]/b");
         assert_eq!(outer.prefix, "fan[a%5D/b]/");
-        let inner = Scope::new(Some(&outer), "join#2", &"left", 1);
+        let inner = Scope::new(Some(&outer), "join#2", &"left");
         assert_eq!(inner.prefix, "fan[a%5D/b]/join#2[left]/");
         assert_eq!(strip_scopes(&format!("{}step", inner.prefix)), ("step", 2));
         assert_eq!(inner.occurrence(0), 1);
         assert_eq!(inner.occurrence(0), 2);
         assert_eq!(outer.occurrence(0), 1);
+        assert_eq!(outer.occurrence(70), 1);
+        assert_eq!(outer.occurrence(70), 2);
+        assert_eq!(outer.occurrence(0), 2);
+        assert_eq!(outer.occurrence(0), 3);
     }
 }
