@@ -15,7 +15,12 @@ use super::{
 };
 
 mod claims;
+#[cfg(feature = "test-util")]
+mod counters;
 mod schema;
+
+#[cfg(feature = "test-util")]
+pub use counters::SqliteCounts;
 
 use claims::{claim_hook, claim_runs};
 use schema::open_connection;
