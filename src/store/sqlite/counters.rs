@@ -3,7 +3,8 @@
 //! from SQLite itself (its trace and commit hooks) rather than from the store's own idea of what
 //! it sends.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use rusqlite::Connection;
 
@@ -43,15 +44,31 @@ impl SqliteCounts {
 
 /// Counts what `connection` runs from now on.
 pub(super) fn install(connection: &Connection) {
+    count_statements(connection);
+    fail_commits(connection, Arc::new(AtomicUsize::new(0)));
+}
+
+fn count_statements(connection: &Connection) {
     connection.trace_v2(
         rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
         Some(|_| {
             STATEMENTS.fetch_add(1, Ordering::Relaxed);
         }),
     );
-    connection.commit_hook(Some(|| {
-        COMMITS.fetch_add(1, Ordering::Relaxed);
-        // `false`: let the commit proceed.
-        false
+}
+
+/// Counts commits, and turns the next `failing` of them into rollbacks (SQLite's commit hook
+/// returning `true`): the `COMMIT` fails as a real one would.
+pub(super) fn fail_commits(connection: &Connection, failing: Arc<AtomicUsize>) {
+    connection.commit_hook(Some(move || {
+        let fail = failing
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        if !fail {
+            COMMITS.fetch_add(1, Ordering::Relaxed);
+        }
+        fail
     }));
 }
