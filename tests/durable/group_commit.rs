@@ -102,3 +102,21 @@ async fn sqlite_acknowledges_no_save_before_its_commit() {
     let results = save_all(&store, "gc").await;
     check(&store, "gc", &results).await;
 }
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_acknowledges_no_save_before_its_commit() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let schema = common::unique("group_commit");
+    let postgres = awaitly::store::PostgresStore::connect_with_schema(&url, &schema)
+        .await
+        .unwrap();
+    let store: Arc<dyn Store> = Arc::new(postgres.clone());
+    create(&*store, "gc").await;
+    postgres.fail_commits(1);
+    let results = save_all(&store, "gc").await;
+    check(&store, "gc", &results).await;
+    postgres.drop_schema().await.unwrap();
+}
