@@ -25,6 +25,7 @@ mod callback;
 mod floor;
 mod ours;
 mod proxy;
+mod timed;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -124,6 +125,8 @@ struct Row {
     store: &'static str,
     in_flight: usize,
     ours: Sample,
+    /// The median latency of one save (a checkpoint, the creation excluded).
+    save: Duration,
     floor: Sample,
     load: f64,
     /// SQLite only: (commits, statements) per run, from the store's connections.
@@ -227,6 +230,14 @@ fn engine(store: impl awaitly::store::Store) -> Arc<Engine> {
     Arc::new(Engine::new(store).register("ten", 1, ours::ten_steps))
 }
 
+/// An engine on `store` whose saves are timed: the engine, and the median save latency so far.
+fn timed_engine(
+    store: impl awaitly::store::Store,
+) -> (Arc<Engine>, Arc<std::sync::Mutex<Vec<Duration>>>) {
+    let (timed, saves) = timed::Timed::new(Arc::new(store));
+    (engine(timed), saves)
+}
+
 fn runs_at(options: &Options, in_flight: usize) -> usize {
     if in_flight == 1 {
         (options.runs / 8).max(8)
@@ -242,11 +253,12 @@ async fn sqlite_row(options: &Options, round: usize, in_flight: usize) -> Result
         let store = SqliteStore::open(&db.0)
             .await
             .map_err(|error| error.to_string())?;
-        let engine = engine(store);
+        let (engine, saves) = timed_engine(store);
         let before = SqliteCounts::now();
         let sample = ours::ours(&engine, "r", runs, in_flight).await?;
         let after = SqliteCounts::now();
         drop(engine);
+        let save = timed::median(&saves);
         let per_run = |count: u64| count as f64 / runs as f64;
         (
             sample,
@@ -254,6 +266,7 @@ async fn sqlite_row(options: &Options, round: usize, in_flight: usize) -> Result
                 per_run(after.commits - before.commits),
                 per_run(after.statements - before.statements),
             ),
+            save,
         )
     };
     let db = TempDb::new(&format!("floor-{round}-{in_flight}"));
@@ -271,6 +284,7 @@ async fn sqlite_row(options: &Options, round: usize, in_flight: usize) -> Result
         store: "SQLite",
         in_flight,
         ours: ours.0,
+        save: ours.2,
         floor,
         load: load_average(),
         counts: Some(ours.1),
@@ -288,9 +302,10 @@ async fn postgres_row(
         PostgresStore::connect_with_schema(&scratch.url, &format!("ours_{round}_{in_flight}"))
             .await
             .map_err(|error| error.to_string())?;
-    let engine = engine(store.clone());
+    let (engine, saves) = timed_engine(store.clone());
     let ours = ours::ours(&engine, "r", runs, in_flight).await?;
     drop(engine);
+    let save = timed::median(&saves);
     store
         .drop_schema()
         .await
@@ -308,6 +323,7 @@ async fn postgres_row(
         store: "PostgreSQL",
         in_flight,
         ours,
+        save,
         floor,
         load: load_average(),
         counts: None,
@@ -368,12 +384,13 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn print_row(round: usize, row: &Row) {
     println!(
-        "round {round} {:<10} {:>2} in flight: ours {:>8.0} steps/s (run p50 {:>7.2} ms, p99 {:>7.2} ms) | floor {:>8.0} rows/s (commit p50 {:>6.2} ms) | ratio {:.3} | load {:.2}{}",
+        "round {round} {:<10} {:>2} in flight: ours {:>8.0} steps/s (run p50 {:>7.2} ms, p99 {:>7.2} ms, save p50 {:>6.2} ms) | floor {:>8.0} rows/s (commit p50 {:>6.2} ms) | ratio {:.3} | load {:.2}{}",
         row.store,
         row.in_flight,
         row.ours.per_second,
         ms(row.ours.p50),
         ms(row.ours.p99),
+        ms(row.save),
         row.floor.per_second,
         ms(row.floor.p50),
         row.ours.per_second / row.floor.per_second,
@@ -499,9 +516,15 @@ fn summary(rows: &[Row], callbacks: &[(Sample, f64)], counts: &[(usize, (f64, f6
             .filter(|row| row.store == store && row.in_flight == 1)
             .map(|row| row.floor.per_second / row.ours.per_second)
             .collect();
+        let checkpoint: Vec<f64> = rows
+            .iter()
+            .filter(|row| row.store == store && row.in_flight == 1)
+            .map(|row| ms(row.save) / ms(row.floor.p50))
+            .collect();
         if !single.is_empty() {
             println!(
-                "{store}: at 1 in flight a step costs {:.2}× one bare commit (median)",
+                "{store}: at 1 in flight one checkpoint (save p50) costs {:.2}× one bare commit (commit p50); a step, creation and completion included, {:.2}× (medians)",
+                median(checkpoint),
                 median(single)
             );
         }
