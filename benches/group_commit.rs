@@ -36,7 +36,7 @@ async fn save_all(store: &Arc<dyn Store>, n: usize, revision: u64) {
         saves.spawn(async move {
             let changes = Changes {
                 entries: vec![(format!("s:{revision}"), StepEntry::ok(&run).expect("JSON"))],
-                lease: Some(Lease::new("bench", Duration::from_secs(60))),
+                lease: Some(Lease::new("bench", Duration::from_mins(1))),
                 ..Changes::default()
             };
             store

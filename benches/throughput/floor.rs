@@ -86,6 +86,9 @@ pub(crate) fn sqlite(path: &Path, rows: usize, per_commit: usize) -> Result<Samp
     Ok(Sample::new(done, started.elapsed(), latencies))
 }
 
+/// One statement of a pipelined transaction.
+type Statement<'a> = Pin<Box<dyn Future<Output = Result<u64, tokio_postgres::Error>> + Send + 'a>>;
+
 /// Polls every future in order until all are done, so tokio-postgres pipelines their requests
 /// on one connection in that order; the results in the same order.
 async fn pipelined<T>(futures: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {
@@ -179,7 +182,7 @@ pub(crate) async fn postgres(
         let update_params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
             [&runs, &revision, &now, &owner, &expires];
         let upsert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&runs, &key, &ENTRY];
-        let futures: Vec<Pin<Box<dyn Future<Output = Result<u64, tokio_postgres::Error>> + Send>>> = vec![
+        let futures: Vec<Statement<'_>> = vec![
             Box::pin(client.execute(&begin, &[])),
             Box::pin(client.execute(&update, &update_params)),
             Box::pin(client.execute(&upsert, &upsert_params)),

@@ -36,16 +36,17 @@ impl Sample {
     /// `units` done in `wall`, from these latencies.
     pub(crate) fn new(units: usize, wall: Duration, mut latencies: Vec<Duration>) -> Self {
         latencies.sort();
-        let at = |q: f64| {
+        // The latency at `per_mille` of the sorted list (integer arithmetic: no float casts).
+        let at = |per_mille: usize| {
             latencies
-                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+                .get((latencies.len() * per_mille / 1000).min(latencies.len().saturating_sub(1)))
                 .copied()
                 .unwrap_or_default()
         };
         Self {
             per_second: units as f64 / wall.as_secs_f64(),
-            p50: at(0.5),
-            p99: at(0.99),
+            p50: at(500),
+            p99: at(990),
         }
     }
 }

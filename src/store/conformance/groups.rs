@@ -45,12 +45,12 @@ async fn one_fenced_save_fails_alone(store: &Arc<dyn Store>) {
 
     // Every save starts at once (barrier-free: spawned together, so a group-committing store
     // receives them in one queue drain or a few).
-    let mut saves = tokio::task::JoinSet::new();
+    let mut pending = tokio::task::JoinSet::new();
     for run in 0..RUNS {
         let store = Arc::clone(store);
-        saves.spawn(async move { (run, store.save(&format!("g-{run}"), 0, changes(run)).await) });
+        pending.spawn(async move { (run, store.save(&format!("g-{run}"), 0, changes(run)).await) });
     }
-    while let Some(joined) = saves.join_next().await {
+    while let Some(joined) = pending.join_next().await {
         let (run, saved) = joined.expect("a save task panicked");
         match run {
             0 => assert!(
@@ -76,7 +76,7 @@ async fn one_fenced_save_fails_alone(store: &Arc<dyn Store>) {
                 stored.state.get(&key).is_none(),
                 "a refused save leaves nothing of its own behind (g-{run})"
             );
-            assert_eq!(stored.record.revision, if run == 0 { 1 } else { 0 });
+            assert_eq!(stored.record.revision, u64::from(run == 0));
         } else {
             assert_eq!(
                 stored.state.get(&key).and_then(StepEntry::value_json),

@@ -38,6 +38,9 @@ const IN_FLIGHT: usize = 4;
 /// The most saves one transaction carries.
 const MAX_BATCH: usize = 256;
 
+/// Where a queued save's result arrives.
+pub(super) type Answer = oneshot::Receiver<Result<Saved, StoreError>>;
+
 /// A save waiting for a batch, with its parameters as the statement takes them.
 pub(super) struct Pending {
     run_id: String,
@@ -62,7 +65,7 @@ impl Pending {
         run_id: &str,
         expected: u64,
         changes: &Changes,
-    ) -> Result<Option<(Self, oneshot::Receiver<Result<Saved, StoreError>>)>, StoreError> {
+    ) -> Result<Option<(Self, Answer)>, StoreError> {
         if !changes.removed.is_empty() || changes.suspend_at.is_some() {
             return Ok(None);
         }

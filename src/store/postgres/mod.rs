@@ -330,16 +330,14 @@ impl PostgresStore {
             )
             .await
             .map_err(backend)?;
-        match inserted {
-            Some(row) => Ok(Created::New(read_run(&row)?)),
-            None => {
-                let existing = client
-                    .query_one(&self.sql.select_run, &[&run.run_id])
-                    .await
-                    .map_err(backend)?;
-                Ok(Created::Existing(read_run(&existing)?))
-            }
+        if let Some(row) = inserted {
+            return Ok(Created::New(read_run(&row)?));
         }
+        let existing = client
+            .query_one(&self.sql.select_run, &[&run.run_id])
+            .await
+            .map_err(backend)?;
+        Ok(Created::Existing(read_run(&existing)?))
     }
 
     async fn load(&self, run_id: &str) -> Result<Option<StoredRun>, StoreError> {
