@@ -25,11 +25,13 @@ struct Order {
 }
 
 async fn reserve_stock(order: &Order) -> Result<u32, String> {
+    tokio::task::yield_now().await; // a call to the inventory service
     println!("   reserve {} parcels for {}", order.parcels, order.id);
     Ok(order.parcels)
 }
 
 async fn authorise(order: &Order) -> Result<String, String> {
+    tokio::task::yield_now().await; // a call to the payment provider
     Ok(format!("auth-{}", order.id))
 }
 

@@ -152,7 +152,7 @@ impl Suspension {
     /// Each single thing the run waits for: this one, or each of [`Several`](Self::Several).
     ///
     /// ```
-    /// let sleep = awaitly::Suspension::Sleep { key: "s".into(), wake_at_millis: 5 };
+    /// let sleep = awaitly::Suspension::Sleep { key: "s".into(), wake_at_ms: 5 };
     /// assert_eq!(sleep.each().count(), 1);
     /// ```
     pub fn each(&self) -> impl Iterator<Item = &Suspension> {

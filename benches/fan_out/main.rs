@@ -120,14 +120,15 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "n/a".into(),
+        |text| {
             text.split_whitespace()
                 .take(3)
                 .collect::<Vec<_>>()
                 .join(" ")
-        })
-        .unwrap_or_else(|_| "n/a".into())
+        },
+    )
 }
 
 /// Counts the store writes (`save`) of the runs it carries.
@@ -241,8 +242,53 @@ async fn durable(name: &str, store: Arc<dyn Store>, rounds: usize, ideal: Durati
         wall.as_secs_f64() * 1e3,
         wall.as_secs_f64() / ideal.as_secs_f64(),
         f64::from(ITEMS) / wall.as_secs_f64(),
-        writes as f64 / wall.as_secs_f64(),
+        f64::from(u32::try_from(writes).unwrap_or(u32::MAX)) / wall.as_secs_f64(),
         load_average()
+    );
+}
+
+/// Section 2: the replay of a completed fan-out next to a sequential replay, per item.
+async fn replay_section(rounds: usize) {
+    println!(
+        "\n## 2. Replay of a completed {REPLAYED}-item fan-out vs {REPLAYED} sequential steps (median of {rounds})\n"
+    );
+    let fanned = fan_instant(REPLAYED).start().await.state;
+    let straight = sequential(REPLAYED).start().await.state;
+    let replay = |state: ResumeState, fanned: bool| async move {
+        let began = Instant::now();
+        let completed = if fanned {
+            fan_instant(REPLAYED)
+                .run(state)
+                .await
+                .outcome
+                .is_completed()
+        } else {
+            sequential(REPLAYED).run(state).await.outcome.is_completed()
+        };
+        assert!(completed);
+        began.elapsed()
+    };
+    let mut fan_samples = Vec::new();
+    let mut sequential_samples = Vec::new();
+    for _ in 0..rounds {
+        fan_samples.push(replay(fanned.clone(), true).await);
+        sequential_samples.push(replay(straight.clone(), false).await);
+    }
+    let fan_replay = median(fan_samples);
+    let sequential_replay = median(sequential_samples);
+    let per_item = |duration: Duration| duration.as_secs_f64() * 1e9 / f64::from(REPLAYED);
+    println!("| replay | total | per item | ratio |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| sequential steps | {:.2} ms | {:.0} ns | 1.00× |",
+        sequential_replay.as_secs_f64() * 1e3,
+        per_item(sequential_replay)
+    );
+    println!(
+        "| fan-out (16 in flight) | {:.2} ms | {:.0} ns | {:.2}× |",
+        fan_replay.as_secs_f64() * 1e3,
+        per_item(fan_replay),
+        fan_replay.as_secs_f64() / sequential_replay.as_secs_f64()
     );
 }
 
@@ -323,38 +369,7 @@ fn main() {
             _ => println!("| PostgreSQL | skipped: set AWAITLY_TEST_POSTGRES_URL | | | |"),
         }
 
-        println!("\n## 2. Replay of a completed {REPLAYED}-item fan-out vs {REPLAYED} sequential steps (median of {rounds})\n");
-        let fanned = fan_instant(REPLAYED).start().await.state;
-        let straight = sequential(REPLAYED).start().await.state;
-        let replay = |state: ResumeState, fanned: bool| async move {
-            let began = Instant::now();
-            let completed = if fanned {
-                fan_instant(REPLAYED).run(state).await.outcome.is_completed()
-            } else {
-                sequential(REPLAYED).run(state).await.outcome.is_completed()
-            };
-            assert!(completed);
-            began.elapsed()
-        };
-        let mut fan_samples = Vec::new();
-        let mut sequential_samples = Vec::new();
-        for _ in 0..rounds {
-            fan_samples.push(replay(fanned.clone(), true).await);
-            sequential_samples.push(replay(straight.clone(), false).await);
-        }
-        let fan_replay = median(fan_samples);
-        let sequential_replay = median(sequential_samples);
-        let per_item = |duration: Duration| duration.as_secs_f64() * 1e9 / f64::from(REPLAYED);
-        println!("| replay | total | per item | ratio |");
-        println!("|---|---:|---:|---:|");
-        println!("| sequential steps | {:.2} ms | {:.0} ns | 1.00× |", sequential_replay.as_secs_f64() * 1e3, per_item(sequential_replay));
-        println!(
-            "| fan-out (16 in flight) | {:.2} ms | {:.0} ns | {:.2}× |",
-            fan_replay.as_secs_f64() * 1e3,
-            per_item(fan_replay),
-            fan_replay.as_secs_f64() / sequential_replay.as_secs_f64()
-        );
-
+        replay_section(rounds).await;
         println!("\n## 3. Memory per in-flight item (resident memory while items wait, minus the same with 100)\n");
         println!("{memory_line}");
     });

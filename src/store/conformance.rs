@@ -25,6 +25,7 @@ use serde_json::json;
 use super::{Changes, Claim, Created, NewRun, RunOutcome, Store, StoreError};
 
 mod claims;
+mod groups;
 mod leases;
 
 /// Runs every check on `store`, which must be empty.
@@ -48,6 +49,7 @@ pub async fn run(store: Arc<dyn Store>) {
     concurrent_saves_have_one_winner(&store).await;
     claims::run(&store).await;
     leases::run(&*store).await;
+    groups::run(&store).await;
 }
 
 fn step(value: u32) -> StepEntry {

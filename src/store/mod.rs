@@ -31,6 +31,8 @@ pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use queue::{ClaimedRuns, DEFAULT_QUEUE, QueueLimit};
+#[cfg(all(feature = "sqlite", feature = "test-util"))]
+pub use sqlite::SqliteCounts;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub(crate) use types::now_ms;

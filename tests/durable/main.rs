@@ -16,6 +16,8 @@ mod due;
 mod engine;
 mod events;
 mod exactly_once;
+#[cfg(feature = "test-util")]
+mod group_commit;
 mod hooks_at_rest;
 mod limits;
 mod parallel;

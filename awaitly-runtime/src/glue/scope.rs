@@ -47,10 +47,9 @@ impl Scope {
         if let Some(bit) = u32::try_from(site)
             .ok()
             .and_then(|site| 1_u64.checked_shl(site))
+            && self.ran.fetch_or(bit, Ordering::Relaxed) & bit == 0
         {
-            if self.ran.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
-                return 1;
-            }
+            return 1;
         }
         let mut repeated = self.repeated.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, count)) = repeated.iter_mut().find(|(seen, _)| *seen == site) {

@@ -7,10 +7,12 @@ use deadpool_postgres::{Config, ManagerConfig, Object, Pool, RecyclingMethod, Ru
 use serde_json::Value;
 use tokio_postgres::{NoTls, Row};
 
+mod batch;
 mod claims;
 mod migrate;
 mod sql;
 
+use batch::{Batcher, Pending};
 use sql::Sql;
 
 use super::{
@@ -30,6 +32,10 @@ use listen::Listener;
 /// run's revision inside a transaction; hook claims are single-row conditional updates, so
 /// concurrent deliveries to one hook are decided by the database's row lock.
 ///
+/// Saves of entries — a step's checkpoint, a run's completion — are one statement each, and
+/// concurrent runs' saves are group-committed: sent together in one transaction, pipelined, each
+/// still fenced on its own and acknowledged only once that transaction committed.
+///
 /// Connections come from a pool (`deadpool-postgres`, 16 connections), without TLS: put the
 /// database on a private network or a local socket.
 ///
@@ -45,6 +51,7 @@ pub struct PostgresStore {
     pool: Pool,
     sql: Arc<Sql>,
     listener: Arc<Listener>,
+    batcher: Batcher,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -121,12 +128,31 @@ impl PostgresStore {
             .map_err(backend)?;
         let sql = Arc::new(Sql::new(schema));
         let store = Self {
+            batcher: Batcher::start(pool.clone(), Arc::clone(&sql)),
             pool,
             listener: Arc::new(Listener::new(url, &sql.channel)),
             sql,
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Makes the next `count` group commits fail (rolled back instead of committed): for tests
+    /// of what callers are told when the transaction carrying their saves does not commit.
+    ///
+    /// ```no_run
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let store = awaitly::store::PostgresStore::connect_with_schema("postgres://postgres@127.0.0.1/test", "doc_fail").await?;
+    /// store.fail_commits(1);
+    /// # store.drop_schema().await?;
+    /// # Ok::<(), awaitly::store::StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    #[cfg(feature = "test-util")]
+    pub fn fail_commits(&self, count: usize) {
+        self.batcher
+            .failing
+            .store(count, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub(super) async fn client(&self) -> Result<Object, StoreError> {
@@ -210,6 +236,9 @@ fn to_i64(revision: u64) -> Result<i64, StoreError> {
 
 impl PostgresStore {
     async fn create(&self, run: NewRun) -> Result<Created, StoreError> {
+        if run.hooks.is_empty() && run.lease.is_some() {
+            return self.create_alone(run).await;
+        }
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(backend)?;
         let now = now_ms();
@@ -278,6 +307,49 @@ impl PostgresStore {
         Ok(Created::New(record))
     }
 
+    /// A run with no hooks to register and a lease (so no worker to wake): one statement, its
+    /// own transaction.
+    async fn create_alone(&self, run: NewRun) -> Result<Created, StoreError> {
+        let client = self.client().await?;
+        let now = now_ms();
+        let outcome = RunOutcome::Running;
+        let insert = client
+            .prepare_cached(&self.sql.insert_run)
+            .await
+            .map_err(backend)?;
+        let inserted = client
+            .query_opt(
+                &insert,
+                &[
+                    &run.run_id,
+                    &run.workflow,
+                    &to_i32(run.version)?,
+                    &json_text(&run.input),
+                    &outcome.status().as_str(),
+                    &outcome_text(&outcome),
+                    &ms_param(now)?,
+                    &run.lease.as_ref().map(|lease| lease.owner.as_str()),
+                    &run.lease
+                        .as_ref()
+                        .map(|lease| ms_param(lease.expires_at(now)))
+                        .transpose()?,
+                    &run.queue,
+                    &run.priority,
+                    &ms_param(run.ready_at_ms)?,
+                ],
+            )
+            .await
+            .map_err(backend)?;
+        if let Some(row) = inserted {
+            return Ok(Created::New(read_run(&row)?));
+        }
+        let existing = client
+            .query_one(&self.sql.select_run, &[&run.run_id])
+            .await
+            .map_err(backend)?;
+        Ok(Created::Existing(read_run(&existing)?))
+    }
+
     async fn load(&self, run_id: &str) -> Result<Option<StoredRun>, StoreError> {
         let mut client = self.client().await?;
         // One snapshot for the run row and its entries: a save landing between the two reads
@@ -325,6 +397,14 @@ impl PostgresStore {
         expected_revision: u64,
         changes: Changes,
     ) -> Result<Saved, StoreError> {
+        if let Some((pending, answer)) = Pending::new(run_id, expected_revision, &changes)? {
+            let stopped = || StoreError::backend("the PostgreSQL batching task has stopped");
+            if !self.batcher.send(pending) {
+                return Err(stopped());
+            }
+            return answer.await.map_err(|_| stopped())?;
+        }
+        // Removed keys or a suspension: a transaction of its own.
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(backend)?;
         let now = now_ms();

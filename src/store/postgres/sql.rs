@@ -8,6 +8,7 @@ pub(super) struct Sql {
     pub(super) select_run: String,
     pub(super) insert_registered_hook: String,
     pub(super) bump_revision: String,
+    pub(super) save_entries: String,
     pub(super) delete_entry: String,
     pub(super) upsert_entry: String,
     pub(super) suspend_hook: String,
@@ -40,6 +41,20 @@ impl Sql {
     #[allow(clippy::too_many_lines)]
     pub(super) fn new(schema: &str) -> Self {
         let s = format!("\"{schema}\"");
+        // The fenced revision bump of a save: only at the expected revision, only if no other
+        // executor holds a live lease; a save that stops the run releases its lease.
+        let bump = format!(
+            "UPDATE {s}.runs SET revision = revision + 1, updated_at = $3,
+                 status = COALESCE($4, status), outcome = COALESCE($5, outcome),
+                 version = COALESCE($6, version),
+                 due_at = CASE WHEN $5::TEXT IS NULL THEN due_at ELSE $7 END,
+                 lease_owner = CASE WHEN $8::TEXT IS NULL THEN lease_owner
+                     WHEN COALESCE($4::TEXT, 'running') <> 'running' THEN NULL ELSE $8 END,
+                 lease_expires_at = CASE WHEN $8::TEXT IS NULL THEN lease_expires_at
+                     WHEN COALESCE($4::TEXT, 'running') <> 'running' THEN NULL ELSE $9 END
+             WHERE run_id = $1 AND revision = $2
+               AND (lease_owner IS NULL OR lease_expires_at <= $3 OR lease_owner = $8)"
+        );
         Self {
             schema: schema.to_owned(),
             insert_run: format!(
@@ -53,18 +68,30 @@ impl Sql {
                 "INSERT INTO {s}.hooks (hook_id, run_id, registered_at) VALUES ($1, $2, $3)
                  ON CONFLICT (hook_id) DO NOTHING"
             ),
-            bump_revision: format!(
-                "UPDATE {s}.runs SET revision = revision + 1, updated_at = $3,
-                     status = COALESCE($4, status), outcome = COALESCE($5, outcome),
-                     version = COALESCE($6, version),
-                     due_at = CASE WHEN $5::TEXT IS NULL THEN due_at ELSE $7 END,
-                     lease_owner = CASE WHEN $8::TEXT IS NULL THEN lease_owner
-                         WHEN COALESCE($4::TEXT, 'running') <> 'running' THEN NULL ELSE $8 END,
-                     lease_expires_at = CASE WHEN $8::TEXT IS NULL THEN lease_expires_at
-                         WHEN COALESCE($4::TEXT, 'running') <> 'running' THEN NULL ELSE $9 END
-                 WHERE run_id = $1 AND revision = $2
-                   AND (lease_owner IS NULL OR lease_expires_at <= $3 OR lease_owner = $8)
-                 RETURNING due_at, lease_owner"
+            bump_revision: format!("{bump} RETURNING due_at, lease_owner"),
+            // A whole save in one statement (one round trip, no transaction of its own): the
+            // fenced revision bump, the entries ($10 keys, $11 texts, in order) only if the bump
+            // matched, the wake-up of listening workers ($12) for a run nobody holds that now has
+            // a due time; or, when the bump matched nothing, the run as this statement saw it, to
+            // tell a conflict from a lease held elsewhere. Several such statements share one
+            // transaction when saves are group-committed.
+            save_entries: format!(
+                "WITH bumped AS ({bump} RETURNING due_at, lease_owner),
+                 upserted AS (
+                     INSERT INTO {s}.entries (run_id, key, entry)
+                     SELECT $1, entry.key, entry.text
+                     FROM unnest($10::TEXT[], $11::TEXT[]) WITH ORDINALITY AS entry(key, text, position)
+                     WHERE EXISTS (SELECT 1 FROM bumped)
+                     ORDER BY entry.position
+                     ON CONFLICT (run_id, key) DO UPDATE SET entry = excluded.entry
+                 )
+                 SELECT TRUE, b.due_at, b.lease_owner, NULL::BIGINT, NULL::BIGINT,
+                     CASE WHEN $5::TEXT IS NOT NULL AND b.due_at IS NOT NULL AND b.lease_owner IS NULL
+                         THEN pg_notify($12, '') IS NULL END
+                 FROM bumped b
+                 UNION ALL
+                 SELECT FALSE, NULL::BIGINT, r.lease_owner, r.revision, r.lease_expires_at, NULL::BOOLEAN
+                 FROM {s}.runs r WHERE r.run_id = $1 AND NOT EXISTS (SELECT 1 FROM bumped)"
             ),
             delete_entry: format!("DELETE FROM {s}.entries WHERE run_id = $1 AND key = $2"),
             upsert_entry: format!(

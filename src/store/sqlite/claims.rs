@@ -1,8 +1,9 @@
 //! The claims of [`SqliteStore`](super::SqliteStore): a delivery claiming a hook (and the run's
-//! lease with it), and workers claiming the runs that need an executor. Each is one immediate
-//! transaction, so no other connection — in this process or another — decides in between.
+//! lease with it), and workers claiming the runs that need an executor. Each runs in the writer's
+//! immediate transaction (its own savepoint), so no other connection — in this process or
+//! another — decides in between.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{backend, find_hook, find_run};
 use crate::store::{
@@ -10,18 +11,15 @@ use crate::store::{
 };
 
 pub(super) fn claim_hook(
-    connection: &mut Connection,
+    connection: &Connection,
     hook_id: &str,
     payload: &str,
     now_ms: u64,
     dedupe_key: Option<&str>,
     lease: Option<&Lease>,
 ) -> Result<Claim, StoreError> {
-    let transaction = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
     if let Some(key) = dedupe_key {
-        let seen: Option<(String, String)> = transaction
+        let seen: Option<(String, String)> = connection
             .prepare_cached("SELECT run_id, hook_id FROM awaitly_hooks WHERE dedupe_key = ?1")
             .and_then(|mut statement| {
                 statement
@@ -36,7 +34,7 @@ pub(super) fn claim_hook(
             });
         }
     }
-    let Some(hook) = find_hook(&transaction, hook_id)? else {
+    let Some(hook) = find_hook(connection, hook_id)? else {
         return Ok(Claim::Unknown);
     };
     if let Some(existing) = hook.payload {
@@ -45,7 +43,7 @@ pub(super) fn claim_hook(
             payload: existing,
         });
     }
-    let deadline: Option<i64> = transaction
+    let deadline: Option<i64> = connection
         .prepare_cached("SELECT deadline FROM awaitly_hooks WHERE hook_id = ?1")
         .and_then(|mut statement| statement.query_row([hook_id], |row| row.get(0)))
         .map_err(backend)?;
@@ -55,7 +53,7 @@ pub(super) fn claim_hook(
             run_id: hook.run_id,
         });
     }
-    transaction
+    connection
         .prepare_cached("UPDATE awaitly_hooks SET payload = ?2, dedupe_key = ?3 WHERE hook_id = ?1")
         .and_then(|mut statement| statement.execute(params![hook_id, payload, dedupe_key]))
         .map_err(backend)?;
@@ -66,7 +64,7 @@ pub(super) fn claim_hook(
         // the run's lease if nobody holds it, so it applies the payload without racing a worker.
         let now = crate::store::now_ms();
         let owner = lease.map(|lease| lease.owner.as_str());
-        leased = transaction
+        leased = connection
             .prepare_cached(
                 "UPDATE awaitly_runs SET due_at = 0,
                      lease_owner = CASE WHEN ?2 IS NOT NULL
@@ -93,7 +91,6 @@ pub(super) fn claim_hook(
             .unwrap_or(false)
             && owner.is_some();
     }
-    transaction.commit().map_err(backend)?;
     Ok(Claim::Claimed {
         run_id: hook.run_id,
         suspended,
@@ -131,28 +128,25 @@ fn pick_due(
 }
 
 pub(super) fn claim_runs(
-    connection: &mut Connection,
+    connection: &Connection,
     due_by: u64,
     limit: usize,
     lease: &Lease,
     queues: &[QueueLimit],
 ) -> Result<ClaimedRuns, StoreError> {
-    let transaction = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
     let now = now_ms();
     let due_by = ms_bound(due_by);
-    // One immediate transaction: no other connection (in this process or another) claims
+    // Inside the writer's immediate transaction: no other connection (in this process or another) claims
     // between the choice and the lease, so executors split due runs instead of racing on them.
     let mut chosen: Vec<String> = Vec::new();
     if queues.is_empty() {
-        chosen.extend(pick_due(&transaction, None, limit, due_by, now)?);
+        chosen.extend(pick_due(connection, None, limit, due_by, now)?);
     } else {
         for queue in queues {
             let remaining = limit.saturating_sub(chosen.len());
             let free = match queue.concurrency {
                 Some(concurrency) => {
-                    let busy: i64 = transaction
+                    let busy: i64 = connection
                         .prepare_cached(
                             "SELECT COUNT(*) FROM awaitly_runs
                              WHERE queue = ?1 AND lease_owner IS NOT NULL AND lease_expires_at > ?2",
@@ -167,7 +161,7 @@ pub(super) fn claim_runs(
             };
             if free.min(remaining) > 0 {
                 chosen.extend(pick_due(
-                    &transaction,
+                    connection,
                     Some(&queue.queue),
                     free.min(remaining),
                     due_by,
@@ -178,7 +172,7 @@ pub(super) fn claim_runs(
     }
     let mut runs = Vec::with_capacity(chosen.len());
     for run_id in &chosen {
-        transaction
+        connection
             .prepare_cached(
                 "UPDATE awaitly_runs SET lease_owner = ?2, lease_expires_at = ?3 WHERE run_id = ?1",
             )
@@ -186,18 +180,17 @@ pub(super) fn claim_runs(
                 statement.execute(params![run_id, lease.owner, lease.expires_at(now)])
             })
             .map_err(backend)?;
-        if let Some(record) = find_run(&transaction, run_id)? {
+        if let Some(record) = find_run(connection, run_id)? {
             runs.push(record);
         }
     }
-    let next_due_at: Option<i64> = transaction
+    let next_due_at: Option<i64> = connection
         .prepare_cached(
             "SELECT MIN(due_at) FROM awaitly_runs WHERE due_at IS NOT NULL AND due_at > ?1
                AND (lease_owner IS NULL OR lease_expires_at <= ?2)",
         )
         .and_then(|mut statement| statement.query_row(params![due_by, now], |row| row.get(0)))
         .map_err(backend)?;
-    transaction.commit().map_err(backend)?;
     Ok(ClaimedRuns {
         runs,
         next_due_at_ms: next_due_at.map(ms_column).transpose()?,

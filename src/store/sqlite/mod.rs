@@ -1,24 +1,33 @@
 //! [`SqliteStore`]: the embedded default — one database file in WAL mode, SQLite compiled in.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use awaitly_runtime::{HookId, ResumeState};
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
 
 use super::{
     Changes, Claim, ClaimedRuns, Created, HookRecord, Lease, NewRun, QueueLimit, RunLease,
-    RunOutcome, RunRecord, Saved, Store, StoreError, StoreFuture, StoredRun, due_param, entry_text,
-    hook_key, json_text, ms_bound, ms_column, named_by_outcome, now_ms, outcome_text, parse_entry,
-    parse_json, parse_outcome, refusal,
+    RunRecord, Saved, Store, StoreError, StoreFuture, StoredRun, hook_key, json_text, ms_bound,
+    ms_column, named_by_outcome, now_ms, parse_entry, parse_json, parse_outcome,
 };
 
 mod claims;
+#[cfg(feature = "test-util")]
+mod counters;
+mod readers;
 mod schema;
+mod writer;
+mod writes;
+
+#[cfg(feature = "test-util")]
+pub use counters::SqliteCounts;
 
 use claims::{claim_hook, claim_runs};
+use readers::Readers;
 use schema::open_connection;
+use writer::{Pending, Queue, Write};
 
 const RUN_COLUMNS: &str =
     "run_id, workflow, version, input, outcome, revision, created_at, updated_at,
@@ -28,8 +37,12 @@ const HOOK_COLUMNS: &str = "hook_id, run_id, metadata, registered_at, suspended_
 /// A [`Store`] in one SQLite file: WAL journal, `synchronous = FULL` (a save that returned
 /// survives a power cut), the SQLite library compiled in so a fresh machine needs nothing.
 ///
-/// Calls run on tokio's blocking pool; one connection per store serialises them in the process,
-/// and SQLite's file locks (with a 5 s busy timeout) serialise several processes on one file.
+/// Writes go to one thread per store that owns the write connection and commits the writes
+/// queued while the previous transaction committed together, each in its own savepoint: one
+/// fsync acknowledges many runs' checkpoints, and a write that is refused (fenced) is rolled back
+/// alone. No write is acknowledged before the transaction holding it is durable. Reads run on
+/// tokio's blocking pool over separate read connections (WAL readers see committed data only).
+/// SQLite's file locks (with a 5 s busy timeout) serialise several processes on one file.
 ///
 /// ```
 /// use awaitly::store::{NewRun, SqliteStore, Store};
@@ -47,8 +60,12 @@ const HOOK_COLUMNS: &str = "hook_id, run_id, metadata, registered_at, suspended_
 /// ```
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    connection: Arc<Mutex<Connection>>,
+    writes: Queue,
+    readers: Arc<Readers>,
     path: PathBuf,
+    /// Commits still to be failed on purpose (feature `test-util`).
+    #[cfg(feature = "test-util")]
+    failing: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl SqliteStore {
@@ -71,9 +88,23 @@ impl SqliteStore {
         let connection = tokio::task::spawn_blocking(move || open_connection(&opened_path))
             .await
             .map_err(StoreError::from_backend)??;
+        #[cfg(feature = "test-util")]
+        let failing = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        #[cfg(feature = "test-util")]
+        counters::fail_commits(&connection, Arc::clone(&failing));
+        let (writes, queue) = std::sync::mpsc::channel::<Box<dyn Pending>>();
+        std::thread::Builder::new()
+            .name("awaitly-sqlite-writer".to_owned())
+            .spawn(move || writer::run(&connection, &queue))
+            .map_err(|error| {
+                StoreError::backend(format_args!("starting the SQLite writer thread: {error}"))
+            })?;
         Ok(Self {
-            connection: Arc::new(Mutex::new(connection)),
+            writes,
+            readers: Arc::new(Readers::new(path.clone())),
             path,
+            #[cfg(feature = "test-util")]
+            failing,
         })
     }
 
@@ -93,22 +124,56 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Runs `work` with the connection on the blocking pool.
-    fn call<T, F>(&self, work: F) -> StoreFuture<'_, T>
+    /// Queues `work` for the writer thread; resolves once the transaction carrying it is
+    /// decided (committed durably, or not at all).
+    fn write<T, F>(&self, work: F) -> StoreFuture<'_, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (write, answer) = Write::new(work);
+        let queued = self.writes.send(Box::new(write));
+        Box::pin(async move {
+            queued.map_err(|_| StoreError::backend("the SQLite writer thread has stopped"))?;
+            answer
+                .await
+                .map_err(|_| StoreError::backend("the SQLite writer thread has stopped"))?
+        })
+    }
+
+    /// Runs `work` with a read connection on the blocking pool.
+    fn read<T, F>(&self, work: F) -> StoreFuture<'_, T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let connection = Arc::clone(&self.connection);
+        let readers = Arc::clone(&self.readers);
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
-                // A panic inside `work` rolls its transaction back, so the connection is usable.
-                let mut connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
-                work(&mut connection)
-            })
-            .await
-            .map_err(StoreError::from_backend)?
+            tokio::task::spawn_blocking(move || readers.with(work))
+                .await
+                .map_err(StoreError::from_backend)?
         })
+    }
+
+    /// Makes the next `count` commits of the writer fail (SQLite rolls them back): for tests
+    /// of what callers are told when the transaction carrying their writes does not commit.
+    ///
+    /// ```
+    /// use awaitly::store::{NewRun, SqliteStore, Store};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let path = std::env::temp_dir().join(format!("awaitly-doc-fail-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).await.unwrap();
+    /// store.fail_commits(1);
+    /// assert!(store.create_run(NewRun::new("r1", "w", 1, serde_json::Value::Null)).await.is_err());
+    /// assert!(store.load_run("r1").await.unwrap().is_none());
+    /// # drop(store);
+    /// # for suffix in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{suffix}", path.display())); }
+    /// # });
+    /// ```
+    #[cfg(feature = "test-util")]
+    pub fn fail_commits(&self, count: usize) {
+        self.failing
+            .store(count, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -196,163 +261,6 @@ fn revision_param(revision: u64) -> Result<i64, StoreError> {
     i64::try_from(revision).map_err(StoreError::corrupt)
 }
 
-fn create_run(connection: &mut Connection, run: &NewRun) -> Result<Created, StoreError> {
-    let transaction = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
-    if let Some(existing) = find_run(&transaction, &run.run_id)? {
-        return Ok(Created::Existing(existing));
-    }
-    for hook_id in &run.hooks {
-        if let Some(taken) = find_hook(&transaction, &hook_key(hook_id))? {
-            return Err(StoreError::HookOwnedElsewhere {
-                hook_id: hook_id.to_string(),
-                owner: taken.run_id,
-            });
-        }
-    }
-    let now = now_ms();
-    let outcome = RunOutcome::Running;
-    transaction
-        .prepare_cached(
-            "INSERT INTO awaitly_runs (run_id, workflow, version, input, status, outcome, revision,
-                 created_at, updated_at, due_at, lease_owner, lease_expires_at, queue, priority)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )
-        .and_then(|mut statement| {
-            statement.execute(params![
-                run.run_id,
-                run.workflow,
-                run.version,
-                json_text(&run.input),
-                outcome.status().as_str(),
-                outcome_text(&outcome),
-                now,
-                run.ready_at_ms,
-                run.lease.as_ref().map(|lease| lease.owner.as_str()),
-                run.lease.as_ref().map(|lease| lease.expires_at(now)),
-                run.queue,
-                run.priority
-            ])
-        })
-        .map_err(backend)?;
-    for hook_id in &run.hooks {
-        transaction
-            .prepare_cached(
-                "INSERT INTO awaitly_hooks (hook_id, run_id, registered_at) VALUES (?1, ?2, ?3)",
-            )
-            .and_then(|mut statement| {
-                statement.execute(params![hook_key(hook_id), run.run_id, now])
-            })
-            .map_err(backend)?;
-    }
-    let record = find_run(&transaction, &run.run_id)?
-        .ok_or_else(|| StoreError::backend("the run just inserted is missing"))?;
-    transaction.commit().map_err(backend)?;
-    Ok(Created::New(record))
-}
-
-fn save(
-    connection: &mut Connection,
-    run_id: &str,
-    expected_revision: u64,
-    changes: &Changes,
-) -> Result<Saved, StoreError> {
-    let transaction = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
-    let now = now_ms();
-    let expected = revision_param(expected_revision)?;
-    let outcome = changes.outcome.as_ref();
-    let lease = changes.lease.as_ref();
-    let updated = transaction
-        .prepare_cached(
-            "UPDATE awaitly_runs SET revision = revision + 1, updated_at = ?3,
-                 status = COALESCE(?4, status), outcome = COALESCE(?5, outcome),
-                 version = COALESCE(?6, version),
-                 due_at = CASE WHEN ?5 IS NULL THEN due_at ELSE ?7 END,
-                 lease_owner = CASE WHEN ?8 IS NULL THEN lease_owner
-                     WHEN COALESCE(?4, 'running') <> 'running' THEN NULL ELSE ?8 END,
-                 lease_expires_at = CASE WHEN ?8 IS NULL THEN lease_expires_at
-                     WHEN COALESCE(?4, 'running') <> 'running' THEN NULL ELSE ?9 END
-             WHERE run_id = ?1 AND revision = ?2
-               AND (lease_owner IS NULL OR lease_expires_at <= ?3 OR lease_owner = ?8)",
-        )
-        .and_then(|mut statement| {
-            statement.execute(params![
-                run_id,
-                expected,
-                now,
-                outcome.map(|outcome| outcome.status().as_str()),
-                outcome.map(outcome_text),
-                changes.version,
-                outcome.and_then(due_param),
-                lease.map(|lease| lease.owner.as_str()),
-                lease.map(|lease| lease.expires_at(now))
-            ])
-        })
-        .map_err(backend)?;
-    if updated == 0 {
-        return Err(refusal(
-            find_run(&transaction, run_id)?,
-            run_id,
-            expected_revision,
-            now,
-        ));
-    }
-    for key in &changes.removed {
-        transaction
-            .prepare_cached("DELETE FROM awaitly_entries WHERE run_id = ?1 AND key = ?2")
-            .and_then(|mut statement| statement.execute(params![run_id, key]))
-            .map_err(backend)?;
-    }
-    for (key, entry) in &changes.entries {
-        transaction
-            .prepare_cached(
-                "INSERT INTO awaitly_entries (run_id, key, entry) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (run_id, key) DO UPDATE SET entry = excluded.entry",
-            )
-            .and_then(|mut statement| statement.execute(params![run_id, key, entry_text(entry)]))
-            .map_err(backend)?;
-    }
-    let mut delivered = None;
-    if let Some(hook) = &changes.suspend_at {
-        let key = hook_key(&hook.hook_id);
-        if let Some(existing) = find_hook(&transaction, &key)? {
-            if existing.run_id != run_id {
-                // Dropping the transaction rolls every change above back.
-                return Err(StoreError::HookOwnedElsewhere {
-                    hook_id: hook.hook_id.to_string(),
-                    owner: existing.run_id,
-                });
-            }
-            delivered = existing.payload;
-        }
-        transaction
-            .prepare_cached(
-                "INSERT INTO awaitly_hooks (hook_id, run_id, metadata, registered_at, suspended_at, deadline)
-                 VALUES (?1, ?2, ?3, ?4, ?4, ?5)
-                 ON CONFLICT (hook_id) DO UPDATE SET metadata = excluded.metadata,
-                     suspended_at = excluded.suspended_at, deadline = excluded.deadline",
-            )
-            .and_then(|mut statement| {
-                statement.execute(params![
-                    key,
-                    run_id,
-                    hook.metadata.as_ref().map(json_text),
-                    now,
-                    hook.deadline_ms
-                ])
-            })
-            .map_err(backend)?;
-    }
-    transaction.commit().map_err(backend)?;
-    Ok(Saved {
-        revision: expected_revision + 1,
-        delivered,
-    })
-}
-
 fn load_run(connection: &Connection, run_id: &str) -> Result<Option<StoredRun>, StoreError> {
     let Some(record) = find_run(connection, run_id)? else {
         return Ok(None);
@@ -386,12 +294,12 @@ fn collect<T>(
 
 impl Store for SqliteStore {
     fn create_run(&self, run: NewRun) -> StoreFuture<'_, Created> {
-        self.call(move |connection| create_run(connection, &run))
+        self.write(move |connection| writes::create_run(connection, &run))
     }
 
     fn load_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, Option<StoredRun>> {
         let run_id = run_id.to_owned();
-        self.call(move |connection| {
+        self.read(move |connection| {
             // One read transaction, one snapshot: a save by another connection landing between
             // the run row and its entries must not pair an old outcome with new entries.
             let transaction = connection.transaction().map_err(backend)?;
@@ -408,7 +316,7 @@ impl Store for SqliteStore {
         changes: Changes,
     ) -> StoreFuture<'a, Saved> {
         let run_id = run_id.to_owned();
-        self.call(move |connection| save(connection, &run_id, expected_revision, &changes))
+        self.write(move |connection| writes::save(connection, &run_id, expected_revision, &changes))
     }
 
     fn claim_hook<'a>(
@@ -423,7 +331,7 @@ impl Store for SqliteStore {
         let payload = json_text(payload);
         let dedupe_key = dedupe_key.map(str::to_owned);
         let lease = lease.cloned();
-        self.call(move |connection| {
+        self.write(move |connection| {
             claim_hook(
                 connection,
                 &hook_id,
@@ -444,13 +352,13 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, ClaimedRuns> {
         let lease = lease.clone();
         let queues = queues.to_vec();
-        self.call(move |connection| claim_runs(connection, now_ms, limit, &lease, &queues))
+        self.write(move |connection| claim_runs(connection, now_ms, limit, &lease, &queues))
     }
 
     fn renew_lease<'a>(&'a self, run_id: &'a str, lease: &'a Lease) -> StoreFuture<'a, bool> {
         let run_id = run_id.to_owned();
         let lease = lease.clone();
-        self.call(move |connection| {
+        self.write(move |connection| {
             let renewed = connection
                 .prepare_cached(
                     "UPDATE awaitly_runs SET lease_expires_at = ?3
@@ -471,7 +379,7 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, bool> {
         let hook_id = hook_key(hook_id);
         let payload = json_text(payload);
-        self.call(move |connection| {
+        self.write(move |connection| {
             let released = connection
                 .prepare_cached(
                     "UPDATE awaitly_hooks SET payload = NULL, dedupe_key = NULL
@@ -485,7 +393,7 @@ impl Store for SqliteStore {
 
     fn find_hook<'a>(&'a self, hook_id: &'a HookId) -> StoreFuture<'a, Option<HookRecord>> {
         let id = hook_id.clone();
-        self.call(move |connection| {
+        self.read(move |connection| {
             // The table holds the id's digest: the record names the id the caller gave.
             Ok(
                 find_hook(connection, &hook_key(&id))?.map(|record| HookRecord {
@@ -497,7 +405,7 @@ impl Store for SqliteStore {
     }
 
     fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>> {
-        self.call(|connection| {
+        self.read(|connection| {
             // The hooks table keys hooks by digest; the id comes from the outcome of the run
             // waiting there, and must hash to the row's key.
             let mut statement = connection
@@ -525,7 +433,7 @@ impl Store for SqliteStore {
     }
 
     fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>> {
-        self.call(move |connection| {
+        self.read(move |connection| {
             let mut statement = connection
                 .prepare_cached(&format!(
                     "SELECT {RUN_COLUMNS} FROM awaitly_runs
@@ -542,7 +450,7 @@ impl Store for SqliteStore {
     }
 
     fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>> {
-        self.call(|connection| {
+        self.read(|connection| {
             collect(
                 connection,
                 &format!("SELECT {RUN_COLUMNS} FROM awaitly_runs ORDER BY seq"),
@@ -553,20 +461,16 @@ impl Store for SqliteStore {
 
     fn delete_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, bool> {
         let run_id = run_id.to_owned();
-        self.call(move |connection| {
-            let transaction = connection
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            let deleted = transaction
+        self.write(move |connection| {
+            let deleted = connection
                 .execute("DELETE FROM awaitly_runs WHERE run_id = ?1", [&run_id])
                 .map_err(backend)?;
-            transaction
+            connection
                 .execute("DELETE FROM awaitly_entries WHERE run_id = ?1", [&run_id])
                 .map_err(backend)?;
-            transaction
+            connection
                 .execute("DELETE FROM awaitly_hooks WHERE run_id = ?1", [&run_id])
                 .map_err(backend)?;
-            transaction.commit().map_err(backend)?;
             Ok(deleted == 1)
         })
     }

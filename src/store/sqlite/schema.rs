@@ -114,6 +114,8 @@ fn digest_hook_ids(connection: &Connection) -> rusqlite::Result<()> {
 pub(super) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let mut connection = Connection::open(path)
         .map_err(|error| StoreError::backend(format_args!("{}: {error}", path.display())))?;
+    #[cfg(feature = "test-util")]
+    super::counters::install(&connection);
     connection
         .busy_timeout(std::time::Duration::from_secs(5))
         .map_err(StoreError::backend)?;
