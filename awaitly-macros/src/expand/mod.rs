@@ -116,12 +116,11 @@ fn describe_site(krate: &syn::Path, site: &Site) -> TokenStream {
         ..
     } = site;
     // The parent's index fits a `u16`: a fn with 65 536 sites does not compile in practice.
-    let parent = match parent {
-        Some((index, branch)) => {
-            let index = u16::try_from(*index).unwrap_or(u16::MAX);
-            quote!(::core::option::Option::Some((#index, #branch)))
-        }
-        None => quote!(::core::option::Option::None),
+    let parent = if let Some((index, branch)) = parent {
+        let index = u16::try_from(*index).unwrap_or(u16::MAX);
+        quote!(::core::option::Option::Some((#index, #branch)))
+    } else {
+        quote!(::core::option::Option::None)
     };
     quote!(#krate::__private::Site::new(#krate::__private::SiteKind::#kind, #key, #per_item, #in_loop, #in_branch, #parent))
 }
