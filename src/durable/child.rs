@@ -39,10 +39,11 @@ impl Engine {
                 }
             }
             // Only a child's id has a `/`; a run id of the caller's that has one costs a load.
-            ended if ended.status().is_terminal() || ended.status() == RunStatus::Stopped => {
-                if run_id.contains('/') {
-                    self.tell_parent(run_id, ended).await;
-                }
+            ended
+                if (ended.status().is_terminal() || ended.status() == RunStatus::Stopped)
+                    && run_id.contains('/') =>
+            {
+                self.tell_parent(run_id, ended).await;
             }
             _ => {}
         }

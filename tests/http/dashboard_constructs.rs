@@ -72,7 +72,7 @@ async fn the_run_page_shows_fan_out_progress_children_compensations_and_cancella
     );
     assert!(shown.contains("fan-out ship-all&lt;br/&gt;1 done / 1 in flight / 2 pending"));
     assert!(
-        shown.contains(r#"site1join[\&quot;all items&quot;/]"#),
+        shown.contains(r"site1join[\&quot;all items&quot;/]"),
         "{shown}"
     );
 

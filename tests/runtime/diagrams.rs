@@ -189,10 +189,13 @@ fn deliver_all<T: serde::Serialize>(run: &awaitly::Run<u32, String>, payload: &T
     state
 }
 
+/// A site's kind, key and enclosing construct.
+type Shape<'a> = (SiteKind, &'a str, Option<(u16, &'a str)>);
+
 #[test]
 fn a_description_names_the_construct_and_branch_of_each_site() {
     let description = dispatch(vec![]).description();
-    let shape: Vec<(SiteKind, &str, Option<(u16, &str)>)> = description
+    let shape: Vec<Shape<'_>> = description
         .sites
         .iter()
         .map(|site| (site.kind, site.key, site.parent))
@@ -329,8 +332,5 @@ fn hostile_branch_free_labels_stay_inside_their_quotes() {
     let mut state = ResumeState::new();
     state.insert("quote", awaitly::StepEntry::ok(&"x\"]\n<script>").unwrap());
     let chart = description.to_mermaid_with_run(&state, 0);
-    assert!(
-        chart.contains(r#"winner: x#quot;] #lt;script#gt;"#),
-        "{chart}"
-    );
+    assert!(chart.contains("winner: x#quot;] #lt;script#gt;"), "{chart}");
 }
