@@ -28,6 +28,7 @@ mod journal;
 mod key;
 mod outcome;
 mod policy;
+mod progress;
 mod site;
 mod state;
 mod surrogate;
@@ -58,6 +59,7 @@ pub use key::{
 };
 pub use outcome::{Outcome, Run, Suspension};
 pub use policy::{Backoff, RecordedFailures, RetryPolicy, StepTimeout};
+pub use progress::{FanOutProgress, fan_out_progress, recorded_fan_out_progress};
 pub use site::{Site, SiteKind, WorkflowDescription, WorkflowStamp};
 pub use state::{ResumeState, clear_failed_steps, clear_step};
 pub use workflow::Workflow;

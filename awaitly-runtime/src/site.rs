@@ -62,6 +62,7 @@ impl fmt::Display for SiteKind {
 /// assert_eq!(site.kind, awaitly::SiteKind::Step);
 /// assert_eq!(site.key, "load");
 /// assert!(!site.per_item);
+/// assert_eq!(site.parent, None);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -75,8 +76,13 @@ pub struct Site {
     pub per_item: bool,
     /// Does the site sit in a loop (`for`, `while`, `loop`) of the workflow's body?
     pub in_loop: bool,
-    /// Does the site sit in a branch (`if`, `match`) of the workflow's body?
+    /// Does the site sit in a branch (`if`, `match`) of the workflow's body, or in a construct's
+    /// branch or item body?
     pub in_branch: bool,
+    /// The construct (`all!`, `race!`, `fan_out!`) whose body the site sits in: the construct's
+    /// index in [`WorkflowDescription::sites`] and the branch's name (empty in a fan-out's item
+    /// body). Diagrams draw the construct as a fork into these sites.
+    pub parent: Option<(u16, &'static str)>,
 }
 
 impl Site {
@@ -88,6 +94,7 @@ impl Site {
         per_item: bool,
         in_loop: bool,
         in_branch: bool,
+        parent: Option<(u16, &'static str)>,
     ) -> Self {
         Self {
             kind,
@@ -95,6 +102,7 @@ impl Site {
             per_item,
             in_loop,
             in_branch,
+            parent,
         }
     }
 }

@@ -101,10 +101,13 @@ pub(crate) async fn run(
     let hooks = store.pending_hooks().await?;
     let waits = inspect::waits_of(&run.record, &run.state, &hooks);
     let steps = inspect::steps_of(&run.state, now_ms);
+    let constructs =
+        inspect::constructs_of(store, run_id, &run.state, &run.record.outcome, now_ms).await?;
     if json {
         let mut value = run_json(&run.record, &waits, now_ms);
         value["outcome"] = serde_json::to_value(&run.record.outcome).unwrap_or_default();
         value["steps"] = steps.iter().map(step_json).collect();
+        super::constructs::add_json(&mut value, &constructs);
         return Ok(pretty(&value));
     }
     let record = &run.record;
@@ -131,6 +134,7 @@ pub(crate) async fn run(
     if !waits.is_empty() {
         let _ = writeln!(text, "waits on  {}", super::table::cell(&waits_on(&waits)));
     }
+    super::constructs::add_lines(&mut text, &constructs);
     text.push('\n');
     if steps.is_empty() {
         text.push_str("no steps recorded\n");

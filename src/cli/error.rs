@@ -122,6 +122,31 @@ pub enum CliError {
         /// The state file.
         path: PathBuf,
     },
+    /// `cancel` was given a resume state file, which has no worker to finish the run.
+    #[error(
+        "a resume state file is opened read-only; cancel its run in the application that runs \
+         it (ResumeState::cancel, then run the workflow on the state)"
+    )]
+    CancelStateFile,
+    /// The run cannot be cancelled: it has finished.
+    #[error(
+        "run `{run_id}` is {status}: only a running, suspended or stopped run can be cancelled"
+    )]
+    RunFinished {
+        /// The run.
+        run_id: String,
+        /// Its status.
+        status: String,
+    },
+    /// Another executor holds the run's lease, or changed the run meanwhile.
+    #[error(
+        "run `{run_id}` is being advanced by a worker right now, so nothing was recorded; retry \
+         the cancel in a few seconds"
+    )]
+    RunBusy {
+        /// The run.
+        run_id: String,
+    },
     /// The store failed while reading or deleting.
     #[error("the store failed: {0}; check that the database is reachable and retry")]
     Store(#[from] StoreError),

@@ -7,10 +7,11 @@
 //! awaitly --store postgres://app@db/app stuck          # past a deadline, or a sleep that is due
 //! awaitly --store state.json --json runs               # a resume state file, JSON for scripts
 //! awaitly --store sqlite://runs.db delete-run order-1 --yes
+//! awaitly --store sqlite://runs.db cancel order-1 --reason "customer left"
 //! ```
 //!
-//! Read-only by default: the only command that changes a store is `delete-run`, which refuses
-//! without `--yes`. Stored text is attacker-controlled: everything the tool prints (tables,
+//! Read-only by default: the only commands that change a store are `delete-run`, which refuses
+//! without `--yes`, and `cancel`, which records a cancellation for a worker to carry out. Stored text is attacker-controlled: everything the tool prints (tables,
 //! errors, `--json`) shows control characters, DEL, C1 controls and bidi overrides as escapes
 //! such as `\u001b`, so no stored value can drive the terminal. A SQLite file must exist and
 //! hold awaitly's tables (the tool never creates one); PostgreSQL gets `--connect-timeout`
@@ -19,8 +20,10 @@
 //! Build it with `cargo install awaitly --features cli` (binary `awaitly`), or call [`run`] from a
 //! binary of your own.
 
+mod cancel;
 mod commands;
 mod console;
+mod constructs;
 mod error;
 mod escape;
 mod source;
@@ -74,7 +77,8 @@ enum Command {
         #[arg(long)]
         workflow: Option<String>,
     },
-    /// One run's steps: key, status, recorded at, value size, error.
+    /// One run's steps (key, status, recorded at, value size, error), its fan-outs' progress,
+    /// children, compensations and cancellation.
     Run {
         /// The run id.
         run_id: String,
@@ -90,6 +94,23 @@ enum Command {
         /// Confirms the deletion, which cannot be undone.
         #[arg(long)]
         yes: bool,
+    },
+    /// Records a run's cancellation and makes it due; the next worker (or `Engine::recover`)
+    /// stops it where it stands and runs its compensations. Needs no workflow code.
+    #[command(
+        long_about = "Records a run's cancellation in the store and makes the run due. This tool \
+                      runs no workflow code: the next worker that claims due runs (or \
+                      Engine::recover in the application) replays the run, stops it where it \
+                      stands, runs its compensations in reverse order and stores it as \
+                      cancelled. A run a worker is advancing right now is refused: retry \
+                      shortly."
+    )]
+    Cancel {
+        /// The run id.
+        run_id: String,
+        /// Why the run is cancelled (recorded with the cancellation).
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -216,6 +237,12 @@ async fn execute(arguments: &Arguments) -> Result<String, Failure> {
                 });
             }
             commands::delete_run(store, run_id, json).await?
+        }
+        Command::Cancel { run_id, reason } => {
+            if source.state_file.is_some() {
+                return Err(CliError::CancelStateFile.into());
+            }
+            cancel::cancel(store, run_id, reason.as_deref(), now_ms, json).await?
         }
     };
     Ok(output)

@@ -19,10 +19,11 @@ struct Node {
 /// The Mermaid source and the HTML flow of a run drawn over its workflow's description.
 pub(crate) fn described(
     description: &WorkflowDescription,
+    run_id: &str,
     state: &ResumeState,
     now_ms: u64,
 ) -> (String, Markup) {
-    let mermaid = description.to_mermaid_with_run(state, now_ms);
+    let mermaid = description.to_mermaid_with_durable_run(run_id, state, now_ms);
     let nodes: Vec<Node> = description
         .sites
         .iter()
@@ -83,7 +84,7 @@ fn site_class(status: &SiteStatus) -> &'static str {
     match status {
         SiteStatus::Completed => "completed",
         SiteStatus::Failed => "failed",
-        SiteStatus::Pending { .. } => "pending",
+        SiteStatus::Pending { .. } | SiteStatus::Partial { .. } => "pending",
         _ => "notReached",
     }
 }

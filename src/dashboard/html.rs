@@ -76,6 +76,9 @@ form{margin:8px 0;display:flex;gap:8px;align-items:center}
 .flow li{background:#fff;border:1px solid #c9ced8;border-left-width:6px;margin:0 0 10px;padding:6px 10px;max-width:640px}
 .flow li.completed{border-color:#2e7d32}.flow li.failed{border-color:#c62828}
 .flow li.pending{border-color:#b7950b}.flow li.notReached{border-color:#9e9e9e;border-style:dashed}
+.bar{display:flex;height:8px;max-width:320px;background:#e3e6ec;border-radius:4px;overflow:hidden;margin:4px 0 10px}
+.bar .done{background:#2e7d32}.bar .in-flight{background:#b7950b}
+.undone{background:#ede3f6}.undo-failed,.cancelled{background:#fbe0e0}
 .muted{color:#667085}dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px}dt{font-weight:600}dd{margin:0}
 ";
 

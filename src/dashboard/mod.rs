@@ -37,6 +37,7 @@
 //! `?view=hooks` pending hooks and approvals. axum's `nest("/awaitly", …)` answers `/awaitly`, not
 //! `/awaitly/`; redirect the latter in your router if people type it.
 
+mod constructs;
 mod diagram;
 mod html;
 mod pages;
@@ -258,13 +259,26 @@ async fn run_page(
     let steps = inspect::steps_of(&run.state, now);
     let description = dashboard.config.descriptions.get(&run.record.workflow);
     let diagram = match description {
-        Some(description) => diagram::described(description, &run.state, now),
+        Some(description) => diagram::described(description, run_id, &run.state, now),
         None => diagram::recorded(&run.record.workflow, &steps),
     };
+    let mut constructs = inspect::constructs_of(
+        &*dashboard.store,
+        run_id,
+        &run.state,
+        &run.record.outcome,
+        now,
+    )
+    .await?;
+    if let Some(description) = description {
+        // With the workflow's description, fan-outs are told from steps exactly.
+        constructs.fan_outs = awaitly_runtime::fan_out_progress(description, &run.state, now);
+    }
     let details = pages::RunDetails {
         record: &run.record,
         waits: &waits,
         steps: &steps,
+        constructs: &constructs,
         diagram,
         described: description.is_some(),
     };

@@ -95,6 +95,8 @@ pub(crate) struct RunDetails<'a> {
     pub(crate) record: &'a RunRecord,
     pub(crate) waits: &'a [Wait],
     pub(crate) steps: &'a [StepRecord],
+    /// Fan-out progress, children, compensations and cancellation.
+    pub(crate) constructs: &'a crate::inspect::Constructs,
     /// The Mermaid source and its HTML rendering.
     pub(crate) diagram: (String, Markup),
     /// Whether the diagram comes from the workflow's registered description.
@@ -131,6 +133,7 @@ pub(crate) fn run(details: &RunDetails<'_>, now_ms: u64) -> String {
             }
             dt { "Input" } dd { code { (json_preview(&record.input)) } }
         }
+        (super::constructs::section(details.constructs, run_link))
         h2 { "Steps" }
         table {
             thead {

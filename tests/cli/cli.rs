@@ -18,13 +18,13 @@ use support::SeededSqlite;
 const STATE_FILE: &str = "tests/fixtures/cli/checkout-state.json";
 
 /// What one invocation printed, with its exit code.
-struct Transcript {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Transcript {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
-fn awaitly(arguments: &[&str]) -> Transcript {
+pub(crate) fn awaitly(arguments: &[&str]) -> Transcript {
     let output = Command::new(env!("CARGO_BIN_EXE_awaitly"))
         .args(arguments)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

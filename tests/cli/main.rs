@@ -10,5 +10,6 @@ mod common;
 mod support;
 
 mod cli;
+mod cli_constructs;
 mod cli_escaping;
 mod examples;

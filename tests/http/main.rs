@@ -13,6 +13,7 @@ mod support;
 mod approvals;
 mod dashboard;
 mod dashboard_browser;
+mod dashboard_constructs;
 mod edges;
 mod hooks;
 mod security;

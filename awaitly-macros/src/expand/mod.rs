@@ -112,9 +112,17 @@ fn describe_site(krate: &syn::Path, site: &Site) -> TokenStream {
         per_item,
         in_loop,
         in_branch,
+        parent,
         ..
     } = site;
-    quote!(#krate::__private::Site::new(#krate::__private::SiteKind::#kind, #key, #per_item, #in_loop, #in_branch))
+    // The parent's index fits a `u16`: a fn with 65 536 sites does not compile in practice.
+    let parent = if let Some((index, branch)) = parent {
+        let index = u16::try_from(*index).unwrap_or(u16::MAX);
+        quote!(::core::option::Option::Some((#index, #branch)))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    quote!(#krate::__private::Site::new(#krate::__private::SiteKind::#kind, #key, #per_item, #in_loop, #in_branch, #parent))
 }
 
 /// Replaces each [`Slot`] marker with its code. Each slot is filled once: a marker seen again

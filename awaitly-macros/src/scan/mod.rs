@@ -68,6 +68,7 @@ pub(crate) fn scan(block: &mut syn::Block, mode: Mode, errors: &mut Errors) -> S
         enclosing: Vec::new(),
         loops: 0,
         branches: 0,
+        parent: None,
         errors,
     };
     scanner.visit_block_mut(block);
@@ -82,6 +83,8 @@ struct Scanner<'a> {
     loops: u32,
     /// How many branches (`if`, `match` arms) enclose the current expression.
     branches: u32,
+    /// The construct (site index) and branch whose body is being scanned.
+    parent: Option<(usize, String)>,
     errors: &'a mut Errors,
 }
 
@@ -197,6 +200,7 @@ impl Scanner<'_> {
             per_item,
             in_loop: self.loops > 0,
             in_branch: self.branches > 0,
+            parent: self.parent.clone(),
             path: mac.path.clone(),
             span: mac.path.span(),
             literal_key,
@@ -209,18 +213,23 @@ impl Scanner<'_> {
     /// The bodies are taken out while they are scanned, so the construct keeps its place (and its
     /// index) before the sites inside it.
     fn construct_bodies(&mut self, index: usize) {
-        let mut bodies: Vec<Expr> = self.found.sites[index]
+        let mut bodies: Vec<(String, Expr)> = self.found.sites[index]
             .args
-            .bodies_mut()
+            .named_bodies_mut()
             .into_iter()
-            .map(|body| std::mem::replace(body, Expr::Verbatim(proc_macro2::TokenStream::new())))
+            .map(|(name, body)| {
+                let body = std::mem::replace(body, Expr::Verbatim(proc_macro2::TokenStream::new()));
+                (name, body)
+            })
             .collect();
         self.nested(false, |scanner| {
-            for body in &mut bodies {
+            for (name, body) in &mut bodies {
+                let outer = scanner.parent.replace((index, std::mem::take(name)));
                 scanner.visit_expr_mut(body);
+                scanner.parent = outer;
             }
         });
-        for (slot, body) in self.found.sites[index]
+        for (slot, (_, body)) in self.found.sites[index]
             .args
             .bodies_mut()
             .into_iter()

@@ -216,9 +216,21 @@ impl SiteArgs {
 
     /// The bodies of a construct's branches or items: they hold sites of their own.
     pub(crate) fn bodies_mut(&mut self) -> Vec<&mut Expr> {
+        self.named_bodies_mut()
+            .into_iter()
+            .map(|(_, body)| body)
+            .collect()
+    }
+
+    /// [`bodies_mut`](Self::bodies_mut) with each body's branch name (empty for a fan-out's body).
+    pub(crate) fn named_bodies_mut(&mut self) -> Vec<(String, &mut Expr)> {
         match self {
-            Self::Branches(args) => args.branches.iter_mut().map(|(_, body)| body).collect(),
-            Self::FanOut(args) => vec![&mut args.body],
+            Self::Branches(args) => args
+                .branches
+                .iter_mut()
+                .map(|(name, body)| (name.to_string(), body))
+                .collect(),
+            Self::FanOut(args) => vec![(String::new(), &mut args.body)],
             _ => Vec::new(),
         }
     }
@@ -235,6 +247,9 @@ pub(crate) struct Site {
     pub(crate) per_item: bool,
     pub(crate) in_loop: bool,
     pub(crate) in_branch: bool,
+    /// The construct whose branch or item body the site sits in (its index among the sites), and
+    /// the branch's name (empty in a fan-out's item body): what diagrams draw as the fork.
+    pub(crate) parent: Option<(usize, String)>,
     /// The macro path as the user wrote it (`step`, `awaitly::step`).
     pub(crate) path: syn::Path,
     /// The path's span: where diagnostics about the site point.

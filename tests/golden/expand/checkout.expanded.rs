@@ -16,6 +16,7 @@ fn checkout(
                 false,
                 false,
                 false,
+                ::core::option::Option::None,
             ),
             ::awaitly::__private::Site::new(
                 ::awaitly::__private::SiteKind::Step,
@@ -23,6 +24,7 @@ fn checkout(
                 true,
                 true,
                 false,
+                ::core::option::Option::None,
             ),
             ::awaitly::__private::Site::new(
                 ::awaitly::__private::SiteKind::CreatedHook,
@@ -30,6 +32,7 @@ fn checkout(
                 false,
                 false,
                 false,
+                ::core::option::Option::None,
             ),
             ::awaitly::__private::Site::new(
                 ::awaitly::__private::SiteKind::Sleep,
@@ -37,6 +40,7 @@ fn checkout(
                 false,
                 false,
                 false,
+                ::core::option::Option::None,
             ),
         ],
     );
@@ -181,6 +185,7 @@ fn refund(
                 false,
                 false,
                 false,
+                ::core::option::Option::None,
             ),
         ],
     );

@@ -15,6 +15,7 @@ fn misplaced(
                 false,
                 false,
                 false,
+                ::core::option::Option::None,
             ),
             ::awaitly::__private::Site::new(
                 ::awaitly::__private::SiteKind::Step,
@@ -22,6 +23,7 @@ fn misplaced(
                 false,
                 false,
                 false,
+                ::core::option::Option::None,
             ),
         ],
     );

@@ -15,6 +15,7 @@ fn checkout(
                 false,
                 false,
                 false,
+                ::core::option::Option::None,
             ),
             ::awaitly::__private::Site::new(
                 ::awaitly::__private::SiteKind::Step,
@@ -22,6 +23,7 @@ fn checkout(
                 false,
                 false,
                 true,
+                ::core::option::Option::Some((0u16, "stock")),
             ),
             ::awaitly::__private::Site::new(
                 ::awaitly::__private::SiteKind::Step,
@@ -29,6 +31,7 @@ fn checkout(
                 false,
                 false,
                 true,
+                ::core::option::Option::Some((0u16, "payment")),
             ),
             ::awaitly::__private::Site::new(
                 ::awaitly::__private::SiteKind::FanOut,
@@ -36,6 +39,7 @@ fn checkout(
                 false,
                 false,
                 false,
+                ::core::option::Option::None,
             ),
             ::awaitly::__private::Site::new(
                 ::awaitly::__private::SiteKind::Step,
@@ -43,6 +47,7 @@ fn checkout(
                 false,
                 false,
                 true,
+                ::core::option::Option::Some((3u16, "")),
             ),
             ::awaitly::__private::Site::new(
                 ::awaitly::__private::SiteKind::Race,
@@ -50,6 +55,7 @@ fn checkout(
                 false,
                 false,
                 false,
+                ::core::option::Option::None,
             ),
             ::awaitly::__private::Site::new(
                 ::awaitly::__private::SiteKind::CreatedHook,
@@ -57,6 +63,7 @@ fn checkout(
                 false,
                 false,
                 true,
+                ::core::option::Option::Some((5u16, "answer")),
             ),
             ::awaitly::__private::Site::new(
                 ::awaitly::__private::SiteKind::Sleep,
@@ -64,6 +71,7 @@ fn checkout(
                 false,
                 false,
                 true,
+                ::core::option::Option::Some((5u16, "timeout")),
             ),
         ],
     );

@@ -1,11 +1,14 @@
-//! Workflow diagrams: a description as a Mermaid flowchart, and a run drawn over it — each site
-//! completed, failed, pending (with its hook id or key, and age) or not reached yet.
+//! Workflow diagrams: a description as a Mermaid flowchart ([`render`]), and a run drawn over it
+//! — each site completed, failed, pending (with its hook id or key, and age), done in some of its
+//! fan-out's items, or not reached yet.
 
-use std::fmt::Write as _;
+mod render;
 
 use crate::compat::{classify, parse_key};
 use crate::entry::StepEntry;
+use crate::glue::strip_scopes;
 use crate::key::HOOK_KEY_PREFIX;
+use crate::progress::fan_out_progress;
 use crate::site::{Site, SiteKind, WorkflowDescription};
 use crate::state::ResumeState;
 
@@ -28,6 +31,14 @@ pub enum SiteStatus {
         /// How long it has waited, in milliseconds, when known.
         age_ms: Option<u64>,
     },
+    /// Done for some of the items of its fan-out, or some of its construct's sites: `completed`
+    /// of `of` (a fan-out counts its items, a parallel construct its sites).
+    Partial {
+        /// How many are done.
+        completed: u64,
+        /// How many there are.
+        of: u64,
+    },
     /// Nothing is recorded for this site.
     NotReached,
 }
@@ -47,6 +58,7 @@ impl std::fmt::Display for SiteStatus {
                 waiting_on,
                 age_ms: None,
             } => write!(formatter, "pending on {waiting_on}"),
+            Self::Partial { completed, of } => write!(formatter, "{completed} of {of} done"),
             Self::NotReached => formatter.write_str("not reached"),
         }
     }
@@ -63,105 +75,6 @@ fn human_age(millis: u64) -> String {
     }
 }
 
-impl WorkflowDescription {
-    /// The workflow as a Mermaid flowchart: its sites in source order, marked when they sit in a
-    /// loop or a branch.
-    ///
-    /// ```
-    /// #[awaitly::workflow]
-    /// async fn checkout(hook: awaitly::HookId) -> Result<u32, String> {
-    ///     let paid: u32 = awaitly::await_hook!(hook);
-    ///     awaitly::step!("ship", Ok::<u32, String>(paid))
-    /// }
-    /// let chart = checkout("h".into()).description().to_mermaid();
-    /// assert!(chart.starts_with("flowchart TD"));
-    /// assert!(chart.contains(r#"site1["step ship"]"#));
-    /// ```
-    #[must_use]
-    pub fn to_mermaid(&self) -> String {
-        self.render(|_| None)
-    }
-
-    /// The flowchart with a run drawn over it: every site classed `completed`, `failed`,
-    /// `pending` or `notReached`, pending ones labelled with what they wait on and for how long
-    /// (`now_ms` is the current time, milliseconds since the Unix epoch).
-    ///
-    /// ```
-    /// #[awaitly::workflow]
-    /// async fn checkout(hook: awaitly::HookId) -> Result<u32, String> {
-    ///     let paid: u32 = awaitly::await_hook!(hook);
-    ///     awaitly::step!("ship", Ok::<u32, String>(paid))
-    /// }
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let run = checkout("h1".into()).start().await;
-    /// let chart = checkout("h1".into()).description().to_mermaid_with_run(&run.state, u64::MAX);
-    /// assert!(chart.contains("class site0 pending"));
-    /// assert!(chart.contains("class site1 notReached"));
-    /// # });
-    /// ```
-    #[must_use]
-    pub fn to_mermaid_with_run(&self, state: &ResumeState, now_ms: u64) -> String {
-        self.render(|site| Some(site_status(self, site, state, now_ms)))
-    }
-
-    fn render(&self, status: impl Fn(&Site) -> Option<SiteStatus>) -> String {
-        let mut chart = String::from("flowchart TD\n");
-        let _ = writeln!(chart, "    start([\"{}\"])", escape(self.name));
-        let mut previous = "start".to_owned();
-        let mut classes = String::new();
-        for (index, site) in self.sites.iter().enumerate() {
-            let node = format!("site{index}");
-            let mut label = format!("{} {}", site.kind, escape(site.key));
-            if site.per_item {
-                label.push_str("[item]");
-            }
-            if site.in_loop {
-                label.push_str(" (in loop)");
-            }
-            if site.in_branch {
-                label.push_str(" (in branch)");
-            }
-            let status = status(site);
-            if let Some(SiteStatus::Pending { .. }) = &status {
-                let _ = write!(
-                    label,
-                    "<br/>{}",
-                    escape(&status.as_ref().map(ToString::to_string).unwrap_or_default())
-                );
-            }
-            let shape = match site.kind {
-                SiteKind::Step => format!("[\"{label}\"]"),
-                SiteKind::Sleep => format!("([\"{label}\"])"),
-                _ => format!("{{{{\"{label}\"}}}}"),
-            };
-            let _ = writeln!(chart, "    {node}{shape}");
-            let _ = writeln!(chart, "    {previous} --> {node}");
-            if let Some(status) = status {
-                let class = match status {
-                    SiteStatus::Completed => "completed",
-                    SiteStatus::Failed => "failed",
-                    SiteStatus::Pending { .. } => "pending",
-                    SiteStatus::NotReached => "notReached",
-                };
-                let _ = writeln!(classes, "    class {node} {class}");
-            }
-            previous = node;
-        }
-        let _ = writeln!(chart, "    finish([\"end\"])");
-        let _ = writeln!(chart, "    {previous} --> finish");
-        if !classes.is_empty() {
-            chart.push_str("    classDef completed fill:#d7f5dd,stroke:#2e7d32\n");
-            chart.push_str("    classDef failed fill:#fbe0e0,stroke:#c62828\n");
-            chart.push_str("    classDef pending fill:#fff4cc,stroke:#b7950b\n");
-            chart.push_str(
-                "    classDef notReached fill:#f2f2f2,stroke:#9e9e9e,stroke-dasharray:4\n",
-            );
-            chart.push_str(&classes);
-        }
-        chart
-    }
-}
-
 /// Where the run recorded in `state` stands at `site`.
 ///
 /// ```
@@ -173,6 +86,11 @@ impl WorkflowDescription {
 /// let status = awaitly::site_status(description, &description.sites[0], &awaitly::ResumeState::new(), 0);
 /// assert_eq!(status, awaitly::SiteStatus::NotReached);
 /// ```
+///
+/// A site inside a fan-out is completed once it is completed under every item's scope (else
+/// [`SiteStatus::Partial`] counts the items it is done in); a fan-out once all its items are done
+/// ([`fan_out_progress`](crate::fan_out_progress)); a parallel construct, which records nothing
+/// itself, once all its sites are.
 #[must_use]
 pub fn site_status(
     description: &WorkflowDescription,
@@ -180,12 +98,29 @@ pub fn site_status(
     state: &ResumeState,
     now_ms: u64,
 ) -> SiteStatus {
+    let index = description
+        .sites
+        .iter()
+        .position(|other| std::ptr::eq(other, site));
+    if site.kind == SiteKind::Parallel
+        && let Some(index) = index
+    {
+        return construct_status(description, index, state, now_ms);
+    }
     let mut status = SiteStatus::NotReached;
+    let mut item_scopes = std::collections::BTreeSet::new();
+    let fan_out = index.and_then(|index| enclosing_fan_out(description, index));
     for (key, entry) in state.iter() {
         if !belongs_to(description, site, key, entry, state) {
             continue;
         }
         let this = entry_status(key, entry, site.kind, now_ms);
+        if this == SiteStatus::Completed
+            && let Some(fan_out) = fan_out
+            && let Some(scope) = item_scope(recorded_by(key, state), fan_out.key)
+        {
+            item_scopes.insert(scope);
+        }
         // Pending wins over failed, failed over completed: show what needs attention.
         status = match (&status, this) {
             (SiteStatus::Pending { .. }, _) => status,
@@ -194,7 +129,126 @@ pub fn site_status(
             (_, other) => other,
         };
     }
+    if status == SiteStatus::Completed && site.kind == SiteKind::FanOut {
+        let (done, of) = fan_out_progress(description, state, now_ms)
+            .iter()
+            .filter(|progress| parse_key(strip_scopes(&progress.key).0).0 == site.key)
+            .fold((0, 0), |(done, of), progress| {
+                (done + progress.done, of + progress.items)
+            });
+        if done < of {
+            return SiteStatus::Partial {
+                completed: done,
+                of,
+            };
+        }
+    }
+    if status == SiteStatus::Completed
+        && let Some(fan_out) = fan_out
+    {
+        let of: u64 = fan_out_progress(description, state, now_ms)
+            .iter()
+            .filter(|progress| parse_key(strip_scopes(&progress.key).0).0 == fan_out.key)
+            .map(|progress| progress.items)
+            .sum();
+        let completed = item_scopes.len() as u64;
+        if completed < of {
+            return SiteStatus::Partial { completed, of };
+        }
+    }
     status
+}
+
+/// A parallel construct's status, from its sites': what needs attention first, completed when
+/// all are, partial when some are.
+fn construct_status(
+    description: &WorkflowDescription,
+    index: usize,
+    state: &ResumeState,
+    now_ms: u64,
+) -> SiteStatus {
+    let statuses: Vec<SiteStatus> = description
+        .sites
+        .iter()
+        .filter(|site| {
+            site.parent
+                .is_some_and(|(parent, _)| usize::from(parent) == index)
+        })
+        .map(|site| site_status(description, site, state, now_ms))
+        .collect();
+    if let Some(pending) = statuses
+        .iter()
+        .find(|status| matches!(status, SiteStatus::Pending { .. }))
+    {
+        return pending.clone();
+    }
+    if statuses.contains(&SiteStatus::Failed) {
+        return SiteStatus::Failed;
+    }
+    let completed = statuses
+        .iter()
+        .filter(|status| **status == SiteStatus::Completed)
+        .count() as u64;
+    let of = statuses.len() as u64;
+    if completed == of && of > 0 {
+        SiteStatus::Completed
+    } else if statuses
+        .iter()
+        .all(|status| *status == SiteStatus::NotReached)
+    {
+        SiteStatus::NotReached
+    } else {
+        SiteStatus::Partial { completed, of }
+    }
+}
+
+/// The nearest fan-out whose body holds the site at `index`.
+fn enclosing_fan_out(description: &WorkflowDescription, index: usize) -> Option<&Site> {
+    let mut parent = description.sites.get(index)?.parent;
+    while let Some((at, _)) = parent {
+        let construct = description.sites.get(usize::from(at))?;
+        if construct.kind == SiteKind::FanOut {
+            return Some(construct);
+        }
+        parent = construct.parent;
+    }
+    None
+}
+
+/// The key of the site that recorded `key`: a hook payload's is the created hook's (under the
+/// scope the hook was created in), any other key its own.
+fn recorded_by<'a>(key: &'a str, state: &'a ResumeState) -> &'a str {
+    let Some(hook_id) = key.strip_prefix(HOOK_KEY_PREFIX) else {
+        return key;
+    };
+    state
+        .iter()
+        .find(|(_, entry)| {
+            entry
+                .created_hook_id()
+                .is_some_and(|id| id.as_str() == hook_id)
+        })
+        .map_or(key, |(creator, _)| creator)
+}
+
+/// The item scope of the fan-out labelled `label` that `key` records under: the key up to and
+/// including the last `label[item]/` (or `label#n[item]/`) segment.
+fn item_scope<'a>(key: &'a str, label: &str) -> Option<&'a str> {
+    let mut end = None;
+    let mut offset = 0;
+    let mut rest = key;
+    // Segments are `construct[escaped]/`: constructs hold no `[`, escaped items no `]`.
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find("]/").map(|close| open + close) else {
+            break;
+        };
+        if parse_key(&rest[..open]).0 == label {
+            end = Some(offset + close + 2);
+        }
+        offset += close + 2;
+        rest = &rest[close + 2..];
+    }
+    end.map(|end| &key[..end])
 }
 
 fn entry_status(key: &str, entry: &StepEntry, kind: SiteKind, now_ms: u64) -> SiteStatus {
@@ -253,7 +307,8 @@ fn belongs_to(
         });
         return match creator {
             Some((creator_key, _)) => {
-                site.kind == SiteKind::CreatedHook && parse_key(creator_key).0 == site.key
+                matches!(site.kind, SiteKind::CreatedHook | SiteKind::Child)
+                    && parse_key(strip_scopes(creator_key).0).0 == site.key
             }
             None => {
                 site.kind == SiteKind::HookById
@@ -270,14 +325,14 @@ fn belongs_to(
         // A created hook's own entry only records its id; its status is its payload's.
         Some(SiteKind::CreatedHook) | None => false,
         Some(kind) => {
-            let (label, per_item) = parse_key(key);
+            let (label, per_item) = parse_key(strip_scopes(key).0);
             site.kind == kind && site.key == label && site.per_item == per_item
         }
     }
 }
 
 /// Text safe inside a quoted Mermaid label (and in HTML, where Mermaid renders it).
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {

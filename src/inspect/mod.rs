@@ -25,12 +25,16 @@
 //! # });
 //! ```
 
+mod constructs;
+
 use std::fmt;
 
 use awaitly_runtime::{
     MaybePendingHook, ResumeState, StepEntry, get_pending_approvals, get_pending_hooks,
 };
 use serde_json::Value;
+
+pub use constructs::{ChildRun, Compensation, Constructs, constructs_of};
 
 use crate::store::{HookRecord, RunOutcome, RunRecord, Store, StoreError};
 
