@@ -185,13 +185,17 @@ impl Engine {
             .list_runs()
             .await?
             .into_iter()
-            .filter_map(|record| match record.outcome {
-                RunOutcome::AwaitingApproval { approval } => Some(PendingApprovalRecord {
-                    run_id: record.run_id,
-                    workflow: record.workflow,
-                    approval,
-                }),
-                _ => None,
+            .flat_map(|record| {
+                record
+                    .outcome
+                    .pending_approvals()
+                    .iter()
+                    .map(|approval| PendingApprovalRecord {
+                        run_id: record.run_id.clone(),
+                        workflow: record.workflow.clone(),
+                        approval: approval.clone(),
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         pending.sort_by_key(|record| record.approval.requested_at_ms);

@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use awaitly_runtime::{MaybePendingHook, StepEntry};
+use awaitly_runtime::{HookId, MaybePendingHook, StepEntry};
+use serde_json::Value;
 
 use super::drive::{PayloadSource, Plan};
 use super::{Engine, EngineError};
@@ -106,16 +107,10 @@ impl Engine {
             RunOutcome::Completed { .. }
             | RunOutcome::Failed { .. }
             | RunOutcome::Cancelled { .. } => {}
-            RunOutcome::Suspended { hook } => {
+            RunOutcome::Suspended { .. } | RunOutcome::Waiting { .. } => {
                 // Read under the lease: a payload claimed before now is applied, not timed out.
-                let delivered = self
-                    .store
-                    .find_hook(&hook.hook_id)
-                    .await?
-                    .and_then(|hook| hook.payload);
-                match delivered {
-                    Some(payload) => {
-                        let hook_id = hook.hook_id.clone();
+                match self.delivered_to(record.outcome.pending_hooks()).await? {
+                    Some((hook_id, payload)) => {
                         let plan = plan.inject(hook_id, payload, PayloadSource::Early);
                         return self.drive(stored, plan).await;
                     }
@@ -143,6 +138,24 @@ impl Engine {
             self.release(&stored, &lease).await;
         }
         Ok(stored.record.outcome)
+    }
+
+    /// The first of `hooks` that holds a delivered payload, with it.
+    pub(super) async fn delivered_to(
+        &self,
+        hooks: &[awaitly_runtime::PendingHook],
+    ) -> Result<Option<(HookId, Value)>, EngineError> {
+        for hook in hooks {
+            if let Some(payload) = self
+                .store
+                .find_hook(&hook.hook_id)
+                .await?
+                .and_then(|record| record.payload)
+            {
+                return Ok(Some((hook.hook_id.clone(), payload)));
+            }
+        }
+        Ok(None)
     }
 
     /// A payload claimed for a hook the run's state still has pending, if any.

@@ -209,8 +209,9 @@ impl Engine {
         let waits_here = stored
             .record
             .outcome
-            .pending_hook()
-            .is_some_and(|hook| hook.hook_id == *hook_id);
+            .pending_hooks()
+            .iter()
+            .any(|hook| hook.hook_id == *hook_id);
         if !waits_here {
             self.release(&stored, &lease).await;
             return Ok(None);
@@ -265,8 +266,9 @@ impl Engine {
             let waits_here = stored
                 .record
                 .outcome
-                .pending_hook()
-                .is_some_and(|hook| hook.hook_id == *hook_id);
+                .pending_hooks()
+                .iter()
+                .any(|hook| hook.hook_id == *hook_id);
             if !waits_here {
                 if stored.record.status() == crate::store::RunStatus::Running {
                     if super::claim::is_orphaned(&stored.record) {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use awaitly_runtime::{
-    Clock, HookId, InjectError, MaybePendingHook, Outcome, ResumeState, RunError, StepEntry,
-    Suspension,
+    Clock, HookId, InjectError, MaybePendingHook, Outcome, PendingHook, ResumeState, RunError,
+    StepEntry, Suspension,
 };
 use serde_json::Value;
 
@@ -159,15 +159,15 @@ impl Drive<'_> {
             let entries = unsaved(&run.state, &baseline, &progress.saved);
             // A payload already delivered to the suspension hook goes back into the loop, but
             // not the one that just failed to decode.
-            let suspend_at = if payload_error.is_none() {
-                outcome.pending_hook().cloned()
-            } else {
-                None
+            let waits: Vec<PendingHook> = match payload_error {
+                None => outcome.pending_hooks().to_vec(),
+                Some(_) => Vec::new(),
             };
             let changes = Changes {
                 entries,
                 outcome: Some(outcome.clone()),
-                suspend_at: suspend_at.clone(),
+                suspend_at: waits.first().cloned(),
+                waiting_at: waits.iter().skip(1).cloned().collect(),
                 lease: Some(self.lease.clone()),
                 ..Changes::default()
             };
@@ -180,13 +180,13 @@ impl Drive<'_> {
             if let Some(error) = payload_error {
                 return Err(error);
             }
-            match (saved.delivered, suspend_at) {
-                (Some(payload), Some(hook)) => {
+            match self.early_payload(saved.delivered, &waits).await? {
+                Some((hook_id, payload)) => {
                     // A callback arrived before the run reached its hook: take it now. The run
                     // is marked running again so listings do not show it as waiting.
                     state = run.state;
                     baseline = texts(&state);
-                    let early = Some((hook.hook_id, payload, PayloadSource::Early));
+                    let early = Some((hook_id, payload, PayloadSource::Early));
                     let now = self.clock.now_ms();
                     match inject_claimed(self.store, &mut state, early.as_ref(), &run_id, now).await
                     {
@@ -203,9 +203,32 @@ impl Drive<'_> {
                         .mark_running(&run_id, revision, Vec::new(), Vec::new())
                         .await?;
                 }
-                _ => return Ok(outcome),
+                None => return Ok(outcome),
             }
         }
+    }
+
+    /// A payload delivered before the run got to the hooks it now waits at (`waits`): the one
+    /// the save returned for the first, else one stored with any other.
+    async fn early_payload(
+        &self,
+        delivered: Option<Value>,
+        waits: &[PendingHook],
+    ) -> Result<Option<(HookId, Value)>, EngineError> {
+        if let (Some(payload), Some(first)) = (delivered, waits.first()) {
+            return Ok(Some((first.hook_id.clone(), payload)));
+        }
+        for hook in waits.iter().skip(1) {
+            if let Some(payload) = self
+                .store
+                .find_hook(&hook.hook_id)
+                .await?
+                .and_then(|record| record.payload)
+            {
+                return Ok(Some((hook.hook_id.clone(), payload)));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -374,6 +397,7 @@ impl Drive<'_> {
             Outcome::Suspended(Suspension::Sleep { key, wake_at_ms }) => {
                 RunOutcome::Sleeping { key, wake_at_ms }
             }
+            Outcome::Suspended(Suspension::Several(waits)) => waiting(waits),
             Outcome::Cancelled(cancellation) => RunOutcome::Cancelled {
                 reason: cancellation.reason,
             },
@@ -582,5 +606,26 @@ impl super::Engine {
         }
         // Children to start, a parent to tell: they may move this run on.
         self.follow_up(&run_id, result?).await
+    }
+}
+
+/// What a run waits for when several branches wait at once.
+fn waiting(waits: Vec<Suspension>) -> RunOutcome {
+    let (mut hooks, mut approvals, mut sleeps) = (Vec::new(), Vec::new(), Vec::new());
+    for wait in waits {
+        match wait {
+            Suspension::Hook(hook) => hooks.push(hook),
+            Suspension::Approval(approval) => approvals.push(approval),
+            Suspension::Sleep { key, wake_at_ms } => {
+                sleeps.push(crate::store::SleepUntil { key, wake_at_ms });
+            }
+            // The runtime flattens its suspensions: nothing else is nested.
+            _ => {}
+        }
+    }
+    RunOutcome::Waiting {
+        hooks,
+        approvals,
+        sleeps,
     }
 }

@@ -143,6 +143,20 @@ fn outcome_response(
             StatusCode::ACCEPTED,
             json!({ "run_id": run_id, "status": "sleeping", "key": key, "wake_at_ms": wake_at_ms }),
         ),
+        // Several branches wait: how many of each, not their hook ids — whoever delivered one
+        // payload holds no capability to resume the run's other waits.
+        RunOutcome::Waiting {
+            hooks,
+            approvals,
+            sleeps,
+        } => (
+            StatusCode::ACCEPTED,
+            json!({
+                "run_id": run_id,
+                "status": "waiting",
+                "waiting": { "hooks": hooks.len(), "approvals": approvals.len(), "sleeps": sleeps.len() },
+            }),
+        ),
         // The run was cancelled: nothing will read this payload.
         RunOutcome::Cancelled { reason } => (
             StatusCode::GONE,

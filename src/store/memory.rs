@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use awaitly_runtime::{HookId, ResumeState};
+use awaitly_runtime::{HookId, PendingHook, ResumeState};
 use serde_json::Value;
 
 use super::{
@@ -177,14 +177,15 @@ impl Store for MemoryStore {
                 });
             }
             // Check everything that can fail before changing anything: a save is all or nothing.
-            if let Some(hook) = &changes.suspend_at
-                && let Some(existing) = inner.hooks.get(&hook.hook_id)
-                && existing.run_id != run_id
-            {
-                return Err(StoreError::HookOwnedElsewhere {
-                    hook_id: hook.hook_id.to_string(),
-                    owner: existing.run_id.clone(),
-                });
+            for hook in changes.suspend_at.iter().chain(&changes.waiting_at) {
+                if let Some(existing) = inner.hooks.get(&hook.hook_id)
+                    && existing.run_id != run_id
+                {
+                    return Err(StoreError::HookOwnedElsewhere {
+                        hook_id: hook.hook_id.to_string(),
+                        owner: existing.run_id.clone(),
+                    });
+                }
             }
             for key in &changes.removed {
                 run.state.remove(key);
@@ -212,7 +213,7 @@ impl Store for MemoryStore {
             run.record.revision += 1;
             run.record.updated_at_ms = now;
             let revision = run.record.revision;
-            let delivered = changes.suspend_at.map(|hook| {
+            let mut suspend = |hook: PendingHook| {
                 match hook.deadline_ms {
                     Some(deadline) => inner.deadlines.insert(hook.hook_id.clone(), deadline),
                     None => inner.deadlines.remove(&hook.hook_id),
@@ -232,7 +233,11 @@ impl Store for MemoryStore {
                 record.metadata = hook.metadata;
                 record.suspended_at_ms = Some(now);
                 record.payload.clone()
-            });
+            };
+            let delivered = changes.suspend_at.map(&mut suspend);
+            for hook in changes.waiting_at {
+                suspend(hook);
+            }
             Ok(Saved {
                 revision,
                 delivered: delivered.flatten(),

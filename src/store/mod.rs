@@ -37,7 +37,8 @@ pub use sqlite::SqliteCounts;
 pub use sqlite::SqliteStore;
 pub(crate) use types::now_ms;
 pub use types::{
-    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, RunStatus, Saved, StoredRun,
+    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, RunStatus, Saved,
+    SleepUntil, StoredRun,
 };
 
 /// The future every [`Store`] method returns: boxed so the trait can be used as
@@ -243,8 +244,11 @@ pub(crate) fn hook_key(hook_id: &HookId) -> String {
 /// `record` (read by digest) named by the id of the hook its run waits at, if that id hashes to
 /// the record's key.
 pub(crate) fn named_by_outcome(record: HookRecord, outcome: &RunOutcome) -> Option<HookRecord> {
-    let waiting = outcome.pending_hook()?;
-    (hook_key(&waiting.hook_id) == record.hook_id.as_str()).then(|| HookRecord {
+    let waiting = outcome
+        .pending_hooks()
+        .iter()
+        .find(|waiting| hook_key(&waiting.hook_id) == record.hook_id.as_str())?;
+    Some(HookRecord {
         hook_id: waiting.hook_id.clone(),
         ..record
     })

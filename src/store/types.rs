@@ -130,6 +130,19 @@ pub enum RunOutcome {
         /// What the runtime reported.
         message: String,
     },
+    /// Waiting for several things at once — branches of the workflow (`all!`, `race!`,
+    /// `fan_out!`) that each wait: it goes on when any of them arrives.
+    Waiting {
+        /// The hooks whose payloads it waits for.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hooks: Vec<PendingHook>,
+        /// The approvals it waits for a decision on.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        approvals: Vec<PendingApproval>,
+        /// The sleeps it waits out.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sleeps: Vec<SleepUntil>,
+    },
     /// The run was cancelled; its compensations ran (their outcomes are in the state, under
     /// `run:undo:<step key>`).
     Cancelled {
@@ -149,9 +162,10 @@ impl RunOutcome {
     pub fn status(&self) -> RunStatus {
         match self {
             Self::Running => RunStatus::Running,
-            Self::Suspended { .. } | Self::AwaitingApproval { .. } | Self::Sleeping { .. } => {
-                RunStatus::Suspended
-            }
+            Self::Suspended { .. }
+            | Self::AwaitingApproval { .. }
+            | Self::Sleeping { .. }
+            | Self::Waiting { .. } => RunStatus::Suspended,
             Self::Completed { .. } => RunStatus::Completed,
             Self::Failed { .. } => RunStatus::Failed,
             Self::Stopped { .. } => RunStatus::Stopped,
@@ -168,9 +182,37 @@ impl RunOutcome {
     /// ```
     #[must_use]
     pub fn pending_hook(&self) -> Option<&PendingHook> {
+        self.pending_hooks().first()
+    }
+
+    /// Every hook the run waits at: the one of [`Suspended`](Self::Suspended), or all of
+    /// [`Waiting`](Self::Waiting).
+    ///
+    /// ```
+    /// let hook = awaitly::pending_hook("h1".into(), Default::default());
+    /// let outcome = awaitly::store::RunOutcome::Waiting { hooks: vec![hook], approvals: vec![], sleeps: vec![] };
+    /// assert_eq!(outcome.pending_hooks().len(), 1);
+    /// ```
+    #[must_use]
+    pub fn pending_hooks(&self) -> &[PendingHook] {
         match self {
-            Self::Suspended { hook } => Some(hook),
-            _ => None,
+            Self::Suspended { hook } => std::slice::from_ref(hook),
+            Self::Waiting { hooks, .. } => hooks,
+            _ => &[],
+        }
+    }
+
+    /// Every approval the run waits for.
+    ///
+    /// ```
+    /// assert!(awaitly::store::RunOutcome::Running.pending_approvals().is_empty());
+    /// ```
+    #[must_use]
+    pub fn pending_approvals(&self) -> &[PendingApproval] {
+        match self {
+            Self::AwaitingApproval { approval } => std::slice::from_ref(approval),
+            Self::Waiting { approvals, .. } => approvals,
+            _ => &[],
         }
     }
 
@@ -204,9 +246,33 @@ impl RunOutcome {
             Self::Sleeping { wake_at_ms, .. } => Some(*wake_at_ms),
             Self::Suspended { hook } => hook.deadline_ms,
             Self::AwaitingApproval { approval } => approval.deadline_ms,
+            Self::Waiting {
+                hooks,
+                approvals,
+                sleeps,
+            } => hooks
+                .iter()
+                .filter_map(|hook| hook.deadline_ms)
+                .chain(approvals.iter().filter_map(|approval| approval.deadline_ms))
+                .chain(sleeps.iter().map(|sleep| sleep.wake_at_ms))
+                .min(),
             _ => None,
         }
     }
+}
+
+/// A sleep a [`RunOutcome::Waiting`] run waits out.
+///
+/// ```
+/// let sleep = awaitly::store::SleepUntil { key: "cool-off".into(), wake_at_ms: 5 };
+/// assert_eq!(sleep.wake_at_ms, 5);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SleepUntil {
+    /// The `sleep!` site's key.
+    pub key: String,
+    /// When it ends, in milliseconds since the Unix epoch.
+    pub wake_at_ms: u64,
 }
 
 /// A run to create: what [`Store::create_run`](super::Store::create_run) inserts.
@@ -404,6 +470,11 @@ pub struct Changes {
     /// hook's metadata) in the same write, and a payload already delivered to it is returned in
     /// [`Saved::delivered`].
     pub suspend_at: Option<PendingHook>,
+    /// Further hooks the run now waits at, besides `suspend_at` (branches of the workflow that
+    /// wait at once): each hook record is created or marked suspended as `suspend_at`'s is, in
+    /// the same write. A payload a delivery stored with one of them before is not returned; the
+    /// engine reads it with [`Store::find_hook`](super::Store::find_hook).
+    pub waiting_at: Vec<PendingHook>,
     /// The executor's lease: the save is refused ([`StoreError::Leased`](super::StoreError::Leased))
     /// if another owner holds an unexpired lease on the run; otherwise the lease is taken or
     /// renewed for its `duration` from the store's clock, and released when the new outcome is not
@@ -424,6 +495,7 @@ impl Changes {
             && self.outcome.is_none()
             && self.version.is_none()
             && self.suspend_at.is_none()
+            && self.waiting_at.is_empty()
             && self.lease.is_none()
     }
 }

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use awaitly::durable::{Delivery, Engine};
 use awaitly::store::{RunOutcome, SqliteStore, Store};
-use awaitly::{ChildError, all, await_hook, child, fan_out, step, workflow};
+use awaitly::{
+    ChildError, ManualClock, all, await_hook, child, fan_out, race, sleep, step, workflow,
+};
 use serde_json::json;
 
 static RESERVED: AtomicU32 = AtomicU32::new(0);
@@ -67,8 +69,28 @@ async fn order(cents: u32) -> Result<String, String> {
     receipt.map_err(|error| error.to_string())
 }
 
+#[workflow]
+async fn two_approvals() -> Result<(bool, bool), String> {
+    let (finance, legal) = all!("approvals",
+        finance => { let ok: bool = await_hook!("finance"); ok },
+        legal => { let ok: bool = await_hook!("legal"); ok },
+    );
+    Ok((finance, legal))
+}
+
+#[workflow]
+async fn answer_or_timeout() -> Result<String, String> {
+    let answer = race!("answer-or-timeout",
+        answer => { let said: String = await_hook!("answer"); said },
+        timeout => { sleep!("deadline", Duration::from_hours(1)); "timed out".to_owned() },
+    );
+    Ok(answer)
+}
+
 fn engine(store: Arc<dyn Store>) -> Engine {
     Engine::with_store(store)
+        .register("two-approvals", 1, |(): ()| two_approvals())
+        .register("answer-or-timeout", 1, |(): ()| answer_or_timeout())
         .register("checkout", 1, checkout)
         .register("reserve-all", 1, reserve_all)
         .register("payment", 1, payment)
@@ -114,6 +136,91 @@ async fn a_hook_in_one_branch_of_all_waits_while_the_other_completes() {
 }
 
 #[tokio::test]
+async fn branches_waiting_at_once_take_their_deliveries_in_any_order_and_any_process() {
+    for (name, store, cleanup) in backends().await {
+        let engine = engine(store.clone());
+        let run_id = format!("{name}-two-waits");
+        let started = engine.start(&run_id, "two-approvals", &()).await.unwrap();
+        let RunOutcome::Waiting { hooks, .. } = started.outcome else {
+            panic!("{name}: {:?}", started.outcome);
+        };
+        assert_eq!(hooks.len(), 2, "{name}");
+        // Both hooks are listed as waiting, by their ids.
+        let listed = engine.pending_hooks().await.unwrap();
+        assert!(
+            hooks
+                .iter()
+                .all(|hook| listed.iter().any(|record| record.hook_id == hook.hook_id)),
+            "{name}"
+        );
+        // The second branch's hook first, by another engine on the same store.
+        let other = self::engine(store);
+        let delivery = other
+            .resume_hook(&hooks[1].hook_id, json!(true))
+            .await
+            .unwrap();
+        let Delivery::Applied { outcome, .. } = delivery else {
+            panic!("{name}: {delivery:?}");
+        };
+        assert!(
+            matches!(outcome, RunOutcome::Suspended { ref hook } if hook.hook_id == hooks[0].hook_id),
+            "{name}: {outcome:?}"
+        );
+        let delivery = engine
+            .resume_hook(&hooks[0].hook_id, json!(false))
+            .await
+            .unwrap();
+        let Delivery::Applied { outcome, .. } = delivery else {
+            panic!("{name}: {delivery:?}");
+        };
+        assert_eq!(
+            outcome,
+            RunOutcome::Completed {
+                result: json!([false, true])
+            },
+            "{name}"
+        );
+        cleanup.run().await;
+    }
+}
+
+#[tokio::test]
+async fn a_durable_race_of_a_hook_and_a_sleep_wakes_at_the_deadline() {
+    for (name, store, cleanup) in backends().await {
+        let clock = Arc::new(ManualClock::new(1_000_000));
+        let engine = engine(store).clock(clock.clone());
+        let run_id = format!("{name}-race");
+        let started = engine
+            .start(&run_id, "answer-or-timeout", &())
+            .await
+            .unwrap();
+        assert!(
+            matches!(started.outcome, RunOutcome::Waiting { ref hooks, ref sleeps, .. } if hooks.len() == 1 && sleeps.len() == 1),
+            "{name}: {:?}",
+            started.outcome
+        );
+        assert_eq!(
+            started.outcome.due_at_ms(),
+            Some(1_000_000 + 3_600_000),
+            "{name}"
+        );
+        // Not due yet.
+        assert!(engine.resume_due().await.unwrap().is_empty(), "{name}");
+        clock.advance(Duration::from_hours(1));
+        let resumed = engine.resume_due().await.unwrap();
+        assert_eq!(resumed.len(), 1, "{name}");
+        assert_eq!(
+            engine.record(&run_id).await.unwrap().outcome,
+            RunOutcome::Completed {
+                result: json!("timed out")
+            },
+            "{name}"
+        );
+        cleanup.run().await;
+    }
+}
+
+#[tokio::test]
 async fn cancelling_during_a_durable_fan_out_undoes_every_reserved_item() {
     for (name, store, cleanup) in backends().await {
         let engine = engine(store);
@@ -122,10 +229,9 @@ async fn cancelling_during_a_durable_fan_out_undoes_every_reserved_item() {
             .start(&run_id, "reserve-all", &vec![1_u32, 2, 3, 4, 5, 6])
             .await
             .unwrap();
-        // Four items in flight wait for their confirmation (the first of them names the run's
-        // waiting hook); items 5 and 6 have not started.
+        // Four items in flight wait for their confirmation; items 5 and 6 have not started.
         assert!(
-            matches!(started.outcome, RunOutcome::Suspended { .. }),
+            matches!(started.outcome, RunOutcome::Waiting { ref hooks, .. } if hooks.len() == 4),
             "{name}: {:?}",
             started.outcome
         );

@@ -68,7 +68,10 @@ impl Pending {
         expected: u64,
         changes: &Changes,
     ) -> Result<Option<(Self, Answer)>, StoreError> {
-        if !changes.removed.is_empty() || changes.suspend_at.is_some() {
+        if !changes.removed.is_empty()
+            || changes.suspend_at.is_some()
+            || !changes.waiting_at.is_empty()
+        {
             return Ok(None);
         }
         let keys: Vec<String> = changes.entries.iter().map(|(key, _)| key.clone()).collect();

@@ -478,6 +478,9 @@ impl PostgresStore {
             Some(hook) => self.suspend_at(&transaction, run_id, hook, now).await?,
             None => None,
         };
+        for hook in &changes.waiting_at {
+            self.suspend_at(&transaction, run_id, hook, now).await?;
+        }
         transaction.commit().await.map_err(backend)?;
         Ok(Saved {
             revision: expected_revision + 1,

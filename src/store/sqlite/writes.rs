@@ -137,7 +137,13 @@ pub(super) fn save(
             .map_err(backend)?;
     }
     let mut delivered = None;
-    if let Some(hook) = &changes.suspend_at {
+    for (position, hook) in changes
+        .suspend_at
+        .iter()
+        .chain(&changes.waiting_at)
+        .enumerate()
+    {
+        let suspend_at = position == 0 && changes.suspend_at.is_some();
         let key = hook_key(&hook.hook_id);
         if let Some(existing) = find_hook(connection, &key)? {
             if existing.run_id != run_id {
@@ -147,7 +153,9 @@ pub(super) fn save(
                     owner: existing.run_id,
                 });
             }
-            delivered = existing.payload;
+            if suspend_at {
+                delivered = existing.payload;
+            }
         }
         connection
             .prepare_cached(
