@@ -72,6 +72,15 @@ impl Engine {
                         run_id,
                     });
                 }
+                // The run ended before this payload came (cancelled, or finished past a branch
+                // that waited here): nothing will read it; the claim is freed.
+                Claim::Claimed {
+                    run_id,
+                    leased: false,
+                    ..
+                } if self.ended(hook_id, &payload, &run_id).await? => {
+                    return Err(self.ended_error(&run_id).await?);
+                }
                 Claim::Claimed {
                     run_id,
                     suspended: false,
@@ -124,6 +133,35 @@ impl Engine {
                 return Err(EngineError::Busy { run_id: last_run });
             }
         }
+    }
+
+    /// Whether the run `run_id` has ended; if so, frees this delivery's claim of `hook_id`.
+    async fn ended(
+        &self,
+        hook_id: &HookId,
+        payload: &Value,
+        run_id: &str,
+    ) -> Result<bool, EngineError> {
+        if !self.record(run_id).await?.status().is_terminal() {
+            return Ok(false);
+        }
+        self.store.release_hook(hook_id, payload).await?;
+        Ok(true)
+    }
+
+    /// Why a delivery to an ended run is refused.
+    async fn ended_error(&self, run_id: &str) -> Result<EngineError, EngineError> {
+        let record = self.record(run_id).await?;
+        Ok(match record.outcome {
+            RunOutcome::Cancelled { reason } => EngineError::Cancelled {
+                run_id: run_id.to_owned(),
+                reason,
+            },
+            _ => EngineError::Finished {
+                run_id: run_id.to_owned(),
+                status: record.status(),
+            },
+        })
     }
 
     /// Answers a sender whose payload found the hook claimed (by `claimed`), once that claim is

@@ -207,7 +207,16 @@ pub enum EngineError {
         /// The run.
         run_id: String,
     },
-    /// The run already ended (completed or failed): it cannot be cancelled.
+    /// The run was cancelled: it takes no more payloads or decisions.
+    #[error("run `{run_id}` was cancelled; it takes no more payloads")]
+    Cancelled {
+        /// The run.
+        run_id: String,
+        /// What the canceller said.
+        reason: Option<String>,
+    },
+    /// The run already ended (completed or failed): it cannot be cancelled, and a payload for a
+    /// hook it no longer waits at is not read.
     #[error("run `{run_id}` already ended ({}); only a run that has not ended can be cancelled", status.as_str())]
     Finished {
         /// The run.

@@ -11,6 +11,7 @@ mod common;
 mod support;
 
 mod approvals;
+mod cancel;
 mod dashboard;
 mod dashboard_browser;
 mod dashboard_constructs;
