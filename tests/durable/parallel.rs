@@ -391,15 +391,48 @@ fn effect_counts(log: &Path, count: u32) -> Vec<u32> {
     counts
 }
 
+/// A store both processes open: a SQLite file, or a PostgreSQL schema (`pg:<schema>`).
+async fn open_shared(place: &str) -> Arc<dyn Store> {
+    match place.strip_prefix("pg:") {
+        Some(schema) => {
+            let url = common::postgres_url().expect("PostgreSQL is configured");
+            Arc::new(
+                awaitly::store::PostgresStore::connect_with_schema(&url, schema)
+                    .await
+                    .unwrap(),
+            )
+        }
+        None => Arc::new(SqliteStore::open(place).await.unwrap()),
+    }
+}
+
 #[tokio::test]
 async fn a_fan_out_killed_in_the_middle_resumes_with_only_its_unfinished_items() {
-    const COUNT: u32 = 400;
     let file = common::ScratchFile::new("fan-out-kill");
+    kill_a_fan_out_and_recover(&file.0.display().to_string()).await;
+    if common::postgres_url().is_some() {
+        let schema = common::unique("fan_out_kill");
+        kill_a_fan_out_and_recover(&format!("pg:{schema}")).await;
+        if let Ok(store) = awaitly::store::PostgresStore::connect_with_schema(
+            &common::postgres_url().unwrap(),
+            &schema,
+        )
+        .await
+        {
+            store.drop_schema().await.unwrap();
+        }
+    }
+}
+
+/// Starts a 400-item fan-out in another process on `place`, SIGKILLs it once 60 items ran, and
+/// recovers the run here: only the unfinished items run again.
+async fn kill_a_fan_out_and_recover(place: &str) {
+    const COUNT: u32 = 400;
     let log = std::env::temp_dir().join(format!("{}.log", common::unique("fan-out-effects")));
     let mut child = other_process(
         "parallel::second_process",
         "fan-out",
-        &format!("{}|{}|{COUNT}", file.0.display(), log.display()),
+        &format!("{place}|{}|{COUNT}", log.display()),
     )
     .spawn()
     .unwrap();
@@ -413,14 +446,14 @@ async fn a_fan_out_killed_in_the_middle_resumes_with_only_its_unfinished_items()
     {
         assert!(
             std::time::Instant::now() < deadline,
-            "the fan-out never got going"
+            "{place}: the fan-out never got going"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&file.0).await.unwrap());
+    let store = open_shared(place).await;
     let stored = store.load_run("fan-out").await.unwrap().unwrap();
     let recorded = (0..COUNT)
         .filter(|item| stored.state.contains_key(&format!("items[{item}]/effect")))
@@ -428,20 +461,21 @@ async fn a_fan_out_killed_in_the_middle_resumes_with_only_its_unfinished_items()
     let before = effect_counts(&log, COUNT);
     assert!(
         recorded > 0 && recorded < COUNT as usize,
-        "recorded {recorded}"
+        "{place}: recorded {recorded}"
     );
 
     // Its lease lapses; another executor recovers the run.
     let engine = engine(store).stale_after(Duration::from_millis(300));
     tokio::time::sleep(Duration::from_millis(400)).await;
     let recovered = engine.recover().await.unwrap();
-    assert_eq!(recovered.len(), 1);
+    assert_eq!(recovered.len(), 1, "{place}");
     let outcome = engine.record("fan-out").await.unwrap().outcome;
     assert_eq!(
         outcome,
         RunOutcome::Completed {
             result: json!((0..COUNT).collect::<Vec<_>>())
-        }
+        },
+        "{place}"
     );
 
     let after = effect_counts(&log, COUNT);
@@ -449,12 +483,12 @@ async fn a_fan_out_killed_in_the_middle_resumes_with_only_its_unfinished_items()
         .filter(|item| after[*item] > before[*item])
         .count();
     // Only the unfinished items ran after the restart...
-    assert_eq!(rerun, COUNT as usize - recorded);
+    assert_eq!(rerun, COUNT as usize - recorded, "{place}");
     // ...and the only effects that ever ran twice are of items in flight at the kill, whose
     // checkpoint had not been written (at most `concurrency` of them).
     let twice = after.iter().filter(|count| **count > 1).count();
-    assert!(twice <= 8, "{twice} items ran twice");
-    assert!(after.iter().all(|count| *count >= 1));
+    assert!(twice <= 8, "{place}: {twice} items ran twice");
+    assert!(after.iter().all(|count| *count >= 1), "{place}");
     let _ = std::fs::remove_file(&log);
 }
 
@@ -466,7 +500,7 @@ async fn second_process() {
         return;
     };
     let parts: Vec<&str> = argument.split('|').collect();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(parts[0]).await.unwrap());
+    let store = open_shared(parts[0]).await;
     // A short lease: the test that kills this process waits it out before recovering.
     let engine = engine(store).stale_after(Duration::from_millis(300));
     match role.as_str() {
