@@ -79,7 +79,7 @@ impl Engine {
                     leased: false,
                     ..
                 } if self.ended(hook_id, &payload, &run_id).await? => {
-                    return Err(self.ended_error(&run_id).await?);
+                    return Err(self.ended_error(hook_id, &run_id).await?);
                 }
                 Claim::Claimed {
                     run_id,
@@ -149,17 +149,30 @@ impl Engine {
         Ok(true)
     }
 
-    /// Why a delivery to an ended run is refused.
-    async fn ended_error(&self, run_id: &str) -> Result<EngineError, EngineError> {
-        let record = self.record(run_id).await?;
-        Ok(match record.outcome {
+    /// Why a delivery to `hook_id` of an ended run is refused: the run was cancelled, the hook
+    /// timed out before it ended, or it ended without waiting there.
+    async fn ended_error(
+        &self,
+        hook_id: &HookId,
+        run_id: &str,
+    ) -> Result<EngineError, EngineError> {
+        let stored = self.load(run_id).await?;
+        let timed_out = stored
+            .state
+            .get(&hook_id.step_key())
+            .is_some_and(is_hook_timeout);
+        Ok(match stored.record.outcome {
             RunOutcome::Cancelled { reason } => EngineError::Cancelled {
                 run_id: run_id.to_owned(),
                 reason,
             },
-            _ => EngineError::Finished {
+            _ if timed_out => EngineError::HookExpired {
+                hook_id: hook_id.clone(),
                 run_id: run_id.to_owned(),
-                status: record.status(),
+            },
+            outcome => EngineError::Finished {
+                run_id: run_id.to_owned(),
+                status: outcome.status(),
             },
         })
     }
