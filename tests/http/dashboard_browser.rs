@@ -147,6 +147,23 @@ impl Browser {
             .to_owned()
     }
 
+    /// Waits (up to 10 s) until the page's URL contains `part`: a click that submits a form
+    /// returns before the browser has navigated when the machine is busy.
+    async fn wait_for_url(&self, part: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.url().await;
+            if url.contains(part) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the page never reached a URL with `{part}`: {url}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn find_all(&self, css: &str) -> Vec<String> {
         let found = self
             .command(
@@ -298,11 +315,7 @@ async fn filter_form(browser: &Browser) {
         .click("select[name=status] option[value=failed]")
         .await;
     browser.click("button[type=submit]").await;
-    assert!(
-        browser.url().await.contains("status=failed"),
-        "{}",
-        browser.url().await
-    );
+    browser.wait_for_url("status=failed").await;
     let filtered = browser.text("tbody").await;
     assert!(
         filtered.contains("import-9") && !filtered.contains("order-1"),
@@ -314,6 +327,7 @@ async fn run_page(browser: &Browser, base: &str) {
     // A run page, reached by clicking its link: the step timeline and the diagram.
     browser.go(base).await;
     browser.click("a[href='?run=order-1']").await;
+    browser.wait_for_url("run=order-1").await;
     assert_eq!(browser.title().await, "Run order-1 · awaitly");
     let run = browser.text("main").await;
     for seen in [
