@@ -75,14 +75,63 @@ use crate::surrogate;
 /// ```
 #[derive(Clone, Default)]
 pub struct ResumeState {
-    entries: Vec<(Box<str>, StepEntry)>,
-    /// Positions in `entries`, found by the hash of their key: each key is stored once.
-    index: HashTable<u32>,
-    hasher: KeyHasher,
+    /// The entries in recording order, in chunks of [`CHUNK`]. Both levels are shared by
+    /// clones (copy on write): cloning a state is O(1), replacing one entry of a shared state copies
+    /// the list of chunks (one pointer per [`CHUNK`] entries) and the one chunk it lands in, and
+    /// the index is copied only when a key is added or removed. This is what keeps the immutable
+    /// [`inject_hook`](crate::inject_hook) from copying every entry of a long run.
+    chunks: Arc<Vec<Arc<Chunk>>>,
+    len: usize,
+    /// Positions of entries, found by the hash of their key: each key is stored once.
+    index: Arc<Index>,
     workflow: Option<WorkflowStamp>,
     /// The clock deliveries and decisions read; `None`: the system clock.
     clock: Option<Arc<dyn Clock>>,
 }
+
+/// Entries per chunk: a write to a shared state copies at most this many entries.
+const CHUNK: usize = 32;
+const CHUNK_SHIFT: u32 = CHUNK.trailing_zeros();
+
+type Chunk = Vec<(Box<str>, StepEntry)>;
+
+#[derive(Clone, Default)]
+struct Index {
+    table: HashTable<u32>,
+    hasher: KeyHasher,
+}
+
+/// The entry at `position` of `chunks`.
+fn slot(chunks: &[Arc<Chunk>], position: usize) -> &(Box<str>, StepEntry) {
+    &chunks[position >> CHUNK_SHIFT][position & (CHUNK - 1)]
+}
+
+/// The entries of a state in recording order, chunk after chunk.
+struct Entries<'a> {
+    chunks: std::slice::Iter<'a, Arc<Chunk>>,
+    current: std::slice::Iter<'a, (Box<str>, StepEntry)>,
+    remaining: usize,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = &'a (Box<str>, StepEntry);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(entry) = self.current.next() {
+                self.remaining -= 1;
+                return Some(entry);
+            }
+            self.current = self.chunks.next()?.iter();
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
 
 impl ResumeState {
     /// An empty state: a run from it executes every step.
@@ -186,7 +235,7 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     /// Is nothing recorded?
@@ -196,7 +245,7 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     /// The entry recorded under `key`.
@@ -209,20 +258,36 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&StepEntry> {
-        self.position(key).map(|position| &self.entries[position].1)
+        self.position(key).map(|position| self.entry_at(position))
     }
 
     /// The entry at `position` in recording order.
     pub(crate) fn entry_at(&self, position: usize) -> &StepEntry {
-        &self.entries[position].1
+        &slot(&self.chunks, position).1
+    }
+
+    /// The key at `position` in recording order.
+    pub(crate) fn key_at(&self, position: usize) -> &str {
+        &slot(&self.chunks, position).0
     }
 
     /// Where `key` stands in recording order.
     pub(crate) fn position(&self, key: &str) -> Option<usize> {
-        let hash = self.hasher.hash_one(key);
+        let hash = self.index.hasher.hash_one(key);
+        let chunks = &**self.chunks;
         self.index
-            .find(hash, |&position| &*self.entries[position as usize].0 == key)
+            .table
+            .find(hash, |&position| &*slot(chunks, position as usize).0 == key)
             .map(|&position| position as usize)
+    }
+
+    /// The entries in recording order.
+    fn entries(&self) -> Entries<'_> {
+        Entries {
+            chunks: self.chunks.iter(),
+            current: [].iter(),
+            remaining: self.len,
+        }
     }
 
     /// Is an entry recorded under `key`?
@@ -253,23 +318,45 @@ impl ResumeState {
         key: impl AsRef<str> + Into<Box<str>>,
         entry: StepEntry,
     ) -> Option<StepEntry> {
-        let hash = self.hasher.hash_one(key.as_ref());
-        let entries = &self.entries;
-        if let Some(&position) = self.index.find(hash, |&position| {
-            &*entries[position as usize].0 == key.as_ref()
+        self.insert_full(key, entry).1
+    }
+
+    /// [`insert`](Self::insert), also returning where the entry stands.
+    pub(crate) fn insert_full(
+        &mut self,
+        key: impl AsRef<str> + Into<Box<str>>,
+        entry: StepEntry,
+    ) -> (usize, Option<StepEntry>) {
+        let hash = self.index.hasher.hash_one(key.as_ref());
+        let chunks = &**self.chunks;
+        if let Some(&position) = self.index.table.find(hash, |&position| {
+            &*slot(chunks, position as usize).0 == key.as_ref()
         }) {
-            return Some(std::mem::replace(
-                &mut self.entries[position as usize].1,
+            let position = position as usize;
+            let chunk = &mut Arc::make_mut(&mut self.chunks)[position >> CHUNK_SHIFT];
+            let replaced = std::mem::replace(
+                &mut Arc::make_mut(chunk)[position & (CHUNK - 1)].1,
                 entry,
-            ));
+            );
+            return (position, Some(replaced));
         }
-        let position = u32::try_from(self.entries.len()).expect("fewer than 2^32 steps");
-        let hasher = &self.hasher;
-        self.index.insert_unique(hash, position, |&position| {
-            hasher.hash_one(&*entries[position as usize].0)
+        let position = u32::try_from(self.len).expect("fewer than 2^32 steps");
+        let chunks = Arc::make_mut(&mut self.chunks);
+        let index = Arc::make_mut(&mut self.index);
+        let hasher = &index.hasher;
+        index.table.insert_unique(hash, position, |&position| {
+            hasher.hash_one(&*slot(chunks, position as usize).0)
         });
-        self.entries.push((key.into(), entry));
-        None
+        match chunks.last_mut() {
+            Some(last) if last.len() < CHUNK => Arc::make_mut(last).push((key.into(), entry)),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push((key.into(), entry));
+                chunks.push(Arc::new(chunk));
+            }
+        }
+        self.len += 1;
+        (position as usize, None)
     }
 
     /// Removes the entry under `key` (the order of the others is kept) and returns it.
@@ -281,20 +368,27 @@ impl ResumeState {
     /// assert!(state.is_empty());
     /// ```
     pub fn remove(&mut self, key: &str) -> Option<StepEntry> {
-        let hash = self.hasher.hash_one(key);
-        let entries = &self.entries;
-        let (position, _) = self
-            .index
-            .find_entry(hash, |&position| &*entries[position as usize].0 == key)
-            .ok()?
-            .remove();
-        let (_, entry) = self.entries.remove(position as usize);
-        for later in &mut self.index {
-            if *later > position {
-                *later -= 1;
-            }
+        let position = self.position(key)?;
+        // Rare (clearing a step): rebuild the chunks and the index without it.
+        let mut entries: Vec<(Box<str>, StepEntry)> = Vec::with_capacity(self.len);
+        for chunk in std::mem::take(Arc::make_mut(&mut self.chunks)) {
+            entries.extend(Arc::unwrap_or_clone(chunk));
         }
-        Some(entry)
+        let (_, removed) = entries.remove(position);
+        let mut rebuilt = Self {
+            index: Arc::new(Index {
+                table: HashTable::with_capacity(entries.len()),
+                hasher: self.index.hasher.clone(),
+            }),
+            ..Self::default()
+        };
+        for (key, entry) in entries {
+            rebuilt.insert(key, entry);
+        }
+        self.chunks = rebuilt.chunks;
+        self.index = rebuilt.index;
+        self.len = rebuilt.len;
+        Some(removed)
     }
 
     /// Entries in recording order.
@@ -308,7 +402,7 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &StepEntry)> + '_ {
-        self.entries.iter().map(|(key, entry)| (&**key, entry))
+        self.entries().map(|(key, entry)| (&**key, entry))
     }
 
     /// The keys, in recording order.
@@ -320,7 +414,7 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.entries.iter().map(|(key, _)| &**key)
+        self.entries().map(|(key, _)| &**key)
     }
 
     /// The JSON form (awaitly-compatible, plus `"version"`).
@@ -441,7 +535,7 @@ pub fn clear_failed_steps(state: &ResumeState) -> ResumeState {
     let mut next = ResumeState::new();
     next.workflow.clone_from(&state.workflow);
     next.clock.clone_from(&state.clock);
-    for (key, entry) in &state.entries {
+    for (key, entry) in state.entries() {
         if entry.is_ok() || crate::is_pending_hook(entry) {
             next.insert(&**key, entry.clone());
         }
@@ -457,17 +551,17 @@ impl Serialize for ResumeState {
         if let Some(workflow) = &self.workflow {
             map.serialize_entry("workflow", workflow)?;
         }
-        map.serialize_entry("steps", &Steps(&self.entries))?;
+        map.serialize_entry("steps", &Steps(self))?;
         map.end()
     }
 }
 
-struct Steps<'a>(&'a [(Box<str>, StepEntry)]);
+struct Steps<'a>(&'a ResumeState);
 
 impl Serialize for Steps<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for (key, entry) in self.0 {
+        for (key, entry) in self.0.entries() {
             seq.serialize_element(&(&**key, entry))?;
         }
         seq.end()
@@ -577,9 +671,12 @@ impl<'de> Visitor<'de> for StepsSeed {
         // Cap the preallocation: a hostile size hint must not allocate unboundedly.
         let capacity = seq.size_hint().unwrap_or(0).min(4096);
         let mut state = ResumeState {
-            entries: Vec::with_capacity(capacity),
-            index: HashTable::with_capacity(capacity),
-            hasher: KeyHasher::default(),
+            chunks: Arc::new(Vec::with_capacity(capacity.div_ceil(CHUNK))),
+            len: 0,
+            index: Arc::new(Index {
+                table: HashTable::with_capacity(capacity),
+                hasher: KeyHasher::default(),
+            }),
             workflow: None,
             clock: None,
         };
