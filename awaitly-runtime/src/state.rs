@@ -670,24 +670,59 @@ impl<'de> Visitor<'de> for StepsSeed {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ResumeState, A::Error> {
         // Cap the preallocation: a hostile size hint must not allocate unboundedly.
         let capacity = seq.size_hint().unwrap_or(0).min(4096);
-        let mut state = ResumeState {
-            chunks: Arc::new(Vec::with_capacity(capacity.div_ceil(CHUNK))),
-            len: 0,
-            index: Arc::new(Index {
-                table: HashTable::with_capacity(capacity),
-                hasher: KeyHasher::default(),
-            }),
-            workflow: None,
-            clock: None,
+        // Built in place (nothing shares it yet): chunks are wrapped in `Arc`s once full.
+        let mut done: Vec<Arc<Chunk>> = Vec::with_capacity(capacity.div_ceil(CHUNK));
+        let mut current: Chunk = Vec::with_capacity(CHUNK.min(capacity.max(1)));
+        let mut index = Index {
+            table: HashTable::with_capacity(capacity),
+            hasher: KeyHasher::default(),
         };
+        let mut len: u32 = 0;
         while let Some((key, entry)) = seq.next_element::<(String, StepEntry)>()? {
-            if state.contains_key(&key) {
+            let hash = index.hasher.hash_one(key.as_str());
+            let full = done.len() * CHUNK;
+            let key_of = |position: u32| {
+                let position = position as usize;
+                if position < full {
+                    &*slot(&done, position).0
+                } else {
+                    &*current[position - full].0
+                }
+            };
+            if index
+                .table
+                .find(hash, |&position| key_of(position) == key)
+                .is_some()
+            {
                 return Err(de::Error::custom(format_args!(
                     "the step key {key:?} appears twice in the resume state"
                 )));
             }
-            state.insert(key, entry);
+            let hasher = &index.hasher;
+            index
+                .table
+                .insert_unique(hash, len, |&position| hasher.hash_one(key_of(position)));
+            len = len
+                .checked_add(1)
+                .ok_or_else(|| de::Error::custom("more than 2^32 steps"))?;
+            current.push((key.into_boxed_str(), entry));
+            if current.len() == CHUNK {
+                done.push(Arc::new(std::mem::replace(
+                    &mut current,
+                    Vec::with_capacity(CHUNK),
+                )));
+            }
         }
+        if !current.is_empty() {
+            done.push(Arc::new(current));
+        }
+        let state = ResumeState {
+            chunks: Arc::new(done),
+            len: len as usize,
+            index: Arc::new(index),
+            workflow: None,
+            clock: None,
+        };
         Ok(state)
     }
 }
