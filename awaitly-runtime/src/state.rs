@@ -93,7 +93,46 @@ pub struct ResumeState {
 const CHUNK: usize = 32;
 const CHUNK_SHIFT: u32 = CHUNK.trailing_zeros();
 
-type Chunk = Vec<(Box<str>, StepEntry)>;
+/// Up to [`CHUNK`] entries, their keys end to end in one string (one allocation for all the
+/// keys of a chunk, instead of one per key).
+#[derive(Clone, Default)]
+struct Chunk {
+    keys: String,
+    /// Each entry, with where its key ends in `keys` (it starts where the previous one ends).
+    entries: Vec<(usize, StepEntry)>,
+}
+
+impl Chunk {
+    fn with_capacity(entries: usize) -> Self {
+        Self {
+            keys: String::new(),
+            entries: Vec::with_capacity(entries),
+        }
+    }
+
+    fn key(&self, at: usize) -> &str {
+        let start = at.checked_sub(1).map_or(0, |before| self.entries[before].0);
+        &self.keys[start..self.entries[at].0]
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn push(&mut self, key: &str, entry: StepEntry) {
+        reserve_keys(&mut self.keys, key);
+        self.keys.push_str(key);
+        self.entries.push((self.keys.len(), entry));
+    }
+}
+
+/// Before a chunk's first key: room for a chunk of keys like it (the keys of one run tend to be
+/// alike), within reason.
+fn reserve_keys(keys: &mut String, key: &str) {
+    if keys.capacity() == 0 {
+        keys.reserve_exact((key.len() * CHUNK).min(4096));
+    }
+}
 
 #[derive(Clone, Default)]
 struct Index {
@@ -101,28 +140,34 @@ struct Index {
     hasher: KeyHasher,
 }
 
-/// The entry at `position` of `chunks`.
-fn slot(chunks: &[Arc<Chunk>], position: usize) -> &(Box<str>, StepEntry) {
-    &chunks[position >> CHUNK_SHIFT][position & (CHUNK - 1)]
+/// The key at `position` of `chunks`.
+fn key_of(chunks: &[Arc<Chunk>], position: usize) -> &str {
+    chunks[position >> CHUNK_SHIFT].key(position & (CHUNK - 1))
 }
 
 /// The entries of a state in recording order, chunk after chunk.
 struct Entries<'a> {
     chunks: std::slice::Iter<'a, Arc<Chunk>>,
-    current: std::slice::Iter<'a, (Box<str>, StepEntry)>,
+    current: Option<&'a Chunk>,
+    at: usize,
     remaining: usize,
 }
 
 impl<'a> Iterator for Entries<'a> {
-    type Item = &'a (Box<str>, StepEntry);
+    type Item = (&'a str, &'a StepEntry);
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(entry) = self.current.next() {
+            if let Some(chunk) = self.current
+                && self.at < chunk.len()
+            {
+                let at = self.at;
+                self.at += 1;
                 self.remaining -= 1;
-                return Some(entry);
+                return Some((chunk.key(at), &chunk.entries[at].1));
             }
-            self.current = self.chunks.next()?.iter();
+            self.current = Some(self.chunks.next()?);
+            self.at = 0;
         }
     }
 
@@ -263,12 +308,12 @@ impl ResumeState {
 
     /// The entry at `position` in recording order.
     pub(crate) fn entry_at(&self, position: usize) -> &StepEntry {
-        &slot(&self.chunks, position).1
+        &self.chunks[position >> CHUNK_SHIFT].entries[position & (CHUNK - 1)].1
     }
 
     /// The key at `position` in recording order.
     pub(crate) fn key_at(&self, position: usize) -> &str {
-        &slot(&self.chunks, position).0
+        key_of(&self.chunks, position)
     }
 
     /// Where `key` stands in recording order.
@@ -277,7 +322,7 @@ impl ResumeState {
         let chunks = &**self.chunks;
         self.index
             .table
-            .find(hash, |&position| &*slot(chunks, position as usize).0 == key)
+            .find(hash, |&position| key_of(chunks, position as usize) == key)
             .map(|&position| position as usize)
     }
 
@@ -285,7 +330,8 @@ impl ResumeState {
     fn entries(&self) -> Entries<'_> {
         Entries {
             chunks: self.chunks.iter(),
-            current: [].iter(),
+            current: None,
+            at: 0,
             remaining: self.len,
         }
     }
@@ -330,12 +376,12 @@ impl ResumeState {
         let hash = self.index.hasher.hash_one(key.as_ref());
         let chunks = &**self.chunks;
         if let Some(&position) = self.index.table.find(hash, |&position| {
-            &*slot(chunks, position as usize).0 == key.as_ref()
+            key_of(chunks, position as usize) == key.as_ref()
         }) {
             let position = position as usize;
             let chunk = &mut Arc::make_mut(&mut self.chunks)[position >> CHUNK_SHIFT];
             let replaced = std::mem::replace(
-                &mut Arc::make_mut(chunk)[position & (CHUNK - 1)].1,
+                &mut Arc::make_mut(chunk).entries[position & (CHUNK - 1)].1,
                 entry,
             );
             return (position, Some(replaced));
@@ -345,13 +391,13 @@ impl ResumeState {
         let index = Arc::make_mut(&mut self.index);
         let hasher = &index.hasher;
         index.table.insert_unique(hash, position, |&position| {
-            hasher.hash_one(&*slot(chunks, position as usize).0)
+            hasher.hash_one(key_of(chunks, position as usize))
         });
         match chunks.last_mut() {
-            Some(last) if last.len() < CHUNK => Arc::make_mut(last).push((key.into(), entry)),
+            Some(last) if last.len() < CHUNK => Arc::make_mut(last).push(key.as_ref(), entry),
             _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push((key.into(), entry));
+                let mut chunk = Chunk::with_capacity(CHUNK);
+                chunk.push(key.as_ref(), entry);
                 chunks.push(Arc::new(chunk));
             }
         }
@@ -370,9 +416,12 @@ impl ResumeState {
     pub fn remove(&mut self, key: &str) -> Option<StepEntry> {
         let position = self.position(key)?;
         // Rare (clearing a step): rebuild the chunks and the index without it.
-        let mut entries: Vec<(Box<str>, StepEntry)> = Vec::with_capacity(self.len);
+        let mut entries: Vec<(String, StepEntry)> = Vec::with_capacity(self.len);
         for chunk in std::mem::take(Arc::make_mut(&mut self.chunks)) {
-            entries.extend(Arc::unwrap_or_clone(chunk));
+            let chunk = Arc::unwrap_or_clone(chunk);
+            for at in 0..chunk.len() {
+                entries.push((chunk.key(at).to_owned(), chunk.entries[at].1.clone()));
+            }
         }
         let (_, removed) = entries.remove(position);
         let mut rebuilt = Self {
@@ -402,7 +451,7 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &StepEntry)> + '_ {
-        self.entries().map(|(key, entry)| (&**key, entry))
+        self.entries()
     }
 
     /// The keys, in recording order.
@@ -414,7 +463,7 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.entries().map(|(key, _)| &**key)
+        self.entries().map(|(key, _)| key)
     }
 
     /// The JSON form (awaitly-compatible, plus `"version"`).
@@ -537,7 +586,7 @@ pub fn clear_failed_steps(state: &ResumeState) -> ResumeState {
     next.clock.clone_from(&state.clock);
     for (key, entry) in state.entries() {
         if entry.is_ok() || crate::is_pending_hook(entry) {
-            next.insert(&**key, entry.clone());
+            next.insert(key, entry.clone());
         }
     }
     next
@@ -562,7 +611,7 @@ impl Serialize for Steps<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
         for (key, entry) in self.0.entries() {
-            seq.serialize_element(&(&**key, entry))?;
+            seq.serialize_element(&(key, entry))?;
         }
         seq.end()
     }
@@ -672,26 +721,33 @@ impl<'de> Visitor<'de> for StepsSeed {
         let capacity = seq.size_hint().unwrap_or(0).min(4096);
         // Built in place (nothing shares it yet): chunks are wrapped in `Arc`s once full.
         let mut done: Vec<Arc<Chunk>> = Vec::with_capacity(capacity.div_ceil(CHUNK));
-        let mut current: Chunk = Vec::with_capacity(CHUNK.min(capacity.max(1)));
+        let mut current = Chunk::with_capacity(CHUNK.min(capacity.max(1)));
         let mut index = Index {
             table: HashTable::with_capacity(capacity),
             hasher: KeyHasher::default(),
         };
         let mut len: u32 = 0;
-        while let Some((key, entry)) = seq.next_element::<(String, StepEntry)>()? {
-            let hash = index.hasher.hash_one(key.as_str());
+        while seq
+            .next_element_seed(PairSeed {
+                chunk: &mut current,
+            })?
+            .is_some()
+        {
+            let at = current.len() - 1;
+            let key = current.key(at);
+            let hash = index.hasher.hash_one(key);
             let full = done.len() * CHUNK;
-            let key_of = |position: u32| {
+            let key_at = |position: u32| {
                 let position = position as usize;
                 if position < full {
-                    &*slot(&done, position).0
+                    key_of(&done, position)
                 } else {
-                    &*current[position - full].0
+                    current.key(position - full)
                 }
             };
             if index
                 .table
-                .find(hash, |&position| key_of(position) == key)
+                .find(hash, |&position| key_at(position) == key)
                 .is_some()
             {
                 return Err(de::Error::custom(format_args!(
@@ -701,19 +757,18 @@ impl<'de> Visitor<'de> for StepsSeed {
             let hasher = &index.hasher;
             index
                 .table
-                .insert_unique(hash, len, |&position| hasher.hash_one(key_of(position)));
+                .insert_unique(hash, len, |&position| hasher.hash_one(key_at(position)));
             len = len
                 .checked_add(1)
                 .ok_or_else(|| de::Error::custom("more than 2^32 steps"))?;
-            current.push((key.into_boxed_str(), entry));
             if current.len() == CHUNK {
                 done.push(Arc::new(std::mem::replace(
                     &mut current,
-                    Vec::with_capacity(CHUNK),
+                    Chunk::with_capacity(CHUNK),
                 )));
             }
         }
-        if !current.is_empty() {
+        if current.len() > 0 {
             done.push(Arc::new(current));
         }
         let state = ResumeState {
@@ -724,5 +779,75 @@ impl<'de> Visitor<'de> for StepsSeed {
             clock: None,
         };
         Ok(state)
+    }
+}
+
+/// One `[key, step result]` pair, appended to `chunk` (the key straight into its key string).
+struct PairSeed<'a> {
+    chunk: &'a mut Chunk,
+}
+
+impl<'de> de::DeserializeSeed<'de> for PairSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PairSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a tuple of size 2")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let start = self.chunk.keys.len();
+        if seq
+            .next_element_seed(KeySeed {
+                keys: &mut self.chunk.keys,
+            })?
+            .is_none()
+        {
+            return Err(de::Error::invalid_length(0, &self));
+        }
+        let Some(entry) = seq.next_element::<StepEntry>()? else {
+            self.chunk.keys.truncate(start);
+            return Err(de::Error::invalid_length(1, &self));
+        };
+        if seq.next_element::<de::IgnoredAny>()?.is_some() {
+            self.chunk.keys.truncate(start);
+            return Err(de::Error::invalid_length(3, &self));
+        }
+        self.chunk.entries.push((self.chunk.keys.len(), entry));
+        Ok(())
+    }
+}
+
+/// A step key, appended to `keys` without a string of its own.
+struct KeySeed<'a> {
+    keys: &'a mut String,
+}
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<(), E> {
+        reserve_keys(self.keys, key);
+        self.keys.push_str(key);
+        Ok(())
     }
 }
