@@ -527,7 +527,16 @@ impl ResumeState {
     /// [`StateFormatError`] when the text is not JSON, is not a resume state, repeats a key, or
     /// comes from a newer key recipe.
     pub fn from_json(json: &str) -> Result<Self, StateFormatError> {
-        serde_json::from_str(&surrogate::encode(json)).map_err(StateFormatError::from_json)
+        let json = surrogate::encode(json);
+        // An entry takes at least ~28 bytes (`["a",{"ok":true,"value":1}]`): room for the entries
+        // the text can hold at ~48 bytes each saves growing the index step by step.
+        let visitor = StateVisitor {
+            capacity: json.len() / 48,
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(&json);
+        serde::Deserializer::deserialize_map(&mut deserializer, visitor)
+            .and_then(|state| deserializer.end().map(|()| state))
+            .map_err(StateFormatError::from_json)
     }
 }
 
@@ -619,11 +628,14 @@ impl Serialize for Steps<'_> {
 
 impl<'de> Deserialize<'de> for ResumeState {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(StateVisitor)
+        deserializer.deserialize_map(StateVisitor { capacity: 0 })
     }
 }
 
-struct StateVisitor;
+/// Reads a state; `capacity`: the number of entries to make room for (the parser gives no hint).
+struct StateVisitor {
+    capacity: usize,
+}
 
 #[derive(Deserialize)]
 #[serde(field_identifier, rename_all = "camelCase")]
@@ -674,7 +686,9 @@ impl<'de> Visitor<'de> for StateVisitor {
                     if state.is_some() {
                         return Err(de::Error::duplicate_field("steps"));
                     }
-                    state = Some(map.next_value_seed(StepsSeed)?);
+                    state = Some(map.next_value_seed(StepsSeed {
+                        capacity: self.capacity,
+                    })?);
                 }
                 StateField::Unknown => {
                     map.next_value::<de::IgnoredAny>()?;
@@ -692,7 +706,9 @@ impl<'de> Visitor<'de> for StateVisitor {
     }
 }
 
-struct StepsSeed;
+struct StepsSeed {
+    capacity: usize,
+}
 
 impl<'de> de::DeserializeSeed<'de> for StepsSeed {
     type Value = ResumeState;
@@ -718,7 +734,7 @@ impl<'de> Visitor<'de> for StepsSeed {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ResumeState, A::Error> {
         // Cap the preallocation: a hostile size hint must not allocate unboundedly.
-        let capacity = seq.size_hint().unwrap_or(0).min(4096);
+        let capacity = seq.size_hint().unwrap_or(self.capacity).min(1 << 16);
         // Built in place (nothing shares it yet): chunks are wrapped in `Arc`s once full.
         let mut done: Vec<Arc<Chunk>> = Vec::with_capacity(capacity.div_ceil(CHUNK));
         let mut current = Chunk::with_capacity(CHUNK.min(capacity.max(1)));

@@ -41,7 +41,7 @@ pub(crate) fn encode(json: &str) -> Cow<'_, str> {
     let mut at = 0;
     while let Some(offset) = bytes
         .get(at..)
-        .and_then(|rest| rest.iter().position(|&byte| byte == b'\\'))
+        .and_then(|rest| memchr::memchr(b'\\', rest))
     {
         let escape = at + offset;
         if bytes.get(escape + 1) != Some(&b'u') {
