@@ -228,3 +228,19 @@ impl WorkflowDescription {
         hash
     }
 }
+
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_is_of_the_description_it_was_made_from() {
+        static SITES: [Site; 0] = [];
+        let description = WorkflowDescription::new("flow", &SITES);
+        let stamp = WorkflowStamp::of(&description);
+        assert!(stamp.is_of(&description));
+        assert!(description.has_fingerprint(&description.fingerprint()));
+        assert!(!description.has_fingerprint(&description.fingerprint().to_uppercase()));
+        assert!(!WorkflowStamp::of(&WorkflowDescription::new("other", &SITES)).is_of(&description));
+    }
+}
