@@ -203,8 +203,11 @@ impl WorkflowDescription {
     /// start: compares without building the string.)
     pub(crate) fn has_fingerprint(&self, fingerprint: &str) -> bool {
         fingerprint.len() == 16
-            && u64::from_str_radix(fingerprint, 16).is_ok_and(|hash| hash == self.fingerprint_hash())
-            && !fingerprint.bytes().any(|byte| byte.is_ascii_uppercase() || byte == b'+')
+            && u64::from_str_radix(fingerprint, 16)
+                .is_ok_and(|hash| hash == self.fingerprint_hash())
+            && !fingerprint
+                .bytes()
+                .any(|byte| byte.is_ascii_uppercase() || byte == b'+')
     }
 
     fn fingerprint_hash(&self) -> u64 {

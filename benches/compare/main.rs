@@ -800,7 +800,10 @@ fn main() {
     for (workload, label) in [
         ("floor_decode", "floor: serde_json decode of each value"),
         ("floor_lookup_decode", "floor: map lookup + decode"),
-        ("floor_parse", "floor: serde_json parse of the state's JSON, nothing built"),
+        (
+            "floor_parse",
+            "floor: serde_json parse of the state's JSON, nothing built",
+        ),
     ] {
         for n in SIZES {
             println!(

@@ -333,71 +333,71 @@ impl RunProgress {
         buffered: &str,
         failures: RecordedFailures,
     ) -> StepStart<T, E> {
-            let key: &str = owned.as_deref().unwrap_or(buffered);
-            let position = match std::mem::take(&mut self.found) {
-                Lookup::Found(position) => position,
-                Lookup::NotLooked => self.state.position(&key),
-            };
-            let entry = position
-                .map(|position| self.state.entry_at(position))
-                .filter(|entry| {
-                    // A failure recorded by an earlier run is executed again when the step asks for it.
-                    failures == RecordedFailures::Replay
-                        || entry.is_ok()
-                        || entry.pending_hook().is_some()
-                });
-            let Some(entry) = entry else {
-                if self.cancelled.is_some() {
-                    self.halt = Some(Halt::Cancelled);
-                    return StepStart::Halt;
-                }
-                let key = owned.unwrap_or_else(|| Cow::Owned(buffered.to_owned()));
-                self.last_step = Some(LastStep::Key(key.clone()));
-                self.emit(|| Event::StepStarted {
+        let key: &str = owned.as_deref().unwrap_or(buffered);
+        let position = match std::mem::take(&mut self.found) {
+            Lookup::Found(position) => position,
+            Lookup::NotLooked => self.state.position(&key),
+        };
+        let entry = position
+            .map(|position| self.state.entry_at(position))
+            .filter(|entry| {
+                // A failure recorded by an earlier run is executed again when the step asks for it.
+                failures == RecordedFailures::Replay
+                    || entry.is_ok()
+                    || entry.pending_hook().is_some()
+            });
+        let Some(entry) = entry else {
+            if self.cancelled.is_some() {
+                self.halt = Some(Halt::Cancelled);
+                return StepStart::Halt;
+            }
+            let key = owned.unwrap_or_else(|| Cow::Owned(buffered.to_owned()));
+            self.last_step = Some(LastStep::Key(key.clone()));
+            self.emit(|| Event::StepStarted {
+                key: key.to_string(),
+            });
+            return StepStart::Execute(StepTicket { key, attempts: 1 });
+        };
+        let replayed = if let Some(value) = entry.value_json() {
+            serde_json::from_str(value)
+                .map(Ok)
+                .map_err(|error| RunError::DecodeValue {
                     key: key.to_string(),
+                    expected: std::any::type_name::<T>(),
+                    message: error.to_string(),
+                    source: Cause::new(error),
+                })
+        } else if entry.created_hook_id().is_some() {
+            Err(mismatch(key, SiteKind::CreatedHook, SiteKind::Step))
+        } else if entry.pending_hook().is_some() {
+            Err(mismatch(key, SiteKind::HookById, SiteKind::Step))
+        } else {
+            let error = entry.error().unwrap_or(&Value::Null);
+            E::deserialize(error)
+                .map(Err)
+                .map_err(|error| RunError::DecodeError {
+                    key: key.to_string(),
+                    expected: std::any::type_name::<E>(),
+                    message: error.to_string(),
+                    source: Cause::new(error),
+                })
+        };
+        match replayed {
+            Ok(outcome) => {
+                // Replayed, so it has an entry.
+                self.last_step = position.map(LastStep::At);
+                self.emit(|| Event::StepReplayed {
+                    key: key.to_string(),
+                    ok: outcome.is_ok(),
                 });
-                return StepStart::Execute(StepTicket { key, attempts: 1 });
-            };
-            let replayed = if let Some(value) = entry.value_json() {
-                serde_json::from_str(value)
-                    .map(Ok)
-                    .map_err(|error| RunError::DecodeValue {
-                        key: key.to_string(),
-                        expected: std::any::type_name::<T>(),
-                        message: error.to_string(),
-                        source: Cause::new(error),
-                    })
-            } else if entry.created_hook_id().is_some() {
-                Err(mismatch(key, SiteKind::CreatedHook, SiteKind::Step))
-            } else if entry.pending_hook().is_some() {
-                Err(mismatch(key, SiteKind::HookById, SiteKind::Step))
-            } else {
-                let error = entry.error().unwrap_or(&Value::Null);
-                E::deserialize(error)
-                    .map(Err)
-                    .map_err(|error| RunError::DecodeError {
-                        key: key.to_string(),
-                        expected: std::any::type_name::<E>(),
-                        message: error.to_string(),
-                        source: Cause::new(error),
-                    })
-            };
-            match replayed {
-                Ok(outcome) => {
-                    // Replayed, so it has an entry.
-                    self.last_step = position.map(LastStep::At);
-                    self.emit(|| Event::StepReplayed {
-                        key: key.to_string(),
-                        ok: outcome.is_ok(),
-                    });
-                    StepStart::Replayed(outcome)
-                }
-                Err(error) => {
-                    self.halt = Some(Halt::Stopped(error));
-                    StepStart::Halt
-                }
+                StepStart::Replayed(outcome)
+            }
+            Err(error) => {
+                self.halt = Some(Halt::Stopped(error));
+                StepStart::Halt
             }
         }
+    }
 
     /// The key of the step last replayed or finished.
     pub(crate) fn last_step_key(&self) -> Option<String> {
