@@ -359,25 +359,30 @@ impl ResumeState {
     /// # Panics
     ///
     /// If the state would hold more than 2³² entries (positions are 32-bit to keep the index small).
+    // The key is copied into the chunk's key string; the owned bound is kept so callers' code stays
+    // as it was (`Into<Box<str>>` was the storage of keys before chunks).
+    #[allow(clippy::needless_pass_by_value)]
     pub fn insert(
         &mut self,
         key: impl AsRef<str> + Into<Box<str>>,
         entry: StepEntry,
     ) -> Option<StepEntry> {
-        self.insert_full(key, entry).1
+        self.insert_full(key.as_ref(), entry).1
     }
 
     /// [`insert`](Self::insert), also returning where the entry stands.
     pub(crate) fn insert_full(
         &mut self,
-        key: impl AsRef<str> + Into<Box<str>>,
+        key: &str,
         entry: StepEntry,
     ) -> (usize, Option<StepEntry>) {
-        let hash = self.index.hasher.hash_one(key.as_ref());
+        let hash = self.index.hasher.hash_one(key);
         let chunks = &**self.chunks;
-        if let Some(&position) = self.index.table.find(hash, |&position| {
-            key_of(chunks, position as usize) == key.as_ref()
-        }) {
+        if let Some(&position) = self
+            .index
+            .table
+            .find(hash, |&position| key_of(chunks, position as usize) == key)
+        {
             let position = position as usize;
             let chunk = &mut Arc::make_mut(&mut self.chunks)[position >> CHUNK_SHIFT];
             let replaced = std::mem::replace(
@@ -394,10 +399,10 @@ impl ResumeState {
             hasher.hash_one(key_of(chunks, position as usize))
         });
         match chunks.last_mut() {
-            Some(last) if last.len() < CHUNK => Arc::make_mut(last).push(key.as_ref(), entry),
+            Some(last) if last.len() < CHUNK => Arc::make_mut(last).push(key, entry),
             _ => {
                 let mut chunk = Chunk::with_capacity(CHUNK);
-                chunk.push(key.as_ref(), entry);
+                chunk.push(key, entry);
                 chunks.push(Arc::new(chunk));
             }
         }
@@ -427,7 +432,7 @@ impl ResumeState {
         let mut rebuilt = Self {
             index: Arc::new(Index {
                 table: HashTable::with_capacity(entries.len()),
-                hasher: self.index.hasher.clone(),
+                hasher: self.index.hasher,
             }),
             ..Self::default()
         };

@@ -206,6 +206,7 @@ impl Context {
     }
 
     /// Starts the step at site `site`: replay it, or hand out the ticket to execute it.
+    #[must_use]
     pub fn begin_step<T: StepValue, E: StepValue>(
         &self,
         site: usize,
@@ -264,11 +265,11 @@ impl Context {
             attempts: ticket.attempts,
         });
         let Some(journal) = run.options.journal.clone() else {
-            let (position, _) = run.state.insert_full(ticket.key, entry);
+            let (position, _) = run.state.insert_full(&ticket.key, entry);
             run.last_step = Some(LastStep::At(position));
             return Checkpoint(None, true);
         };
-        let (position, _) = run.state.insert_full(ticket.key.clone(), entry.clone());
+        let (position, _) = run.state.insert_full(&ticket.key, entry.clone());
         run.last_step = Some(LastStep::At(position));
         Checkpoint(Some((journal, ticket.key, entry)), true)
     }
@@ -336,7 +337,7 @@ impl RunProgress {
         let key: &str = owned.as_deref().unwrap_or(buffered);
         let position = match std::mem::take(&mut self.found) {
             Lookup::Found(position) => position,
-            Lookup::NotLooked => self.state.position(&key),
+            Lookup::NotLooked => self.state.position(key),
         };
         let entry = position
             .map(|position| self.state.entry_at(position))
