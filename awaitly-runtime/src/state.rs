@@ -872,3 +872,67 @@ impl Visitor<'_> for KeySeed<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_of(n: u32) -> ResumeState {
+        let mut state = ResumeState::new();
+        for i in 0..n {
+            state.insert(format!("step[{i}]"), StepEntry::ok(&i).unwrap());
+        }
+        state
+    }
+
+    #[test]
+    fn a_clone_shares_until_written_and_writes_stay_in_the_copy() {
+        let original = state_of(100);
+        let before = original.to_json();
+        let mut copy = original.clone();
+        assert!(
+            copy.insert("step[50]", StepEntry::ok(&"x").unwrap())
+                .is_some()
+        );
+        copy.insert("step[100]", StepEntry::ok(&100).unwrap());
+        assert_eq!(original.to_json(), before, "the original is untouched");
+        assert_eq!(copy.len(), 101);
+        assert_eq!(copy.get("step[50]").unwrap().value_json(), Some(r#""x""#));
+        assert_eq!(copy.get("step[100]").unwrap().value_json(), Some("100"));
+        assert_eq!(original.get("step[50]").unwrap().value_json(), Some("50"));
+        assert!(original.get("step[100]").is_none());
+    }
+
+    #[test]
+    fn entries_keep_their_order_and_keys_across_chunks() {
+        let mut state = state_of(70);
+        let keys: Vec<String> = (0..70).map(|i| format!("step[{i}]")).collect();
+        assert_eq!(state.keys().collect::<Vec<_>>(), keys);
+        assert_eq!(state.iter().len(), 70);
+        assert!(state.remove("step[33]").is_some());
+        let mut expected = keys.clone();
+        expected.remove(33);
+        assert_eq!(state.keys().collect::<Vec<_>>(), expected);
+        for (position, key) in expected.iter().enumerate() {
+            assert_eq!(state.position(key), Some(position));
+        }
+        let back = ResumeState::from_json(&state.to_json()).unwrap();
+        assert_eq!(back.to_json(), state.to_json());
+        assert_eq!(back.position("step[69]"), Some(68));
+    }
+
+    #[test]
+    fn a_key_repeated_in_another_chunk_is_refused() {
+        let mut text = String::from(r#"{"kind":"ResumeState","steps":["#);
+        for i in 0..40 {
+            text.push_str(&format!(r#"["k{i}",{{"ok":true,"value":1}}],"#));
+        }
+        text.push_str(r#"["k3",{"ok":true,"value":2}]]}"#);
+        let error = ResumeState::from_json(&text).unwrap_err();
+        assert!(error.to_string().contains("appears twice"), "{error}");
+        let short = r#"{"kind":"ResumeState","steps":[["a"]]}"#;
+        assert!(ResumeState::from_json(short).is_err());
+        let long = r#"{"kind":"ResumeState","steps":[["a",{"ok":true},3]]}"#;
+        assert!(ResumeState::from_json(long).is_err());
+    }
+}
