@@ -875,6 +875,8 @@ impl Visitor<'_> for KeySeed<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     fn state_of(n: u32) -> ResumeState {
@@ -925,7 +927,7 @@ mod tests {
     fn a_key_repeated_in_another_chunk_is_refused() {
         let mut text = String::from(r#"{"kind":"ResumeState","steps":["#);
         for i in 0..40 {
-            text.push_str(&format!(r#"["k{i}",{{"ok":true,"value":1}}],"#));
+            let _ = write!(text, r#"["k{i}",{{"ok":true,"value":1}}],"#);
         }
         text.push_str(r#"["k3",{"ok":true,"value":2}]]}"#);
         let error = ResumeState::from_json(&text).unwrap_err();
