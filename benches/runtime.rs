@@ -134,7 +134,8 @@ fn hook_cycle(c: &mut Criterion, fixtures: &[Fixture]) {
     group.finish();
 }
 
-/// The floor under replay: bare `serde_json` decode of the same values, and map lookup + decode.
+/// The floor under replay: bare `serde_json` decode of the same values, and map lookup + decode;
+/// and under `from_json`: `serde_json` parsing the state's JSON without building anything.
 fn floor(c: &mut Criterion, fixtures: &[Fixture]) {
     let mut group = c.benchmark_group("floor");
     for fixture in fixtures {
@@ -144,6 +145,9 @@ fn floor(c: &mut Criterion, fixtures: &[Fixture]) {
         });
         group.bench_function(BenchmarkId::new("lookup_decode", fixture.n), |b| {
             b.iter(|| black_box(&fixture.floor).lookup_decode());
+        });
+        group.bench_function(BenchmarkId::new("parse", fixture.n), |b| {
+            b.iter(|| black_box(&fixture.floor).parse());
         });
     }
     group.finish();

@@ -77,9 +77,10 @@ pub(crate) fn check(
     description: &WorkflowDescription,
     state: &ResumeState,
 ) -> Result<Vec<(String, StepEntry)>, Incompatibility> {
-    if state.workflow().is_some_and(|stamp| {
-        stamp.name == description.name && stamp.fingerprint == description.fingerprint()
-    }) {
+    if state
+        .workflow()
+        .is_some_and(|stamp| stamp.is_of(description))
+    {
         return Ok(Vec::new());
     }
     let awaits_hooks_by_id = description

@@ -62,9 +62,18 @@ pub fn item_key(label: &str, item: impl Display) -> String {
 pub(crate) fn push_item_key(out: &mut String, label: &str, item: impl Display) {
     out.push_str(label);
     out.push('[');
-    let mut escaper = ItemEscaper { out };
+    let start = out.len();
     // Writing into a String cannot fail.
-    let _ = write!(escaper, "{item}");
+    let _ = write!(out, "{item}");
+    // Items rarely hold a character to escape (integers never do): escape only when one is there.
+    if out.as_bytes()[start..]
+        .iter()
+        .any(|byte| matches!(byte, b'%' | b'#' | b'[' | b']'))
+    {
+        let raw = out.split_off(start);
+        let mut escaper = ItemEscaper { out };
+        let _ = escaper.write_str(&raw);
+    }
     out.push(']');
 }
 

@@ -36,7 +36,14 @@ pub enum SiteKind {
 
 impl fmt::Display for SiteKind {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(match self {
+        formatter.write_str(self.name())
+    }
+}
+
+impl SiteKind {
+    /// What [`Display`](fmt::Display) writes.
+    fn name(self) -> &'static str {
+        match self {
             Self::Step => "step",
             Self::HookById => "hook",
             Self::CreatedHook => "created hook",
@@ -46,7 +53,7 @@ impl fmt::Display for SiteKind {
             Self::FanOut => "fan-out",
             Self::Race => "race",
             Self::Child => "child workflow",
-        })
+        }
     }
 }
 
@@ -162,6 +169,11 @@ pub struct WorkflowStamp {
 }
 
 impl WorkflowStamp {
+    /// Is this the stamp of `description`?
+    pub(crate) fn is_of(&self, description: &WorkflowDescription) -> bool {
+        self.name == description.name && description.has_fingerprint(&self.fingerprint)
+    }
+
     pub(crate) fn of(description: &WorkflowDescription) -> Self {
         Self {
             name: description.name.to_owned(),
@@ -184,6 +196,21 @@ impl WorkflowDescription {
     /// ```
     #[must_use]
     pub fn fingerprint(&self) -> String {
+        format!("{:016x}", self.fingerprint_hash())
+    }
+
+    /// Is `fingerprint` this workflow's [`fingerprint`](Self::fingerprint)? (Run at every run
+    /// start: compares without building the string.)
+    pub(crate) fn has_fingerprint(&self, fingerprint: &str) -> bool {
+        fingerprint.len() == 16
+            && u64::from_str_radix(fingerprint, 16)
+                .is_ok_and(|hash| hash == self.fingerprint_hash())
+            && !fingerprint
+                .bytes()
+                .any(|byte| byte.is_ascii_uppercase() || byte == b'+')
+    }
+
+    fn fingerprint_hash(&self) -> u64 {
         const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
         const PRIME: u64 = 0x0100_0000_01b3;
         let mut hash = OFFSET;
@@ -196,11 +223,27 @@ impl WorkflowDescription {
         feed(self.name.as_bytes());
         for site in self.sites {
             feed(b"\n");
-            feed(site.kind.to_string().as_bytes());
+            feed(site.kind.name().as_bytes());
             feed(b"\t");
             feed(site.key.as_bytes());
             feed(if site.per_item { b"\t[]" } else { b"\t" });
         }
-        format!("{hash:016x}")
+        hash
+    }
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_is_of_the_description_it_was_made_from() {
+        static SITES: [Site; 0] = [];
+        let description = WorkflowDescription::new("flow", &SITES);
+        let stamp = WorkflowStamp::of(&description);
+        assert!(stamp.is_of(&description));
+        assert!(description.has_fingerprint(&description.fingerprint()));
+        assert!(!description.has_fingerprint(&description.fingerprint().to_uppercase()));
+        assert!(!WorkflowStamp::of(&WorkflowDescription::new("other", &SITES)).is_of(&description));
     }
 }

@@ -75,14 +75,108 @@ use crate::surrogate;
 /// ```
 #[derive(Clone, Default)]
 pub struct ResumeState {
-    entries: Vec<(Box<str>, StepEntry)>,
-    /// Positions in `entries`, found by the hash of their key: each key is stored once.
-    index: HashTable<u32>,
-    hasher: KeyHasher,
+    /// The entries in recording order, in chunks of [`CHUNK`]. Both levels are shared by
+    /// clones (copy on write): cloning a state is O(1), replacing one entry of a shared state copies
+    /// the list of chunks (one pointer per [`CHUNK`] entries) and the one chunk it lands in, and
+    /// the index is copied only when a key is added or removed. This is what keeps the immutable
+    /// [`inject_hook`](crate::inject_hook) from copying every entry of a long run.
+    chunks: Arc<Vec<Arc<Chunk>>>,
+    len: usize,
+    /// Positions of entries, found by the hash of their key: each key is stored once.
+    index: Arc<Index>,
     workflow: Option<WorkflowStamp>,
     /// The clock deliveries and decisions read; `None`: the system clock.
     clock: Option<Arc<dyn Clock>>,
 }
+
+/// Entries per chunk: a write to a shared state copies at most this many entries.
+const CHUNK: usize = 32;
+const CHUNK_SHIFT: u32 = CHUNK.trailing_zeros();
+
+/// Up to [`CHUNK`] entries, their keys end to end in one string (one allocation for all the
+/// keys of a chunk, instead of one per key).
+#[derive(Clone, Default)]
+struct Chunk {
+    keys: String,
+    /// Each entry, with where its key ends in `keys` (it starts where the previous one ends).
+    entries: Vec<(usize, StepEntry)>,
+}
+
+impl Chunk {
+    fn with_capacity(entries: usize) -> Self {
+        Self {
+            keys: String::new(),
+            entries: Vec::with_capacity(entries),
+        }
+    }
+
+    fn key(&self, at: usize) -> &str {
+        let start = at.checked_sub(1).map_or(0, |before| self.entries[before].0);
+        &self.keys[start..self.entries[at].0]
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn push(&mut self, key: &str, entry: StepEntry) {
+        reserve_keys(&mut self.keys, key);
+        self.keys.push_str(key);
+        self.entries.push((self.keys.len(), entry));
+    }
+}
+
+/// Before a chunk's first key: room for a chunk of keys like it (the keys of one run tend to be
+/// alike), within reason.
+fn reserve_keys(keys: &mut String, key: &str) {
+    if keys.capacity() == 0 {
+        keys.reserve_exact((key.len() * CHUNK).min(4096));
+    }
+}
+
+#[derive(Clone, Default)]
+struct Index {
+    table: HashTable<u32>,
+    hasher: KeyHasher,
+}
+
+/// The key at `position` of `chunks`.
+fn key_of(chunks: &[Arc<Chunk>], position: usize) -> &str {
+    chunks[position >> CHUNK_SHIFT].key(position & (CHUNK - 1))
+}
+
+/// The entries of a state in recording order, chunk after chunk.
+struct Entries<'a> {
+    chunks: std::slice::Iter<'a, Arc<Chunk>>,
+    current: Option<&'a Chunk>,
+    at: usize,
+    remaining: usize,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = (&'a str, &'a StepEntry);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(chunk) = self.current
+                && self.at < chunk.len()
+            {
+                let at = self.at;
+                self.at += 1;
+                self.remaining -= 1;
+                return Some((chunk.key(at), &chunk.entries[at].1));
+            }
+            self.current = Some(self.chunks.next()?);
+            self.at = 0;
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
 
 impl ResumeState {
     /// An empty state: a run from it executes every step.
@@ -186,7 +280,7 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     /// Is nothing recorded?
@@ -196,7 +290,7 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     /// The entry recorded under `key`.
@@ -209,20 +303,37 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&StepEntry> {
-        self.position(key).map(|position| &self.entries[position].1)
+        self.position(key).map(|position| self.entry_at(position))
     }
 
     /// The entry at `position` in recording order.
     pub(crate) fn entry_at(&self, position: usize) -> &StepEntry {
-        &self.entries[position].1
+        &self.chunks[position >> CHUNK_SHIFT].entries[position & (CHUNK - 1)].1
+    }
+
+    /// The key at `position` in recording order.
+    pub(crate) fn key_at(&self, position: usize) -> &str {
+        key_of(&self.chunks, position)
     }
 
     /// Where `key` stands in recording order.
     pub(crate) fn position(&self, key: &str) -> Option<usize> {
-        let hash = self.hasher.hash_one(key);
+        let hash = self.index.hasher.hash_one(key);
+        let chunks = &**self.chunks;
         self.index
-            .find(hash, |&position| &*self.entries[position as usize].0 == key)
+            .table
+            .find(hash, |&position| key_of(chunks, position as usize) == key)
             .map(|&position| position as usize)
+    }
+
+    /// The entries in recording order.
+    fn entries(&self) -> Entries<'_> {
+        Entries {
+            chunks: self.chunks.iter(),
+            current: None,
+            at: 0,
+            remaining: self.len,
+        }
     }
 
     /// Is an entry recorded under `key`?
@@ -248,28 +359,55 @@ impl ResumeState {
     /// # Panics
     ///
     /// If the state would hold more than 2³² entries (positions are 32-bit to keep the index small).
+    // The key is copied into the chunk's key string; the owned bound is kept so callers' code stays
+    // as it was (`Into<Box<str>>` was the storage of keys before chunks).
+    #[allow(clippy::needless_pass_by_value)]
     pub fn insert(
         &mut self,
         key: impl AsRef<str> + Into<Box<str>>,
         entry: StepEntry,
     ) -> Option<StepEntry> {
-        let hash = self.hasher.hash_one(key.as_ref());
-        let entries = &self.entries;
-        if let Some(&position) = self.index.find(hash, |&position| {
-            &*entries[position as usize].0 == key.as_ref()
-        }) {
-            return Some(std::mem::replace(
-                &mut self.entries[position as usize].1,
+        self.insert_full(key.as_ref(), entry).1
+    }
+
+    /// [`insert`](Self::insert), also returning where the entry stands.
+    pub(crate) fn insert_full(
+        &mut self,
+        key: &str,
+        entry: StepEntry,
+    ) -> (usize, Option<StepEntry>) {
+        let hash = self.index.hasher.hash_one(key);
+        let chunks = &**self.chunks;
+        if let Some(&position) = self
+            .index
+            .table
+            .find(hash, |&position| key_of(chunks, position as usize) == key)
+        {
+            let position = position as usize;
+            let chunk = &mut Arc::make_mut(&mut self.chunks)[position >> CHUNK_SHIFT];
+            let replaced = std::mem::replace(
+                &mut Arc::make_mut(chunk).entries[position & (CHUNK - 1)].1,
                 entry,
-            ));
+            );
+            return (position, Some(replaced));
         }
-        let position = u32::try_from(self.entries.len()).expect("fewer than 2^32 steps");
-        let hasher = &self.hasher;
-        self.index.insert_unique(hash, position, |&position| {
-            hasher.hash_one(&*entries[position as usize].0)
+        let position = u32::try_from(self.len).expect("fewer than 2^32 steps");
+        let chunks = Arc::make_mut(&mut self.chunks);
+        let index = Arc::make_mut(&mut self.index);
+        let hasher = &index.hasher;
+        index.table.insert_unique(hash, position, |&position| {
+            hasher.hash_one(key_of(chunks, position as usize))
         });
-        self.entries.push((key.into(), entry));
-        None
+        match chunks.last_mut() {
+            Some(last) if last.len() < CHUNK => Arc::make_mut(last).push(key, entry),
+            _ => {
+                let mut chunk = Chunk::with_capacity(CHUNK);
+                chunk.push(key, entry);
+                chunks.push(Arc::new(chunk));
+            }
+        }
+        self.len += 1;
+        (position as usize, None)
     }
 
     /// Removes the entry under `key` (the order of the others is kept) and returns it.
@@ -281,20 +419,30 @@ impl ResumeState {
     /// assert!(state.is_empty());
     /// ```
     pub fn remove(&mut self, key: &str) -> Option<StepEntry> {
-        let hash = self.hasher.hash_one(key);
-        let entries = &self.entries;
-        let (position, _) = self
-            .index
-            .find_entry(hash, |&position| &*entries[position as usize].0 == key)
-            .ok()?
-            .remove();
-        let (_, entry) = self.entries.remove(position as usize);
-        for later in &mut self.index {
-            if *later > position {
-                *later -= 1;
+        let position = self.position(key)?;
+        // Rare (clearing a step): rebuild the chunks and the index without it.
+        let mut entries: Vec<(String, StepEntry)> = Vec::with_capacity(self.len);
+        for chunk in std::mem::take(Arc::make_mut(&mut self.chunks)) {
+            let chunk = Arc::unwrap_or_clone(chunk);
+            for at in 0..chunk.len() {
+                entries.push((chunk.key(at).to_owned(), chunk.entries[at].1.clone()));
             }
         }
-        Some(entry)
+        let (_, removed) = entries.remove(position);
+        let mut rebuilt = Self {
+            index: Arc::new(Index {
+                table: HashTable::with_capacity(entries.len()),
+                hasher: self.index.hasher,
+            }),
+            ..Self::default()
+        };
+        for (key, entry) in entries {
+            rebuilt.insert(key, entry);
+        }
+        self.chunks = rebuilt.chunks;
+        self.index = rebuilt.index;
+        self.len = rebuilt.len;
+        Some(removed)
     }
 
     /// Entries in recording order.
@@ -308,7 +456,7 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &StepEntry)> + '_ {
-        self.entries.iter().map(|(key, entry)| (&**key, entry))
+        self.entries()
     }
 
     /// The keys, in recording order.
@@ -320,7 +468,7 @@ impl ResumeState {
     /// ```
     #[must_use]
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.entries.iter().map(|(key, _)| &**key)
+        self.entries().map(|(key, _)| key)
     }
 
     /// The JSON form (awaitly-compatible, plus `"version"`).
@@ -384,7 +532,16 @@ impl ResumeState {
     /// [`StateFormatError`] when the text is not JSON, is not a resume state, repeats a key, or
     /// comes from a newer key recipe.
     pub fn from_json(json: &str) -> Result<Self, StateFormatError> {
-        serde_json::from_str(&surrogate::encode(json)).map_err(StateFormatError::from_json)
+        let json = surrogate::encode(json);
+        // An entry takes at least ~28 bytes (`["a",{"ok":true,"value":1}]`): room for the entries
+        // the text can hold at ~48 bytes each saves growing the index step by step.
+        let visitor = StateVisitor {
+            capacity: json.len() / 48,
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(&json);
+        serde::Deserializer::deserialize_map(&mut deserializer, visitor)
+            .and_then(|state| deserializer.end().map(|()| state))
+            .map_err(StateFormatError::from_json)
     }
 }
 
@@ -441,9 +598,9 @@ pub fn clear_failed_steps(state: &ResumeState) -> ResumeState {
     let mut next = ResumeState::new();
     next.workflow.clone_from(&state.workflow);
     next.clock.clone_from(&state.clock);
-    for (key, entry) in &state.entries {
+    for (key, entry) in state.entries() {
         if entry.is_ok() || crate::is_pending_hook(entry) {
-            next.insert(&**key, entry.clone());
+            next.insert(key, entry.clone());
         }
     }
     next
@@ -457,18 +614,18 @@ impl Serialize for ResumeState {
         if let Some(workflow) = &self.workflow {
             map.serialize_entry("workflow", workflow)?;
         }
-        map.serialize_entry("steps", &Steps(&self.entries))?;
+        map.serialize_entry("steps", &Steps(self))?;
         map.end()
     }
 }
 
-struct Steps<'a>(&'a [(Box<str>, StepEntry)]);
+struct Steps<'a>(&'a ResumeState);
 
 impl Serialize for Steps<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for (key, entry) in self.0 {
-            seq.serialize_element(&(&**key, entry))?;
+        for (key, entry) in self.0.entries() {
+            seq.serialize_element(&(key, entry))?;
         }
         seq.end()
     }
@@ -476,11 +633,14 @@ impl Serialize for Steps<'_> {
 
 impl<'de> Deserialize<'de> for ResumeState {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(StateVisitor)
+        deserializer.deserialize_map(StateVisitor { capacity: 0 })
     }
 }
 
-struct StateVisitor;
+/// Reads a state; `capacity`: the number of entries to make room for (the parser gives no hint).
+struct StateVisitor {
+    capacity: usize,
+}
 
 #[derive(Deserialize)]
 #[serde(field_identifier, rename_all = "camelCase")]
@@ -531,7 +691,9 @@ impl<'de> Visitor<'de> for StateVisitor {
                     if state.is_some() {
                         return Err(de::Error::duplicate_field("steps"));
                     }
-                    state = Some(map.next_value_seed(StepsSeed)?);
+                    state = Some(map.next_value_seed(StepsSeed {
+                        capacity: self.capacity,
+                    })?);
                 }
                 StateField::Unknown => {
                     map.next_value::<de::IgnoredAny>()?;
@@ -549,7 +711,9 @@ impl<'de> Visitor<'de> for StateVisitor {
     }
 }
 
-struct StepsSeed;
+struct StepsSeed {
+    capacity: usize,
+}
 
 impl<'de> de::DeserializeSeed<'de> for StepsSeed {
     type Value = ResumeState;
@@ -575,22 +739,202 @@ impl<'de> Visitor<'de> for StepsSeed {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ResumeState, A::Error> {
         // Cap the preallocation: a hostile size hint must not allocate unboundedly.
-        let capacity = seq.size_hint().unwrap_or(0).min(4096);
-        let mut state = ResumeState {
-            entries: Vec::with_capacity(capacity),
-            index: HashTable::with_capacity(capacity),
+        let capacity = seq.size_hint().unwrap_or(self.capacity).min(1 << 16);
+        // Built in place (nothing shares it yet): chunks are wrapped in `Arc`s once full.
+        let mut done: Vec<Arc<Chunk>> = Vec::with_capacity(capacity.div_ceil(CHUNK));
+        let mut current = Chunk::with_capacity(CHUNK.min(capacity.max(1)));
+        let mut index = Index {
+            table: HashTable::with_capacity(capacity),
             hasher: KeyHasher::default(),
-            workflow: None,
-            clock: None,
         };
-        while let Some((key, entry)) = seq.next_element::<(String, StepEntry)>()? {
-            if state.contains_key(&key) {
+        let mut len: u32 = 0;
+        while seq
+            .next_element_seed(PairSeed {
+                chunk: &mut current,
+            })?
+            .is_some()
+        {
+            let at = current.len() - 1;
+            let key = current.key(at);
+            let hash = index.hasher.hash_one(key);
+            let full = done.len() * CHUNK;
+            let key_at = |position: u32| {
+                let position = position as usize;
+                if position < full {
+                    key_of(&done, position)
+                } else {
+                    current.key(position - full)
+                }
+            };
+            if index
+                .table
+                .find(hash, |&position| key_at(position) == key)
+                .is_some()
+            {
                 return Err(de::Error::custom(format_args!(
                     "the step key {key:?} appears twice in the resume state"
                 )));
             }
-            state.insert(key, entry);
+            let hasher = &index.hasher;
+            index
+                .table
+                .insert_unique(hash, len, |&position| hasher.hash_one(key_at(position)));
+            len = len
+                .checked_add(1)
+                .ok_or_else(|| de::Error::custom("more than 2^32 steps"))?;
+            if current.len() == CHUNK {
+                done.push(Arc::new(std::mem::replace(
+                    &mut current,
+                    Chunk::with_capacity(CHUNK),
+                )));
+            }
         }
+        if current.len() > 0 {
+            done.push(Arc::new(current));
+        }
+        let state = ResumeState {
+            chunks: Arc::new(done),
+            len: len as usize,
+            index: Arc::new(index),
+            workflow: None,
+            clock: None,
+        };
         Ok(state)
+    }
+}
+
+/// One `[key, step result]` pair, appended to `chunk` (the key straight into its key string).
+struct PairSeed<'a> {
+    chunk: &'a mut Chunk,
+}
+
+impl<'de> de::DeserializeSeed<'de> for PairSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PairSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a tuple of size 2")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let start = self.chunk.keys.len();
+        if seq
+            .next_element_seed(KeySeed {
+                keys: &mut self.chunk.keys,
+            })?
+            .is_none()
+        {
+            return Err(de::Error::invalid_length(0, &self));
+        }
+        let Some(entry) = seq.next_element::<StepEntry>()? else {
+            self.chunk.keys.truncate(start);
+            return Err(de::Error::invalid_length(1, &self));
+        };
+        if seq.next_element::<de::IgnoredAny>()?.is_some() {
+            self.chunk.keys.truncate(start);
+            return Err(de::Error::invalid_length(3, &self));
+        }
+        self.chunk.entries.push((self.chunk.keys.len(), entry));
+        Ok(())
+    }
+}
+
+/// A step key, appended to `keys` without a string of its own.
+struct KeySeed<'a> {
+    keys: &'a mut String,
+}
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<(), E> {
+        reserve_keys(self.keys, key);
+        self.keys.push_str(key);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+
+    fn state_of(n: u32) -> ResumeState {
+        let mut state = ResumeState::new();
+        for i in 0..n {
+            state.insert(format!("step[{i}]"), StepEntry::ok(&i).unwrap());
+        }
+        state
+    }
+
+    #[test]
+    fn a_clone_shares_until_written_and_writes_stay_in_the_copy() {
+        let original = state_of(100);
+        let before = original.to_json();
+        let mut copy = original.clone();
+        assert!(
+            copy.insert("step[50]", StepEntry::ok(&"x").unwrap())
+                .is_some()
+        );
+        copy.insert("step[100]", StepEntry::ok(&100).unwrap());
+        assert_eq!(original.to_json(), before, "the original is untouched");
+        assert_eq!(copy.len(), 101);
+        assert_eq!(copy.get("step[50]").unwrap().value_json(), Some(r#""x""#));
+        assert_eq!(copy.get("step[100]").unwrap().value_json(), Some("100"));
+        assert_eq!(original.get("step[50]").unwrap().value_json(), Some("50"));
+        assert!(original.get("step[100]").is_none());
+    }
+
+    #[test]
+    fn entries_keep_their_order_and_keys_across_chunks() {
+        let mut state = state_of(70);
+        let keys: Vec<String> = (0..70).map(|i| format!("step[{i}]")).collect();
+        assert_eq!(state.keys().collect::<Vec<_>>(), keys);
+        assert_eq!(state.iter().len(), 70);
+        assert!(state.remove("step[33]").is_some());
+        let mut expected = keys.clone();
+        expected.remove(33);
+        assert_eq!(state.keys().collect::<Vec<_>>(), expected);
+        for (position, key) in expected.iter().enumerate() {
+            assert_eq!(state.position(key), Some(position));
+        }
+        let back = ResumeState::from_json(&state.to_json()).unwrap();
+        assert_eq!(back.to_json(), state.to_json());
+        assert_eq!(back.position("step[69]"), Some(68));
+    }
+
+    #[test]
+    fn a_key_repeated_in_another_chunk_is_refused() {
+        let mut text = String::from(r#"{"kind":"ResumeState","steps":["#);
+        for i in 0..40 {
+            let _ = write!(text, r#"["k{i}",{{"ok":true,"value":1}}],"#);
+        }
+        text.push_str(r#"["k3",{"ok":true,"value":2}]]}"#);
+        let error = ResumeState::from_json(&text).unwrap_err();
+        assert!(error.to_string().contains("appears twice"), "{error}");
+        let short = r#"{"kind":"ResumeState","steps":[["a"]]}"#;
+        assert!(ResumeState::from_json(short).is_err());
+        let long = r#"{"kind":"ResumeState","steps":[["a",{"ok":true},3]]}"#;
+        assert!(ResumeState::from_json(long).is_err());
     }
 }

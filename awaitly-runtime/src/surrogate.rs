@@ -39,10 +39,7 @@ pub(crate) fn encode(json: &str) -> Cow<'_, str> {
     let mut encoded: Option<String> = None;
     let mut copied = 0;
     let mut at = 0;
-    while let Some(offset) = bytes
-        .get(at..)
-        .and_then(|rest| rest.iter().position(|&byte| byte == b'\\'))
-    {
+    while let Some(offset) = bytes.get(at..).and_then(|rest| memchr::memchr(b'\\', rest)) {
         let escape = at + offset;
         if bytes.get(escape + 1) != Some(&b'u') {
             // `\"`, `\\`, `\n`, …: skip the escaped character, which may be a backslash.

@@ -217,7 +217,12 @@ where
                 };
             }
         }
-        state.set_workflow(WorkflowStamp::of(context.description()));
+        if !state
+            .workflow()
+            .is_some_and(|stamp| stamp.is_of(context.description()))
+        {
+            state.set_workflow(WorkflowStamp::of(context.description()));
+        }
         context.install(state, options);
         let outcome = {
             let mut body = pin!(body);

@@ -149,6 +149,7 @@ fn measure_ours(method: Method, fixture: &Fixture, workload: &str) -> f64 {
         ),
         "floor_decode" => method.measure(|| (), |()| fixture.floor.decode()),
         "floor_lookup_decode" => method.measure(|| (), |()| fixture.floor.lookup_decode()),
+        "floor_parse" => method.measure(|| (), |()| fixture.floor.parse()),
         other => unreachable!("unknown workload {other}"),
     }
 }
@@ -286,7 +287,11 @@ fn measure_all(
             let cells = WORKLOADS
                 .iter()
                 .map(|&(workload, _)| (workload, true))
-                .chain([("floor_decode", false), ("floor_lookup_decode", false)]);
+                .chain([
+                    ("floor_decode", false),
+                    ("floor_lookup_decode", false),
+                    ("floor_parse", false),
+                ]);
             for (workload, both) in cells {
                 let mut ours = || {
                     let ns = measure_ours(method, fixture, workload);
@@ -428,6 +433,7 @@ fn profile(workload: &str, n: u32, duration: Duration) {
                     fixture.injected.clone(),
                 ))),
                 "floor_decode" => drop(black_box(fixture.floor.decode())),
+                "floor_parse" => drop(black_box(fixture.floor.parse())),
                 other => panic!("unknown workload {other:?}"),
             }
         }
@@ -794,6 +800,10 @@ fn main() {
     for (workload, label) in [
         ("floor_decode", "floor: serde_json decode of each value"),
         ("floor_lookup_decode", "floor: map lookup + decode"),
+        (
+            "floor_parse",
+            "floor: serde_json parse of the state's JSON, nothing built",
+        ),
     ] {
         for n in SIZES {
             println!(
@@ -846,7 +856,7 @@ fn main() {
     }
 
     println!();
-    println!("| target (issue 4) | N=10 | N=100 | N=1000 | N=10000 |");
+    println!("| target (issues 4 and 15) | N=10 | N=100 | N=1000 | N=10000 |");
     println!("|---|---|---|---|---|");
     let speedup = |workload: &str, at_least: f64, label: &str| {
         let cells: Vec<String> = SIZES
@@ -883,6 +893,25 @@ fn main() {
         .collect();
     println!(
         "| replay ≤ 2× the bare serde_json decode | {} |",
+        cells.join(" | ")
+    );
+    let cells: Vec<String> = SIZES
+        .iter()
+        .map(|&n| {
+            match (
+                per_step(&ours, "replay", n),
+                per_step(&ours, "floor_lookup_decode", n),
+            ) {
+                (Some(replay), Some(floor)) => {
+                    let times = replay / floor;
+                    format!("{times:.2}× {}", verdict(times <= 1.5))
+                }
+                _ => "—".to_owned(),
+            }
+        })
+        .collect();
+    println!(
+        "| replay ≤ 1.5× the map lookup + decode floor (issue 15) | {} |",
         cells.join(" | ")
     );
     let cells: Vec<String> = fixtures

@@ -48,7 +48,7 @@ impl Context {
             return;
         }
         let mut run = self.lock();
-        let Some(step_key) = run.last_step_key.clone() else {
+        let Some(step_key) = run.last_step_key() else {
             return;
         };
         let undo: Undo = Box::new(move |value: &str| {

@@ -58,12 +58,23 @@ pub(crate) struct RunProgress {
     pub(crate) next_park: u64,
     /// Entries on their way to the journal.
     pub(crate) writes: Writes,
-    /// The key of the step last replayed or finished: what a `compensate = …` registers for.
-    pub(crate) last_step_key: Option<String>,
+    /// The step last replayed or finished: what a `compensate = …` registers for.
+    pub(crate) last_step: Option<LastStep>,
+    /// Where `begin_step` builds a per-item key: a replayed step allocates no key.
+    key_buffer: String,
     /// Undos of the succeeded steps with `compensate = …`, in the order they succeeded.
     pub(crate) compensations: Vec<Compensation>,
     /// The run is cancelled: the next site that would execute or wait stops it.
     pub(crate) cancelled: Option<Cancellation>,
+}
+
+/// The step last replayed or finished.
+#[derive(Debug)]
+pub(crate) enum LastStep {
+    /// Its entry's position in the state (positions do not move during a run).
+    At(usize),
+    /// Its key (a step started, not recorded yet).
+    Key(Cow<'static, str>),
 }
 
 /// A state lookup `next_key` already did for the key it returned.
@@ -169,7 +180,7 @@ impl Context {
         run.lanes = 1;
         run.parked.clear();
         run.writes = Writes::default();
-        run.last_step_key = None;
+        run.last_step = None;
         run.compensations.clear();
         run.cancelled = run
             .state
@@ -195,6 +206,7 @@ impl Context {
     }
 
     /// Starts the step at site `site`: replay it, or hand out the ticket to execute it.
+    #[must_use]
     pub fn begin_step<T: StepValue, E: StepValue>(
         &self,
         site: usize,
@@ -202,68 +214,18 @@ impl Context {
         failures: RecordedFailures,
     ) -> StepStart<T, E> {
         let mut run = self.lock();
-        let key = run.next_key(self.description, self.scope.as_deref(), site, item);
-        let position = match std::mem::take(&mut run.found) {
-            Lookup::Found(position) => position,
-            Lookup::NotLooked => run.state.position(&key),
-        };
-        let entry = position
-            .map(|position| run.state.entry_at(position))
-            .filter(|entry| {
-                // A failure recorded by an earlier run is executed again when the step asks for it.
-                failures == RecordedFailures::Replay
-                    || entry.is_ok()
-                    || entry.pending_hook().is_some()
-            });
-        let Some(entry) = entry else {
-            if run.cancelled.is_some() {
-                run.halt = Some(Halt::Cancelled);
-                return StepStart::Halt;
-            }
-            run.last_step_key = Some(key.to_string());
-            run.emit(|| Event::StepStarted {
-                key: key.to_string(),
-            });
-            return StepStart::Execute(StepTicket { key, attempts: 1 });
-        };
-        let replayed = if let Some(value) = entry.value_json() {
-            serde_json::from_str(value)
-                .map(Ok)
-                .map_err(|error| RunError::DecodeValue {
-                    key: key.to_string(),
-                    expected: std::any::type_name::<T>(),
-                    message: error.to_string(),
-                    source: Cause::new(error),
-                })
-        } else if entry.created_hook_id().is_some() {
-            Err(mismatch(&key, SiteKind::CreatedHook, SiteKind::Step))
-        } else if entry.pending_hook().is_some() {
-            Err(mismatch(&key, SiteKind::HookById, SiteKind::Step))
+        let owned = run.next_step_key(self.description, self.scope.as_deref(), site, item);
+        // A key built in the buffer: borrowed from it while the step starts, then given back.
+        let buffer = if owned.is_none() {
+            std::mem::take(&mut run.key_buffer)
         } else {
-            let error = entry.error().unwrap_or(&Value::Null);
-            E::deserialize(error)
-                .map(Err)
-                .map_err(|error| RunError::DecodeError {
-                    key: key.to_string(),
-                    expected: std::any::type_name::<E>(),
-                    message: error.to_string(),
-                    source: Cause::new(error),
-                })
+            String::new()
         };
-        match replayed {
-            Ok(outcome) => {
-                run.last_step_key = Some(key.to_string());
-                run.emit(|| Event::StepReplayed {
-                    key: key.to_string(),
-                    ok: outcome.is_ok(),
-                });
-                StepStart::Replayed(outcome)
-            }
-            Err(error) => {
-                run.halt = Some(Halt::Stopped(error));
-                StepStart::Halt
-            }
+        let start = run.start_step(owned, &buffer, failures);
+        if !buffer.is_empty() {
+            run.key_buffer = buffer;
         }
+        start
     }
 
     /// Records the outcome of an executed step. The returned [`Checkpoint`] owns what the journal
@@ -297,17 +259,18 @@ impl Context {
             }
         };
         let ok = entry.is_ok();
-        run.last_step_key = Some(ticket.key.to_string());
         run.emit(|| Event::StepCompleted {
             key: ticket.key.to_string(),
             ok,
             attempts: ticket.attempts,
         });
         let Some(journal) = run.options.journal.clone() else {
-            run.state.insert(ticket.key, entry);
+            let (position, _) = run.state.insert_full(&ticket.key, entry);
+            run.last_step = Some(LastStep::At(position));
             return Checkpoint(None, true);
         };
-        run.state.insert(ticket.key.clone(), entry.clone());
+        let (position, _) = run.state.insert_full(&ticket.key, entry.clone());
+        run.last_step = Some(LastStep::At(position));
         Checkpoint(Some((journal, ticket.key, entry)), true)
     }
 }
@@ -364,6 +327,108 @@ impl RunProgress {
         }
     }
 
+    /// [`Context::begin_step`] once the key is known: `owned`, or `buffered` when `None`.
+    fn start_step<T: StepValue, E: StepValue>(
+        &mut self,
+        owned: Option<Cow<'static, str>>,
+        buffered: &str,
+        failures: RecordedFailures,
+    ) -> StepStart<T, E> {
+        let key: &str = owned.as_deref().unwrap_or(buffered);
+        let position = match std::mem::take(&mut self.found) {
+            Lookup::Found(position) => position,
+            Lookup::NotLooked => self.state.position(key),
+        };
+        let entry = position
+            .map(|position| self.state.entry_at(position))
+            .filter(|entry| {
+                // A failure recorded by an earlier run is executed again when the step asks for it.
+                failures == RecordedFailures::Replay
+                    || entry.is_ok()
+                    || entry.pending_hook().is_some()
+            });
+        let Some(entry) = entry else {
+            if self.cancelled.is_some() {
+                self.halt = Some(Halt::Cancelled);
+                return StepStart::Halt;
+            }
+            let key = owned.unwrap_or_else(|| Cow::Owned(buffered.to_owned()));
+            self.last_step = Some(LastStep::Key(key.clone()));
+            self.emit(|| Event::StepStarted {
+                key: key.to_string(),
+            });
+            return StepStart::Execute(StepTicket { key, attempts: 1 });
+        };
+        let replayed = if let Some(value) = entry.value_json() {
+            serde_json::from_str(value)
+                .map(Ok)
+                .map_err(|error| RunError::DecodeValue {
+                    key: key.to_string(),
+                    expected: std::any::type_name::<T>(),
+                    message: error.to_string(),
+                    source: Cause::new(error),
+                })
+        } else if entry.created_hook_id().is_some() {
+            Err(mismatch(key, SiteKind::CreatedHook, SiteKind::Step))
+        } else if entry.pending_hook().is_some() {
+            Err(mismatch(key, SiteKind::HookById, SiteKind::Step))
+        } else {
+            let error = entry.error().unwrap_or(&Value::Null);
+            E::deserialize(error)
+                .map(Err)
+                .map_err(|error| RunError::DecodeError {
+                    key: key.to_string(),
+                    expected: std::any::type_name::<E>(),
+                    message: error.to_string(),
+                    source: Cause::new(error),
+                })
+        };
+        match replayed {
+            Ok(outcome) => {
+                // Replayed, so it has an entry.
+                self.last_step = position.map(LastStep::At);
+                self.emit(|| Event::StepReplayed {
+                    key: key.to_string(),
+                    ok: outcome.is_ok(),
+                });
+                StepStart::Replayed(outcome)
+            }
+            Err(error) => {
+                self.halt = Some(Halt::Stopped(error));
+                StepStart::Halt
+            }
+        }
+    }
+
+    /// The key of the step last replayed or finished.
+    pub(crate) fn last_step_key(&self) -> Option<String> {
+        match self.last_step.as_ref()? {
+            LastStep::At(position) => Some(self.state.key_at(*position).to_owned()),
+            LastStep::Key(key) => Some(key.to_string()),
+        }
+    }
+
+    /// [`next_key`](Self::next_key) for a step: a per-item key outside any scope is built in
+    /// `key_buffer` (returns `None`) unless it needs an occurrence suffix.
+    fn next_step_key(
+        &mut self,
+        description: &WorkflowDescription,
+        scope: Option<&Scope>,
+        site: usize,
+        item: Option<&dyn std::fmt::Display>,
+    ) -> Option<Cow<'static, str>> {
+        let (None, Some(item)) = (scope, item) else {
+            return Some(self.next_key(description, scope, site, item));
+        };
+        self.found = Lookup::NotLooked;
+        let mut buffer = std::mem::take(&mut self.key_buffer);
+        buffer.clear();
+        crate::key::push_item_key(&mut buffer, description.sites[site].key, item);
+        let repeated = self.next_repeated_key(&buffer);
+        self.key_buffer = buffer;
+        repeated.map(Cow::Owned)
+    }
+
     /// The key of the next execution of `site`: its static key or `label[item]`, plus an
     /// occurrence suffix from the second execution in this run on.
     pub(crate) fn next_key(
@@ -403,14 +468,19 @@ impl RunProgress {
     /// repeated item the first of `base#2`, `base#3`, … not reached yet (occurrences are reached
     /// in order).
     fn next_item_key(&mut self, base: String) -> String {
-        if !self.reach(&base) {
-            return base;
+        self.next_repeated_key(&base).unwrap_or(base)
+    }
+
+    /// [`next_item_key`](Self::next_item_key) without owning `base`: `None` when `base` is the key.
+    fn next_repeated_key(&mut self, base: &str) -> Option<String> {
+        if !self.reach(base) {
+            return None;
         }
         let mut occurrence = 2;
         loop {
-            let key = with_occurrence(&base, occurrence);
+            let key = with_occurrence(base, occurrence);
             if !self.reach(&key) {
-                return key;
+                return Some(key);
             }
             occurrence += 1;
         }
