@@ -48,7 +48,7 @@ use awaitly::http::axum::{Json, Router};
 use awaitly::http::{approvals_router, hooks_router};
 use awaitly::store::{PostgresStore, SqliteStore, Store};
 use awaitly::{
-    ApprovalError, HookId, HookTimeout, await_approval, await_hook, sleep, step, workflow,
+    ApprovalError, HookId, HookTimeout, all, await_approval, await_hook, sleep, step, workflow,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -151,13 +151,19 @@ async fn effect(run: &str, step: &str) -> Result<String, String> {
     Ok(format!("{step}@{pid}"))
 }
 
-/// Steps `a` and `b`, a hook (pre-made or created, with or without a timeout), step `c`, a
+/// Step `a`, steps `b` and `p` at once (two branches of `all!`), a hook (pre-made or created, with or without a timeout), step `c`, a
 /// durable sleep, an approval (some runs, with or without a timeout), step `d`. Every branch ends
 /// completed: a timed-out hook, a rejected or expired approval are outcomes, not failures.
 #[workflow]
 async fn history(input: HistoryInput) -> Result<Value, String> {
     step!("a", effect(&input.run, "a").await)?;
-    step!("b", effect(&input.run, "b").await)?;
+    // Two branches at once: their checkpoints may share a write, and a kill may land between.
+    let (left, right) = all!("pair",
+        left => step!("b", effect(&input.run, "b").await),
+        right => step!("p", effect(&input.run, "p").await),
+    );
+    left?;
+    right?;
     let timeout = input.hook_timeout_ms.map(Duration::from_millis);
     let paid: Result<Payment, HookTimeout> = match (input.hook.clone(), timeout) {
         (Some(hook), Some(timeout)) => await_hook!(HookId::from(hook), timeout = timeout),

@@ -161,8 +161,9 @@ pub(crate) struct RunEnd {
 /// Everything the checker judges.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct History {
-    /// The workflow's steps, in execution order: every completed run executed each of them.
-    pub(crate) steps: Vec<String>,
+    /// The workflow's steps in stages, in execution order: the steps of one stage run at once
+    /// (parallel branches), each stage after the one before. Every completed run executed each.
+    pub(crate) stages: Vec<Vec<String>>,
     /// The side-effect log.
     pub(crate) effects: Vec<Effect>,
     /// The kills.
@@ -271,7 +272,12 @@ fn check_effects(history: &History, verdict: &mut Verdict) {
     }
     for run in &history.runs {
         let effects = by_run.remove(run.run.as_str()).unwrap_or_default();
-        for (index, step) in history.steps.iter().enumerate() {
+        let staged = history
+            .stages
+            .iter()
+            .enumerate()
+            .flat_map(|(stage, steps)| steps.iter().map(move |step| (stage, step)));
+        for (stage, step) in staged {
             let mut of_step: Vec<&Effect> = effects
                 .iter()
                 .copied()
@@ -288,7 +294,13 @@ fn check_effects(history: &History, verdict: &mut Verdict) {
             let later: Vec<&Effect> = effects
                 .iter()
                 .copied()
-                .filter(|effect| history.steps[index + 1..].contains(&effect.step))
+                // A step of the same stage (a parallel branch) is not later: it may run before,
+                // during or after this one.
+                .filter(|effect| {
+                    history.stages[stage + 1..]
+                        .iter()
+                        .any(|later| later.contains(&effect.step))
+                })
                 .collect();
             let mut reasons = Vec::new();
             for pair in of_step.windows(2) {
@@ -468,7 +480,7 @@ mod tests {
     /// Run `r1`: steps a and b by pid 7, hook h1 consumed `{"cents": 1}`.
     fn good() -> History {
         History {
-            steps: vec!["a".to_owned(), "b".to_owned()],
+            stages: vec![vec!["a".to_owned()], vec!["b".to_owned()]],
             effects: vec![effect("r1", "a", 7, S), effect("r1", "b", 7, 3 * S)],
             kills: Vec::new(),
             answers: vec![answer(
@@ -547,6 +559,37 @@ mod tests {
         let report = verdict.report(10);
         assert!(report.contains("moved on to step b"), "{report}");
         assert_eq!(rules(&history), ["effect"], "{report}");
+    }
+
+    #[test]
+    fn a_parallel_branch_is_not_a_later_step_but_the_next_stage_is() {
+        // `b` and `p` run at once: `p`'s effect between `b`'s two is no proof the run moved on.
+        let mut history = good();
+        history.stages = vec![
+            vec!["a".to_owned()],
+            vec!["b".to_owned(), "p".to_owned()],
+            vec!["c".to_owned()],
+        ];
+        history.effects = vec![
+            effect("r1", "a", 7, S),
+            effect("r1", "b", 7, S + 20),
+            effect("r1", "p", 7, S + 40),
+            effect("r1", "b", 8, 2 * S),
+            effect("r1", "p", 8, 2 * S + 10),
+            effect("r1", "c", 8, 3 * S),
+        ];
+        history.kills.push(Kill {
+            pid: 7,
+            issued_us: S + 100,
+            dead_us: S + 200,
+        });
+        let verdict = check(&history);
+        assert!(verdict.violations.is_empty(), "{}", verdict.report(10));
+        assert_eq!((verdict.repeats, verdict.repeats_allowed), (2, 2));
+        // But a repeat of `b` after `c` (the next stage) ran is not explained by the kill.
+        history.effects.push(effect("r1", "c", 7, S + 60));
+        let report = check(&history).report(10);
+        assert!(report.contains("moved on to step c"), "{report}");
     }
 
     #[test]

@@ -34,8 +34,9 @@ use cluster::{Cluster, Live, unix_micros};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-/// The workflow's steps, in order (see `src/bin/awaitly-history-node.rs`).
-const STEPS: [&str; 4] = ["a", "b", "c", "d"];
+/// The workflow's steps in stages (see `src/bin/awaitly-history-node.rs`): `b` and `p` are the
+/// two branches of an `all!`, run at once.
+const STAGES: [&[&str]; 4] = [&["a"], &["b", "p"], &["c"], &["d"]];
 
 /// The key of the workflow's approval.
 const APPROVAL_KEY: &str = "approve";
@@ -644,7 +645,10 @@ async fn history(backend: Backend, dir: &Path) {
         std::mem::take(&mut *drive.answers.lock().unwrap_or_else(PoisonError::into_inner));
     let starts = std::mem::take(&mut *drive.starts.lock().unwrap_or_else(PoisonError::into_inner));
     let history = History {
-        steps: STEPS.iter().map(|step| (*step).to_owned()).collect(),
+        stages: STAGES
+            .iter()
+            .map(|stage| stage.iter().map(|step| (*step).to_owned()).collect())
+            .collect(),
         effects,
         kills: cluster.kills.clone(),
         answers,
