@@ -265,7 +265,7 @@ async fn run_round(
         .map(|run| run_end(run, by_id.get(run.as_str()).copied(), &accepted))
         .collect();
     let history = History {
-        steps: STEPS.iter().map(|step| (*step).to_owned()).collect(),
+        stages: STEPS.iter().map(|step| vec![(*step).to_owned()]).collect(),
         effects: std::mem::take(&mut tail.effects),
         kills: Vec::new(),
         answers,
