@@ -69,6 +69,7 @@ mod lease;
 mod queue;
 mod registry;
 mod results;
+mod settle;
 #[cfg(feature = "worker")]
 mod worker;
 

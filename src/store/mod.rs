@@ -9,6 +9,7 @@
 mod error;
 mod lease;
 mod memory;
+mod outcome;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod queue;
@@ -28,6 +29,7 @@ use serde_json::Value;
 pub use error::{Cause, StoreError};
 pub use lease::{Lease, RunLease};
 pub use memory::MemoryStore;
+pub use outcome::{RunOutcome, RunStatus, SleepUntil};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use queue::{ClaimedRuns, DEFAULT_QUEUE, QueueLimit};
@@ -36,10 +38,7 @@ pub use sqlite::SqliteCounts;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub(crate) use types::now_ms;
-pub use types::{
-    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, RunStatus, Saved,
-    SleepUntil, StoredRun,
-};
+pub use types::{Changes, Claim, Created, HookRecord, NewRun, RunRecord, Saved, StoredRun};
 
 /// The future every [`Store`] method returns: boxed so the trait can be used as
 /// `Arc<dyn Store>`, and `Send` so the engine can run on a multi-threaded runtime.

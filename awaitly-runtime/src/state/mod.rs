@@ -10,21 +10,21 @@ use hashbrown::HashTable;
 /// `SipHash`.
 type KeyHasher = foldhash::fast::RandomState;
 
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
-use serde::ser::{SerializeMap, SerializeSeq};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use crate::clock::{Clock, SystemClock};
 use crate::entry::StepEntry;
 use crate::error::StateFormatError;
-use crate::key::KEY_RECIPE_VERSION;
 use crate::site::WorkflowStamp;
 use crate::surrogate;
+
+mod chunk;
+mod json;
+
+use chunk::{CHUNK, CHUNK_SHIFT, Chunk, Entries, Index, key_of};
 
 /// Recorded step outcomes by key, in recording order. What a suspended run needs to resume.
 ///
 /// Its JSON form is awaitly's `{"kind":"ResumeState","steps":[[key, result], …]}` plus a
-/// `"version"` field (see [`KEY_RECIPE_VERSION`]), so states can be exchanged with the TypeScript
+/// `"version"` field (see [`KEY_RECIPE_VERSION`](crate::KEY_RECIPE_VERSION)), so states can be exchanged with the TypeScript
 /// library in both directions.
 ///
 /// ```
@@ -88,95 +88,6 @@ pub struct ResumeState {
     /// The clock deliveries and decisions read; `None`: the system clock.
     clock: Option<Arc<dyn Clock>>,
 }
-
-/// Entries per chunk: a write to a shared state copies at most this many entries.
-const CHUNK: usize = 32;
-const CHUNK_SHIFT: u32 = CHUNK.trailing_zeros();
-
-/// Up to [`CHUNK`] entries, their keys end to end in one string (one allocation for all the
-/// keys of a chunk, instead of one per key).
-#[derive(Clone, Default)]
-struct Chunk {
-    keys: String,
-    /// Each entry, with where its key ends in `keys` (it starts where the previous one ends).
-    entries: Vec<(usize, StepEntry)>,
-}
-
-impl Chunk {
-    fn with_capacity(entries: usize) -> Self {
-        Self {
-            keys: String::new(),
-            entries: Vec::with_capacity(entries),
-        }
-    }
-
-    fn key(&self, at: usize) -> &str {
-        let start = at.checked_sub(1).map_or(0, |before| self.entries[before].0);
-        &self.keys[start..self.entries[at].0]
-    }
-
-    fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    fn push(&mut self, key: &str, entry: StepEntry) {
-        reserve_keys(&mut self.keys, key);
-        self.keys.push_str(key);
-        self.entries.push((self.keys.len(), entry));
-    }
-}
-
-/// Before a chunk's first key: room for a chunk of keys like it (the keys of one run tend to be
-/// alike), within reason.
-fn reserve_keys(keys: &mut String, key: &str) {
-    if keys.capacity() == 0 {
-        keys.reserve_exact((key.len() * CHUNK).min(4096));
-    }
-}
-
-#[derive(Clone, Default)]
-struct Index {
-    table: HashTable<u32>,
-    hasher: KeyHasher,
-}
-
-/// The key at `position` of `chunks`.
-fn key_of(chunks: &[Arc<Chunk>], position: usize) -> &str {
-    chunks[position >> CHUNK_SHIFT].key(position & (CHUNK - 1))
-}
-
-/// The entries of a state in recording order, chunk after chunk.
-struct Entries<'a> {
-    chunks: std::slice::Iter<'a, Arc<Chunk>>,
-    current: Option<&'a Chunk>,
-    at: usize,
-    remaining: usize,
-}
-
-impl<'a> Iterator for Entries<'a> {
-    type Item = (&'a str, &'a StepEntry);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(chunk) = self.current
-                && self.at < chunk.len()
-            {
-                let at = self.at;
-                self.at += 1;
-                self.remaining -= 1;
-                return Some((chunk.key(at), &chunk.entries[at].1));
-            }
-            self.current = Some(self.chunks.next()?);
-            self.at = 0;
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
-    }
-}
-
-impl ExactSizeIterator for Entries<'_> {}
 
 impl ResumeState {
     /// An empty state: a run from it executes every step.
@@ -535,7 +446,7 @@ impl ResumeState {
         let json = surrogate::encode(json);
         // An entry takes at least ~28 bytes (`["a",{"ok":true,"value":1}]`): room for the entries
         // the text can hold at ~48 bytes each saves growing the index step by step.
-        let visitor = StateVisitor {
+        let visitor = json::StateVisitor {
             capacity: json.len() / 48,
         };
         let mut deserializer = serde_json::Deserializer::from_str(&json);
@@ -604,273 +515,6 @@ pub fn clear_failed_steps(state: &ResumeState) -> ResumeState {
         }
     }
     next
-}
-
-impl Serialize for ResumeState {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("kind", "ResumeState")?;
-        map.serialize_entry("version", &KEY_RECIPE_VERSION)?;
-        if let Some(workflow) = &self.workflow {
-            map.serialize_entry("workflow", workflow)?;
-        }
-        map.serialize_entry("steps", &Steps(self))?;
-        map.end()
-    }
-}
-
-struct Steps<'a>(&'a ResumeState);
-
-impl Serialize for Steps<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for (key, entry) in self.0.entries() {
-            seq.serialize_element(&(key, entry))?;
-        }
-        seq.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for ResumeState {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(StateVisitor { capacity: 0 })
-    }
-}
-
-/// Reads a state; `capacity`: the number of entries to make room for (the parser gives no hint).
-struct StateVisitor {
-    capacity: usize,
-}
-
-#[derive(Deserialize)]
-#[serde(field_identifier, rename_all = "camelCase")]
-enum StateField {
-    Kind,
-    Version,
-    Workflow,
-    Steps,
-    #[serde(other)]
-    Unknown,
-}
-
-impl<'de> Visitor<'de> for StateVisitor {
-    type Value = ResumeState;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(r#"a resume state: {"kind":"ResumeState","steps":[[key, result], …]}"#)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ResumeState, A::Error> {
-        let mut kind_seen = false;
-        let mut state: Option<ResumeState> = None;
-        let mut workflow: Option<WorkflowStamp> = None;
-        while let Some(field) = map.next_key::<StateField>()? {
-            match field {
-                StateField::Kind => {
-                    let kind: String = map.next_value()?;
-                    if kind != "ResumeState" {
-                        return Err(de::Error::custom(format_args!(
-                            "not a resume state: `kind` is {kind:?}, expected \"ResumeState\""
-                        )));
-                    }
-                    kind_seen = true;
-                }
-                StateField::Version => {
-                    let version: u32 = map.next_value()?;
-                    if version > KEY_RECIPE_VERSION {
-                        return Err(de::Error::custom(format_args!(
-                            "resume state version {version} is newer than this build understands \
-                             ({KEY_RECIPE_VERSION}); upgrade awaitly to read it"
-                        )));
-                    }
-                }
-                StateField::Workflow => {
-                    workflow = map.next_value()?;
-                }
-                StateField::Steps => {
-                    if state.is_some() {
-                        return Err(de::Error::duplicate_field("steps"));
-                    }
-                    state = Some(map.next_value_seed(StepsSeed {
-                        capacity: self.capacity,
-                    })?);
-                }
-                StateField::Unknown => {
-                    map.next_value::<de::IgnoredAny>()?;
-                }
-            }
-        }
-        if !kind_seen {
-            return Err(de::Error::custom(
-                "not a resume state: the `kind` field is missing (expected \"ResumeState\")",
-            ));
-        }
-        let mut state = state.ok_or_else(|| de::Error::missing_field("steps"))?;
-        state.workflow = workflow;
-        Ok(state)
-    }
-}
-
-struct StepsSeed {
-    capacity: usize,
-}
-
-impl<'de> de::DeserializeSeed<'de> for StepsSeed {
-    type Value = ResumeState;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ResumeState, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StepsSeed {
-    type Value = ResumeState;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("an array of [key, step result] pairs")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<ResumeState, A::Error> {
-        Err(de::Error::custom(
-            "not a resume state: `steps` is an object, expected an array of [key, step result] pairs \
-             (a JavaScript Map written with JSON.stringify loses its entries; use serializeResumeState)",
-        ))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ResumeState, A::Error> {
-        // Cap the preallocation: a hostile size hint must not allocate unboundedly.
-        let capacity = seq.size_hint().unwrap_or(self.capacity).min(1 << 16);
-        // Built in place (nothing shares it yet): chunks are wrapped in `Arc`s once full.
-        let mut done: Vec<Arc<Chunk>> = Vec::with_capacity(capacity.div_ceil(CHUNK));
-        let mut current = Chunk::with_capacity(CHUNK.min(capacity.max(1)));
-        let mut index = Index {
-            table: HashTable::with_capacity(capacity),
-            hasher: KeyHasher::default(),
-        };
-        let mut len: u32 = 0;
-        while seq
-            .next_element_seed(PairSeed {
-                chunk: &mut current,
-            })?
-            .is_some()
-        {
-            let at = current.len() - 1;
-            let key = current.key(at);
-            let hash = index.hasher.hash_one(key);
-            let full = done.len() * CHUNK;
-            let key_at = |position: u32| {
-                let position = position as usize;
-                if position < full {
-                    key_of(&done, position)
-                } else {
-                    current.key(position - full)
-                }
-            };
-            if index
-                .table
-                .find(hash, |&position| key_at(position) == key)
-                .is_some()
-            {
-                return Err(de::Error::custom(format_args!(
-                    "the step key {key:?} appears twice in the resume state"
-                )));
-            }
-            let hasher = &index.hasher;
-            index
-                .table
-                .insert_unique(hash, len, |&position| hasher.hash_one(key_at(position)));
-            len = len
-                .checked_add(1)
-                .ok_or_else(|| de::Error::custom("more than 2^32 steps"))?;
-            if current.len() == CHUNK {
-                done.push(Arc::new(std::mem::replace(
-                    &mut current,
-                    Chunk::with_capacity(CHUNK),
-                )));
-            }
-        }
-        if current.len() > 0 {
-            done.push(Arc::new(current));
-        }
-        let state = ResumeState {
-            chunks: Arc::new(done),
-            len: len as usize,
-            index: Arc::new(index),
-            workflow: None,
-            clock: None,
-        };
-        Ok(state)
-    }
-}
-
-/// One `[key, step result]` pair, appended to `chunk` (the key straight into its key string).
-struct PairSeed<'a> {
-    chunk: &'a mut Chunk,
-}
-
-impl<'de> de::DeserializeSeed<'de> for PairSeed<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for PairSeed<'_> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a tuple of size 2")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let start = self.chunk.keys.len();
-        if seq
-            .next_element_seed(KeySeed {
-                keys: &mut self.chunk.keys,
-            })?
-            .is_none()
-        {
-            return Err(de::Error::invalid_length(0, &self));
-        }
-        let Some(entry) = seq.next_element::<StepEntry>()? else {
-            self.chunk.keys.truncate(start);
-            return Err(de::Error::invalid_length(1, &self));
-        };
-        if seq.next_element::<de::IgnoredAny>()?.is_some() {
-            self.chunk.keys.truncate(start);
-            return Err(de::Error::invalid_length(3, &self));
-        }
-        self.chunk.entries.push((self.chunk.keys.len(), entry));
-        Ok(())
-    }
-}
-
-/// A step key, appended to `keys` without a string of its own.
-struct KeySeed<'a> {
-    keys: &'a mut String,
-}
-
-impl<'de> de::DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for KeySeed<'_> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a string")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<(), E> {
-        reserve_keys(self.keys, key);
-        self.keys.push_str(key);
-        Ok(())
-    }
 }
 
 #[cfg(test)]
