@@ -417,6 +417,20 @@ impl RunProgress {
         site: usize,
         item: Option<&dyn std::fmt::Display>,
     ) -> Option<Cow<'static, str>> {
+        if let (Some(scope), None) = (scope, item) {
+            // A site in a branch or a fan-out item: `prefix` + label (+ `#n`) in the buffer too.
+            self.found = Lookup::NotLooked;
+            let mut buffer = std::mem::take(&mut self.key_buffer);
+            buffer.clear();
+            push_scoped_key(
+                &mut buffer,
+                &scope.prefix,
+                description.sites[site].key,
+                scope.occurrence(site),
+            );
+            self.key_buffer = buffer;
+            return None;
+        }
         let (None, Some(item)) = (scope, item) else {
             return Some(self.next_key(description, scope, site, item));
         };
@@ -538,11 +552,17 @@ fn mismatch(key: &str, recorded: SiteKind, reached: SiteKind) -> RunError {
 /// allocation (it is made once per site execution in a scope).
 fn scoped_key(prefix: &str, label: &str, occurrence: u32) -> String {
     let mut key = String::with_capacity(prefix.len() + label.len() + 4);
-    key.push_str(prefix);
-    key.push_str(label);
-    if occurrence > 1 {
-        key.push(crate::key::OCCURRENCE_SEPARATOR);
-        key.push_str(&occurrence.to_string());
-    }
+    push_scoped_key(&mut key, prefix, label, occurrence);
     key
+}
+
+/// Appends [`scoped_key`]`(prefix, label, occurrence)` to `out`.
+fn push_scoped_key(out: &mut String, prefix: &str, label: &str, occurrence: u32) {
+    out.push_str(prefix);
+    out.push_str(label);
+    if occurrence > 1 {
+        use std::fmt::Write as _;
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{}{occurrence}", crate::key::OCCURRENCE_SEPARATOR);
+    }
 }
