@@ -4,7 +4,6 @@
 
 use awaitly_runtime::{CANCEL_KEY, Cancellation, StepEntry};
 
-use super::claim::is_held;
 use super::drive::Plan;
 use super::{Engine, EngineError};
 use crate::store::{RunOutcome, RunStatus};
@@ -38,10 +37,13 @@ impl Engine {
     /// # Errors
     ///
     /// [`EngineError::UnknownRun`]; [`EngineError::Finished`] for a run that completed or failed;
-    /// [`EngineError::Busy`] while another executor advances the run (retry shortly);
+    /// [`EngineError::Busy`] when another executor still advances the run after
+    /// [`answer_within`](Self::answer_within) (retry shortly);
     /// [`EngineError::Store`].
     pub async fn cancel(&self, run_id: &str, reason: &str) -> Result<RunOutcome, EngineError> {
-        let stored = self.load(run_id).await?;
+        // A run another executor is advancing right now is waited for (up to `answer_within`):
+        // it stops holding the run at its next suspension or checkpointed end.
+        let stored = self.load_settled(run_id, std::time::Instant::now()).await?;
         let record = &stored.record;
         match record.status() {
             RunStatus::Cancelled => return Ok(record.outcome.clone()),
@@ -52,11 +54,6 @@ impl Engine {
                 });
             }
             RunStatus::Running | RunStatus::Suspended | RunStatus::Stopped => {}
-        }
-        if is_held(record) {
-            return Err(EngineError::Busy {
-                run_id: run_id.to_owned(),
-            });
         }
         let mut plan = Plan::take_over(self.lease());
         let entry = StepEntry::ok(&Cancellation::new(reason)).map_err(|error| {

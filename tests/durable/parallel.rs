@@ -87,8 +87,29 @@ async fn answer_or_timeout() -> Result<String, String> {
     Ok(answer)
 }
 
+static UNDONE: AtomicU32 = AtomicU32::new(0);
+
+#[workflow]
+async fn slow_then_wait(millis: u64) -> Result<bool, String> {
+    step!(
+        "slow",
+        compensate = |_: u32| async move {
+            UNDONE.fetch_add(1, Ordering::SeqCst);
+            Ok::<(), String>(())
+        },
+        async {
+            tokio::time::sleep(Duration::from_millis(millis)).await;
+            Ok::<u32, String>(1)
+        }
+        .await
+    )?;
+    let paid: bool = await_hook!("payment");
+    Ok(paid)
+}
+
 fn engine(store: Arc<dyn Store>) -> Engine {
     Engine::with_store(store)
+        .register("slow-then-wait", 1, slow_then_wait)
         .register("two-approvals", 1, |(): ()| two_approvals())
         .register("answer-or-timeout", 1, |(): ()| answer_or_timeout())
         .register("checkout", 1, checkout)
@@ -216,6 +237,51 @@ async fn a_durable_race_of_a_hook_and_a_sleep_wakes_at_the_deadline() {
             },
             "{name}"
         );
+        cleanup.run().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_run_another_executor_is_advancing_waits_for_it_to_let_go() {
+    for (name, store, cleanup) in backends().await {
+        let busy = Arc::new(engine(store.clone()));
+        let run_id = format!("{name}-held");
+        let runner = Arc::clone(&busy);
+        let id = run_id.clone();
+        let started =
+            tokio::spawn(async move { runner.start(&id, "slow-then-wait", &400_u64).await });
+        // Wait until the other executor holds the run in its slow step.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !matches!(store.load_run(&run_id).await.unwrap(), Some(ref run) if run.record.lease.is_some())
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name}: never started"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Impatient: refused, nothing changed.
+        let impatient = engine(store.clone()).answer_within(Duration::from_millis(20));
+        assert!(
+            matches!(
+                impatient.cancel(&run_id, "now").await,
+                Err(awaitly::durable::EngineError::Busy { .. })
+            ),
+            "{name}"
+        );
+        // Patient: waits until the run suspends at its hook, then cancels and compensates.
+        let before = UNDONE.load(Ordering::SeqCst);
+        let patient = engine(store.clone()).answer_within(Duration::from_secs(10));
+        let cancelled = patient.cancel(&run_id, "later").await.unwrap();
+        assert_eq!(
+            cancelled,
+            RunOutcome::Cancelled {
+                reason: Some("later".into())
+            },
+            "{name}"
+        );
+        assert_eq!(UNDONE.load(Ordering::SeqCst) - before, 1, "{name}");
+        assert!(started.await.unwrap().is_ok(), "{name}");
         cleanup.run().await;
     }
 }
