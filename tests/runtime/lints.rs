@@ -6,7 +6,8 @@
 #![forbid(unsafe_code)]
 
 use awaitly::{
-    HookId, Outcome, ResumeState, Run, await_hook, create_hook, inject_hook, step, workflow,
+    HookId, Outcome, ResumeState, Run, all, await_hook, child, create_hook, fan_out, inject_hook,
+    race, step, try_all, try_fan_out, workflow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -122,4 +123,65 @@ async fn every_kind_of_site_runs_to_completion() {
         assert!(keys.contains(&key), "missing {key} in {keys:?}");
     }
     assert!(keys.contains(&payment_hook.step_key().as_str()));
+}
+
+async fn quote(carrier: &str) -> Result<u64, FulfilError> {
+    tokio::task::yield_now().await; // stands in for a call to a carrier
+    Ok(if carrier == "fast" { 900 } else { 400 })
+}
+
+/// Every construct of issue 14 under the same lints: parallel branches (plain and fail-fast), a
+/// race, fan-outs (plain and fail-fast), a child and a compensated step.
+#[workflow]
+async fn dispatch(order: Order) -> Result<u64, FulfilError> {
+    let undo = |count: usize| async move {
+        let _ = count;
+        Ok::<(), FulfilError>(())
+    };
+    let reserved = step!("reserve-all", compensate = undo, reserve(&order).await)?;
+    let (stock, sku_count) = all!("check",
+        stock => step!("stock", Ok::<usize, FulfilError>(reserved)),
+        count => order.skus.len(),
+    );
+    let (first, second) = try_all!("quotes",
+        fast => step!("quote-fast", quote("fast").await),
+        cheap => step!("quote-cheap", quote("cheap").await),
+    )?;
+    let cheapest = race!("cheapest",
+        fast => step!("race-fast", quote("fast").await),
+        cheap => step!("race-cheap", quote("cheap").await),
+    )?;
+    let packed = fan_out!("pack-all", sku in order.skus.clone(), key = sku, concurrency = 2,
+        step!("pack", pack(&sku).await)
+    );
+    let boxes = try_fan_out!("label-all", sku in order.skus.clone(), key = sku,
+        step!("label", pack(&sku).await)
+    )?;
+    let billed: Result<u64, awaitly::ChildError<String>> = child!("bill", "billing", &order.id);
+    let billed = billed.unwrap_or(0);
+    let total = stock? + sku_count + packed.len() + boxes.len();
+    Ok(u64::try_from(total).unwrap_or(0) + first.min(second) + cheapest + billed)
+}
+
+#[tokio::test]
+async fn every_construct_runs_to_completion() {
+    let order = Order {
+        id: "ord_2".to_owned(),
+        skus: vec!["a".to_owned(), "b".to_owned()],
+    };
+    let run = dispatch(order.clone()).start().await;
+    let hook = run
+        .outcome
+        .pending_hook()
+        .expect("waits for its child")
+        .hook_id
+        .clone();
+    let delivered = serde_json::json!({ "status": "completed", "result": 1 });
+    let state = inject_hook(&run.state, &hook, &delivered).expect("the child's hook is pending");
+    let run = dispatch(order).run(state).await;
+    let Outcome::Completed(total) = run.outcome else {
+        panic!("expected the run to complete, got {:?}", run.outcome);
+    };
+    // 2 stock + 2 skus + 2 packed + 2 labelled, 400 cheapest quote, 900 race winner, 1 billed.
+    assert_eq!(total, 8 + 400 + 900 + 1);
 }
