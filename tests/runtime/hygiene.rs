@@ -86,6 +86,61 @@ mod shadowed_prelude {
     }
 }
 
+mod shadowed_for_constructs {
+    use ::awaitly::{all, fan_out, race, step, try_all, workflow};
+
+    pub(crate) mod core {}
+    pub(crate) mod std {}
+
+    #[derive(Debug, ::serde::Serialize, ::serde::Deserialize)]
+    pub(crate) struct ShipError;
+
+    pub(crate) type Result<T> = ::core::result::Result<T, ShipError>;
+
+    #[allow(dead_code)]
+    pub(crate) enum Option {
+        Some,
+        None,
+    }
+
+    #[allow(dead_code)]
+    pub(crate) struct Box;
+    #[allow(dead_code)]
+    pub(crate) struct Vec;
+
+    async fn weigh(parcel: u32) -> Result<u32> {
+        Result::Ok(parcel * 2)
+    }
+
+    /// Every construct with the prelude's `Option`, `Box`, `Vec`, `Result` and `core` shadowed.
+    #[workflow]
+    pub(crate) async fn pack(parcels: ::std::vec::Vec<u32>) -> Result<u32> {
+        let (a, b) = all!("pair",
+            left => step!("left", weigh(1).await),
+            right => step!("right", weigh(2).await),
+        );
+        let (c, d) = try_all!("fallible",
+            left => step!("left-f", weigh(3).await),
+            right => step!("right-f", weigh(4).await),
+        )?;
+        let e = race!("first", one => step!("one", weigh(5).await), two => step!("two", weigh(6).await))?;
+        let weighed = fan_out!("weigh-all", parcel in parcels, key = parcel, concurrency = 2,
+            step!("weigh", weigh(parcel).await)
+        );
+        let mut total = a? + b? + c + d + e;
+        for weight in weighed {
+            total += weight?;
+        }
+        Result::Ok(total)
+    }
+}
+
+#[tokio::test]
+async fn shadowed_prelude_names_do_not_reach_the_code_of_constructs() {
+    let run = shadowed_for_constructs::pack(vec![7, 8]).start().await;
+    assert_eq!(completed(run), 2 + 4 + 6 + 8 + 10 + 14 + 16);
+}
+
 #[tokio::test]
 async fn shadowed_prelude_names_do_not_reach_generated_code() {
     let pickup = awaitly::create_hook().hook_id;
