@@ -222,7 +222,10 @@ impl Scanner<'_> {
                 (name, body)
             })
             .collect();
-        self.nested(false, |scanner| {
+        // A fan-out's body runs once per item: its sites are in a loop (a fixed approval key there
+        // would be read by every item); branches run once each.
+        let repeated = self.found.sites[index].kind == SiteKind::FanOut;
+        self.nested(repeated, |scanner| {
             for (name, body) in &mut bodies {
                 let outer = scanner.parent.replace((index, std::mem::take(name)));
                 scanner.visit_expr_mut(body);

@@ -45,8 +45,8 @@ fn checkout(
                 ::awaitly::__private::SiteKind::Step,
                 "ship",
                 false,
-                false,
                 true,
+                false,
                 ::core::option::Option::Some((3u16, "")),
             ),
             ::awaitly::__private::Site::new(
