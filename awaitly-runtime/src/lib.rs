@@ -49,6 +49,7 @@ pub use diagram::{SiteStatus, site_status};
 pub use entry::StepEntry;
 pub use error::{Cause, Incompatibility, InjectError, RunError, StateFormatError};
 pub use event::{Event, EventSink};
+pub use glue::HOOK_ABANDONED;
 pub use hook::{
     CreatedHook, HookId, HookTimeout, MaybePendingHook, PendingHook, PendingHookOptions,
     create_hook, hook_step_key, is_pending_hook, pending_hook,

@@ -226,7 +226,7 @@ where
         context.install(state, options);
         let outcome = {
             let mut body = pin!(body);
-            poll_fn(|task| {
+            let outcome = poll_fn(|task| {
                 // A cancellation from outside drops whatever is in flight.
                 if let Some(cancellation) = cancel
                     .as_ref()
@@ -256,7 +256,10 @@ where
                     Err(error) => Outcome::Failed(error),
                 })
             })
-            .await
+            .await;
+            // The body is dropped now: its parked sites keep their waits.
+            context.lock().ending = true;
+            outcome
         };
         // A cancelled run ends cancelled, even when every site left replayed to the end.
         let cancelled = context.lock().cancelled.is_some();

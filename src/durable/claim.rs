@@ -26,6 +26,15 @@ pub(super) fn is_hook_timeout(entry: &StepEntry) -> bool {
         == Some("HOOK_TIMEOUT")
 }
 
+/// Is `entry` the record of a hook whose branch was let go (`HOOK_ABANDONED`)?
+pub(super) fn is_hook_abandoned(entry: &StepEntry) -> bool {
+    entry
+        .error()
+        .and_then(|error| error.get("type"))
+        .and_then(serde_json::Value::as_str)
+        == Some(awaitly_runtime::HOOK_ABANDONED)
+}
+
 impl Engine {
     /// Runs `run_id` on from its last checkpoint: a run left running by a crashed executor (its
     /// lease expired), a stopped run (after the code was fixed), a suspended run whose hook holds

@@ -7,7 +7,7 @@ use std::time::Instant;
 use awaitly_runtime::HookId;
 use serde_json::Value;
 
-use super::claim::{backoff, is_hook_timeout};
+use super::claim::{backoff, is_hook_abandoned, is_hook_timeout};
 use super::drive::{PayloadSource, Plan};
 use super::engine::Deliveries;
 use super::results::Delivery;
@@ -20,6 +20,8 @@ enum ClaimState {
     Consumed { value: Value, outcome: RunOutcome },
     /// The hook's timeout was recorded: it takes no payload.
     TimedOut,
+    /// The hook's branch was let go (a race lost, a sibling failed): it takes no payload.
+    Abandoned,
     /// The hook holds no payload, or another one than the claim being watched: claim again.
     Released,
     /// The payload waits for the run to reach the hook (a hook registered before the run).
@@ -157,16 +159,19 @@ impl Engine {
         run_id: &str,
     ) -> Result<EngineError, EngineError> {
         let stored = self.load(run_id).await?;
-        let timed_out = stored
-            .state
-            .get(&hook_id.step_key())
-            .is_some_and(is_hook_timeout);
+        let entry = stored.state.get(&hook_id.step_key());
+        let timed_out = entry.is_some_and(is_hook_timeout);
+        let abandoned = entry.is_some_and(is_hook_abandoned);
         Ok(match stored.record.outcome {
             RunOutcome::Cancelled { reason } => EngineError::Cancelled {
                 run_id: run_id.to_owned(),
                 reason,
             },
             _ if timed_out => EngineError::HookExpired {
+                hook_id: hook_id.clone(),
+                run_id: run_id.to_owned(),
+            },
+            _ if abandoned => EngineError::HookAbandoned {
                 hook_id: hook_id.clone(),
                 run_id: run_id.to_owned(),
             },
@@ -207,6 +212,10 @@ impl Engine {
                 hook_id: hook_id.clone(),
                 run_id,
             }),
+            ClaimState::Abandoned => Err(EngineError::HookAbandoned {
+                hook_id: hook_id.clone(),
+                run_id,
+            }),
             ClaimState::Waiting if same => Ok(Some(Delivery::Queued { run_id })),
             // The held payload is not decided until the run reaches the hook.
             ClaimState::Waiting => Err(EngineError::Busy { run_id }),
@@ -242,6 +251,13 @@ impl Engine {
                     });
                 }
                 ClaimState::Waiting => Some(Delivery::Queued { run_id }),
+                ClaimState::Abandoned => {
+                    self.store.release_hook(hook_id, payload).await?;
+                    return Err(EngineError::HookAbandoned {
+                        hook_id: hook_id.clone(),
+                        run_id,
+                    });
+                }
                 ClaimState::Released => None,
             },
         )
@@ -304,6 +320,9 @@ impl Engine {
                 }
                 if is_hook_timeout(entry) {
                     return Ok(ClaimState::TimedOut);
+                }
+                if is_hook_abandoned(entry) {
+                    return Ok(ClaimState::Abandoned);
                 }
             }
             let held = self

@@ -207,6 +207,17 @@ pub enum EngineError {
         /// The run.
         run_id: String,
     },
+    /// The hook's branch was let go before a payload came (another branch won its race, or a
+    /// sibling failed first): nothing will read it. The claim is freed.
+    #[error(
+        "run `{run_id}` no longer waits at hook `{hook_id}`: its branch was let go (another branch won the race, or one failed first)"
+    )]
+    HookAbandoned {
+        /// The hook.
+        hook_id: HookId,
+        /// Its run.
+        run_id: String,
+    },
     /// The run was cancelled: it takes no more payloads or decisions.
     #[error("run `{run_id}` was cancelled; it takes no more payloads")]
     Cancelled {

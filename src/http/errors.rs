@@ -47,6 +47,7 @@ pub(crate) fn engine_error(failure: &EngineError) -> Response {
         EngineError::HookExpired { .. } => (StatusCode::GONE, "hook_expired"),
         EngineError::Finished { .. } => (StatusCode::CONFLICT, "finished"),
         EngineError::Cancelled { .. } => (StatusCode::GONE, "cancelled"),
+        EngineError::HookAbandoned { .. } => (StatusCode::CONFLICT, "not_waiting"),
         EngineError::Busy { .. } => {
             // Nothing was decided or changed: a retry (providers retry 5xx answers) gets the
             // final answer once the executor holding the run lets go.

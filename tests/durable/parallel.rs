@@ -237,6 +237,27 @@ async fn a_durable_race_of_a_hook_and_a_sleep_wakes_at_the_deadline() {
             },
             "{name}"
         );
+        // The losing branch's hook was let go: a late answer is refused, its claim freed.
+        let RunOutcome::Waiting { hooks, .. } = started.outcome else {
+            unreachable!("checked above")
+        };
+        let late = engine
+            .resume_hook(&hooks[0].hook_id, json!("too late"))
+            .await;
+        assert!(
+            matches!(
+                late,
+                Err(awaitly::durable::EngineError::HookAbandoned { .. })
+            ),
+            "{name}: {late:?}"
+        );
+        let record = engine
+            .store()
+            .find_hook(&hooks[0].hook_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(record.payload.is_none(), "{name}");
         cleanup.run().await;
     }
 }

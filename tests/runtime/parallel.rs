@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use awaitly::{
-    HookId, Journal, JournalFuture, ManualClock, Outcome, ResumeState, RunError, StepEntry,
-    Suspension, all, await_hook, fan_out, inject_hook, race, sleep, step, try_all, try_fan_out,
-    workflow,
+    HookId, InjectError, Journal, JournalFuture, ManualClock, Outcome, ResumeState, RunError,
+    StepEntry, Suspension, all, await_hook, fan_out, inject_hook, race, sleep, step, try_all,
+    try_fan_out, workflow,
 };
 
 fn keys(state: &ResumeState) -> Vec<String> {
@@ -240,15 +240,18 @@ async fn a_hook_or_a_timeout_whichever_comes_first() {
         Some("\"answer\"")
     );
 
-    // The deadline comes first; a late answer then changes nothing.
+    // The deadline comes first; the losing branch's hook is let go, so a late answer is refused.
     clock.advance(Duration::from_secs(3601));
     let late = hook_or_timeout()
         .clock(clock.clone())
         .run(run.state.clone())
         .await;
     assert!(matches!(late.outcome, Outcome::Completed(ref said) if said == "timed out"));
-    let after = inject_hook(&late.state, &hook, &"too late").unwrap();
-    let again = hook_or_timeout().clock(clock).run(after).await;
+    assert!(matches!(
+        inject_hook(&late.state, &hook, &"too late"),
+        Err(InjectError::NotPending { .. })
+    ));
+    let again = hook_or_timeout().clock(clock).run(late.state).await;
     assert!(matches!(again.outcome, Outcome::Completed(ref said) if said == "timed out"));
 }
 

@@ -66,6 +66,9 @@ pub(crate) struct RunProgress {
     pub(crate) compensations: Vec<Compensation>,
     /// The run is cancelled: the next site that would execute or wait stops it.
     pub(crate) cancelled: Option<Cancellation>,
+    /// The runner is dropping the body (the run suspends, stops or ended): parked sites keep
+    /// their waits. Before that, a parked site dropped belongs to a branch a construct let go.
+    pub(crate) ending: bool,
 }
 
 /// The step last replayed or finished.
@@ -182,6 +185,7 @@ impl Context {
         run.writes = Writes::default();
         run.last_step = None;
         run.compensations.clear();
+        run.ending = false;
         run.cancelled = run
             .state
             .get(CANCEL_KEY)

@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use super::context::{Context, Halt, RunProgress};
+use crate::entry::StepEntry;
 use crate::outcome::Suspension;
 
 impl Context {
@@ -72,14 +73,36 @@ impl Future for Parked {
 
 impl Drop for Parked {
     fn drop(&mut self) {
-        if let Some(ticket) = self.ticket {
-            self.context
-                .lock()
-                .parked
-                .retain(|(parked, _)| *parked != ticket);
+        let Some(ticket) = self.ticket else {
+            return;
+        };
+        let mut run = self.context.lock();
+        let Some(at) = run.parked.iter().position(|(parked, _)| *parked == ticket) else {
+            return;
+        };
+        let (_, suspension) = run.parked.remove(at);
+        // A race's loser, a branch or an item dropped at a failure: its hook will never be read.
+        // Recorded, so a late delivery is refused instead of stored for nobody.
+        if !run.ending
+            && let Suspension::Hook(pending) = suspension
+            && let Ok(entry) = StepEntry::err(&serde_json::json!({
+                "type": HOOK_ABANDONED,
+                "hookId": pending.hook_id,
+            }))
+        {
+            run.state.insert(pending.step_key, entry);
         }
     }
 }
+
+/// The `type` of the error recorded for a hook whose branch was let go before it was delivered
+/// (the loser of a `race!`, a branch of `try_all!` or an item of `try_fan_out!` dropped at the
+/// first error): a late delivery to it is refused.
+///
+/// ```
+/// assert_eq!(awaitly::HOOK_ABANDONED, "HOOK_ABANDONED");
+/// ```
+pub const HOOK_ABANDONED: &str = "HOOK_ABANDONED";
 
 /// The lanes of a split: each branch that ends or is dropped closes its lane; the split itself
 /// closes the rest and gives the parent its lane back.

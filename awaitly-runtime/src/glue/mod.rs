@@ -23,6 +23,6 @@ pub(crate) use compensate::undo_key;
 pub use context::{Context, Payload, StepStart, StepValue, halt};
 pub(crate) use context::{Halt, RunOptions};
 pub use hook::{HookTarget, Metadata, encode_metadata};
-pub use lanes::{Parked, Split};
+pub use lanes::{HOOK_ABANDONED, Parked, Split};
 pub use parallel::RaceStart;
 pub(crate) use scope::strip_scopes;
