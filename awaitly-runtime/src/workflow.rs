@@ -261,18 +261,7 @@ where
             context.lock().ending = true;
             outcome
         };
-        // A cancelled run ends cancelled, even when every site left replayed to the end.
-        let cancelled = context.lock().cancelled.is_some();
-        let outcome = match outcome {
-            Outcome::Cancelled(_) => Outcome::Cancelled(context.record_cancellation().await),
-            Outcome::Completed(_) | Outcome::Failed(_) if cancelled => {
-                Outcome::Cancelled(context.record_cancellation().await)
-            }
-            other => other,
-        };
-        if matches!(outcome, Outcome::Failed(_) | Outcome::Cancelled(_)) {
-            context.compensate().await;
-        }
+        let outcome = context.conclude(outcome).await;
         emit(match &outcome {
             Outcome::Completed(_) => Event::RunCompleted,
             Outcome::Failed(_) => Event::RunFailed,
@@ -311,5 +300,25 @@ impl<F> fmt::Debug for Workflow<F> {
             .debug_struct("Workflow")
             .field("name", &self.description().name)
             .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// What ends a run after its body: a cancelled run ends cancelled (even when every site
+    /// left replayed to the end) with its cancellation recorded, and a failed or cancelled run
+    /// runs its compensations.
+    async fn conclude<T, E>(&self, outcome: Outcome<T, E>) -> Outcome<T, E> {
+        let cancelled = self.lock().cancelled.is_some();
+        let outcome = match outcome {
+            Outcome::Cancelled(_) => Outcome::Cancelled(self.record_cancellation().await),
+            Outcome::Completed(_) | Outcome::Failed(_) if cancelled => {
+                Outcome::Cancelled(self.record_cancellation().await)
+            }
+            other => other,
+        };
+        if matches!(outcome, Outcome::Failed(_) | Outcome::Cancelled(_)) {
+            self.compensate().await;
+        }
+        outcome
     }
 }
