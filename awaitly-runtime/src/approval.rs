@@ -346,10 +346,7 @@ impl ResumeState {
             }
         };
         let Some(pending) = pending_at(self, key) else {
-            let recorded = entry
-                .error()
-                .and_then(|error| error.get("type"))
-                .and_then(Value::as_str);
+            let recorded = entry.error_type();
             if recorded == Some("APPROVAL_EXPIRED") {
                 // A run recorded the expiry: no decision can change it.
                 return Err(InjectError::ApprovalExpired {

@@ -244,10 +244,7 @@ fn approval_site_may_produce(source: &str, key: &str) -> bool {
 
 /// The kind of site `entry`'s marker names; `None` for a plain success or failure.
 fn marked_kind(entry: &StepEntry) -> Option<SiteKind> {
-    let error_type = entry
-        .error()
-        .and_then(|error| error.get("type"))
-        .and_then(serde_json::Value::as_str);
+    let error_type = entry.error_type();
     if entry.created_hook_id().is_some() {
         Some(SiteKind::CreatedHook)
     } else if entry.sleep_until().is_some() {

@@ -262,6 +262,19 @@ impl StepEntry {
         }
     }
 
+    /// The `type` of the recorded error, when it has one: how awaitly's own records
+    /// (`PENDING_HOOK`, `HOOK_TIMEOUT`, `APPROVAL_REJECTED`, …) tell themselves apart.
+    ///
+    /// ```
+    /// let entry = awaitly::StepEntry::err(&serde_json::json!({ "type": "HOOK_TIMEOUT" })).unwrap();
+    /// assert_eq!(entry.error_type(), Some("HOOK_TIMEOUT"));
+    /// assert_eq!(awaitly::StepEntry::ok(&1).unwrap().error_type(), None);
+    /// ```
+    #[must_use]
+    pub fn error_type(&self) -> Option<&str> {
+        self.error()?.get("type")?.as_str()
+    }
+
     /// The recorded cause of a failure (awaitly's `SerializedCause`), if any.
     ///
     /// ```

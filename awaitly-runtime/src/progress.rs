@@ -179,9 +179,6 @@ pub(crate) fn waits(state: &ResumeState, entry: &StepEntry, now_ms: u64) -> bool
             .get(&format!("{HOOK_KEY_PREFIX}{hook_id}"))
             .is_none_or(|payload| payload.pending_hook().is_some());
     }
-    let kind = entry
-        .error()
-        .and_then(|error| error.get("type"))
-        .and_then(Value::as_str);
+    let kind = entry.error_type();
     matches!(kind, Some("PENDING_HOOK" | "PENDING_APPROVAL"))
 }

@@ -139,10 +139,7 @@ impl Engine {
 /// Is `entry` a recorded decision of the outside world (a waiting or decided approval, a hook's
 /// timeout) rather than a step's failure?
 fn is_decision(entry: &awaitly_runtime::StepEntry) -> bool {
-    let kind = entry
-        .error()
-        .and_then(|error| error.get("type"))
-        .and_then(serde_json::Value::as_str);
+    let kind = entry.error_type();
     matches!(
         kind,
         Some("PENDING_APPROVAL" | "APPROVAL_REJECTED" | "APPROVAL_EXPIRED" | "HOOK_TIMEOUT")

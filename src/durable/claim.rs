@@ -19,20 +19,12 @@ pub(super) fn backoff(attempt: u32) -> Duration {
 /// Was `entry` recorded by a hook that timed out? (A pending hook with a deadline carries the
 /// same fields, so only its `type` tells them apart.)
 pub(super) fn is_hook_timeout(entry: &StepEntry) -> bool {
-    entry
-        .error()
-        .and_then(|error| error.get("type"))
-        .and_then(serde_json::Value::as_str)
-        == Some("HOOK_TIMEOUT")
+    entry.error_type() == Some("HOOK_TIMEOUT")
 }
 
 /// Is `entry` the record of a hook whose branch was let go (`HOOK_ABANDONED`)?
 pub(super) fn is_hook_abandoned(entry: &StepEntry) -> bool {
-    entry
-        .error()
-        .and_then(|error| error.get("type"))
-        .and_then(serde_json::Value::as_str)
-        == Some(awaitly_runtime::HOOK_ABANDONED)
+    entry.error_type() == Some(awaitly_runtime::HOOK_ABANDONED)
 }
 
 impl Engine {

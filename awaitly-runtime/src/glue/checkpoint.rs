@@ -131,6 +131,19 @@ impl Context {
     }
 }
 
+impl RunProgress {
+    /// Records `entry` under `key` in the state; returns what the journal (if any) still has to
+    /// write, for [`Context::checkpoint`].
+    pub(crate) fn record(&mut self, key: Cow<'static, str>, entry: StepEntry) -> Checkpoint {
+        let Some(journal) = self.options.journal.clone() else {
+            self.state.insert(key, entry);
+            return Checkpoint(None, true);
+        };
+        self.state.insert(key.clone(), entry.clone());
+        Checkpoint(Some((journal, key, entry)), true)
+    }
+}
+
 /// Starts writing every queued entry in one journal call.
 fn start_write(
     run: &mut RunProgress,

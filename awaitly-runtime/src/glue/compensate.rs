@@ -10,7 +10,6 @@ use std::pin::Pin;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::checkpoint::Checkpoint;
 use super::context::{Context, StepValue};
 use crate::cancel::{CANCEL_KEY, Cancellation};
 use crate::entry::StepEntry;
@@ -77,13 +76,7 @@ impl Context {
             let Ok(entry) = StepEntry::ok(&cancellation) else {
                 return cancellation;
             };
-            let key: std::borrow::Cow<'static, str> = std::borrow::Cow::Borrowed(CANCEL_KEY);
-            run.state.insert(key.clone(), entry.clone());
-            let journal = run.options.journal.clone();
-            (
-                cancellation,
-                Checkpoint(journal.map(|journal| (journal, key, entry)), true),
-            )
+            (cancellation, run.record(CANCEL_KEY.into(), entry))
         };
         self.checkpoint(checkpoint).await;
         cancellation
@@ -134,10 +127,7 @@ impl Context {
                     ok: outcome.is_ok(),
                     attempts: 1,
                 });
-                let key: std::borrow::Cow<'static, str> = std::borrow::Cow::Owned(key);
-                run.state.insert(key.clone(), entry.clone());
-                let journal = run.options.journal.clone();
-                Checkpoint(journal.map(|journal| (journal, key, entry)), true)
+                run.record(key.into(), entry)
             };
             if !self.checkpoint(checkpoint).await {
                 return;

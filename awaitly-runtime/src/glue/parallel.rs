@@ -91,10 +91,7 @@ impl Context {
             ok: true,
             attempts: 1,
         });
-        let key: std::borrow::Cow<'static, str> = std::borrow::Cow::Owned(key);
-        run.state.insert(key.clone(), entry.clone());
-        let journal = run.options.journal.clone();
-        Checkpoint(journal.map(|journal| (journal, key, entry)), true)
+        run.record(key.into(), entry)
     }
 
     /// Runs `body` for each of `items` with at most `concurrency` in flight, each in the scope of
