@@ -1,5 +1,5 @@
 //! Issue 14's measurements of doing things at once, medians of several rounds printed with their
-//! ratios (`cargo bench --bench fan_out --features sqlite,postgres`; PostgreSQL when
+//! ratios (`cargo bench --bench fan_out --features sqlite,postgres,test-util`; PostgreSQL when
 //! `AWAITLY_TEST_POSTGRES_URL` is set):
 //!
 //! 1. a fan-out of 1,000 items, one step each over a 1 ms asynchronous dependency, 16 in flight:
@@ -18,12 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use awaitly::durable::Engine;
-use awaitly::store::{
-    Changes, Claim, ClaimedRuns, Created, HookRecord, Lease, NewRun, QueueLimit, RunRecord, Saved,
-    SqliteStore, Store, StoreFuture, StoredRun,
-};
-use awaitly::{CancelHandle, HookId, ResumeState, fan_out, step, workflow};
-use serde_json::Value;
+use awaitly::store::{Changes, Intercepted, SaveHook, Saved, SqliteStore, Store, StoreFuture};
+use awaitly::{CancelHandle, ResumeState, fan_out, step, workflow};
 
 /// The process's resident memory, in kilobytes (`VmRSS` of `/proc/self/status`).
 fn resident_kb() -> u64 {
@@ -132,79 +128,24 @@ fn load_average() -> String {
 }
 
 /// Counts the store writes (`save`) of the runs it carries.
-struct CountingStore {
-    inner: Arc<dyn Store>,
-    saves: AtomicUsize,
-}
+#[derive(Default)]
+struct CountSaves(AtomicUsize);
 
-impl Store for CountingStore {
-    fn create_run(&self, run: NewRun) -> StoreFuture<'_, Created> {
-        self.inner.create_run(run)
-    }
-    fn load_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, Option<StoredRun>> {
-        self.inner.load_run(run_id)
-    }
+impl SaveHook for CountSaves {
     fn save<'a>(
         &'a self,
+        inner: &'a dyn Store,
         run_id: &'a str,
         revision: u64,
         changes: Changes,
     ) -> StoreFuture<'a, Saved> {
-        self.saves.fetch_add(1, Ordering::Relaxed);
-        self.inner.save(run_id, revision, changes)
-    }
-    fn claim_hook<'a>(
-        &'a self,
-        hook_id: &'a HookId,
-        payload: &'a Value,
-        now_ms: u64,
-        dedupe_key: Option<&'a str>,
-        lease: Option<&'a Lease>,
-    ) -> StoreFuture<'a, Claim> {
-        self.inner
-            .claim_hook(hook_id, payload, now_ms, dedupe_key, lease)
-    }
-    fn release_hook<'a>(
-        &'a self,
-        hook_id: &'a HookId,
-        payload: &'a Value,
-    ) -> StoreFuture<'a, bool> {
-        self.inner.release_hook(hook_id, payload)
-    }
-    fn find_hook<'a>(&'a self, hook_id: &'a HookId) -> StoreFuture<'a, Option<HookRecord>> {
-        self.inner.find_hook(hook_id)
-    }
-    fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>> {
-        self.inner.pending_hooks()
-    }
-    fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>> {
-        self.inner.due_runs(now_ms, limit)
-    }
-    fn claim_runs<'a>(
-        &'a self,
-        now_ms: u64,
-        limit: usize,
-        lease: &'a Lease,
-        queues: &'a [QueueLimit],
-    ) -> StoreFuture<'a, ClaimedRuns> {
-        self.inner.claim_runs(now_ms, limit, lease, queues)
-    }
-    fn renew_lease<'a>(&'a self, run_id: &'a str, lease: &'a Lease) -> StoreFuture<'a, bool> {
-        self.inner.renew_lease(run_id, lease)
-    }
-    fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>> {
-        self.inner.list_runs()
-    }
-    fn delete_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, bool> {
-        self.inner.delete_run(run_id)
+        self.0.fetch_add(1, Ordering::Relaxed);
+        inner.save(run_id, revision, changes)
     }
 }
 
 async fn durable(name: &str, store: Arc<dyn Store>, rounds: usize, ideal: Duration) {
-    let counting = Arc::new(CountingStore {
-        inner: store,
-        saves: AtomicUsize::new(0),
-    });
+    let counting = Arc::new(Intercepted::new(store, CountSaves::default()));
     let engine = Engine::with_store(counting.clone()).register(
         "fan",
         1,
@@ -213,7 +154,7 @@ async fn durable(name: &str, store: Arc<dyn Store>, rounds: usize, ideal: Durati
     let mut samples = Vec::new();
     let mut saves = Vec::new();
     for round in 0..rounds {
-        counting.saves.store(0, Ordering::Relaxed);
+        counting.hook().0.store(0, Ordering::Relaxed);
         let began = Instant::now();
         let started = engine
             .start(
@@ -224,7 +165,7 @@ async fn durable(name: &str, store: Arc<dyn Store>, rounds: usize, ideal: Durati
             .await
             .expect("the run starts");
         samples.push(began.elapsed());
-        saves.push(counting.saves.load(Ordering::Relaxed));
+        saves.push(counting.hook().0.load(Ordering::Relaxed));
         assert!(
             matches!(
                 started.outcome,
@@ -294,7 +235,9 @@ async fn replay_section(rounds: usize) {
 
 fn main() {
     if std::env::args().any(|argument| argument == "--test") {
-        println!("fan_out: run it with `cargo bench --bench fan_out --features sqlite,postgres`");
+        println!(
+            "fan_out: run it with `cargo bench --bench fan_out --features sqlite,postgres,test-util`"
+        );
         return;
     }
     let rounds = 7;

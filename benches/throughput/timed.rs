@@ -4,30 +4,21 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use awaitly::HookId;
-use awaitly::store::{
-    Changes, Claim, ClaimedRuns, Created, HookRecord, Lease, NewRun, QueueLimit, RunRecord, Saved,
-    Store, StoreFuture, StoredRun,
-};
-use serde_json::Value;
+use awaitly::store::{Changes, Intercepted, SaveHook, Saved, Store, StoreFuture};
 
-/// Times every save of `inner`.
+/// Times every save.
 pub(crate) struct Timed {
-    inner: Arc<dyn Store>,
     saves: Arc<Mutex<Vec<Duration>>>,
 }
 
 impl Timed {
-    /// `inner`, timed; the latencies land in the returned list.
-    pub(crate) fn new(inner: Arc<dyn Store>) -> (Self, Arc<Mutex<Vec<Duration>>>) {
+    /// `inner`, its saves timed; the latencies land in the returned list.
+    pub(crate) fn new(inner: Arc<dyn Store>) -> (Intercepted<Self>, Arc<Mutex<Vec<Duration>>>) {
         let saves = Arc::new(Mutex::new(Vec::new()));
-        (
-            Self {
-                inner,
-                saves: Arc::clone(&saves),
-            },
-            saves,
-        )
+        let timed = Self {
+            saves: Arc::clone(&saves),
+        };
+        (Intercepted::new(inner, timed), saves)
     }
 }
 
@@ -44,72 +35,22 @@ pub(crate) fn median(latencies: &Mutex<Vec<Duration>>) -> Duration {
         .unwrap_or_default()
 }
 
-impl Store for Timed {
+impl SaveHook for Timed {
     fn save<'a>(
         &'a self,
+        inner: &'a dyn Store,
         run_id: &'a str,
         revision: u64,
         changes: Changes,
     ) -> StoreFuture<'a, Saved> {
         Box::pin(async move {
             let started = Instant::now();
-            let saved = self.inner.save(run_id, revision, changes).await;
+            let saved = inner.save(run_id, revision, changes).await;
             self.saves
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(started.elapsed());
             saved
         })
-    }
-    fn create_run(&self, run: NewRun) -> StoreFuture<'_, Created> {
-        self.inner.create_run(run)
-    }
-    fn load_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, Option<StoredRun>> {
-        self.inner.load_run(run_id)
-    }
-    fn claim_hook<'a>(
-        &'a self,
-        hook_id: &'a HookId,
-        payload: &'a Value,
-        now_ms: u64,
-        dedupe_key: Option<&'a str>,
-        lease: Option<&'a Lease>,
-    ) -> StoreFuture<'a, Claim> {
-        self.inner
-            .claim_hook(hook_id, payload, now_ms, dedupe_key, lease)
-    }
-    fn release_hook<'a>(
-        &'a self,
-        hook_id: &'a HookId,
-        payload: &'a Value,
-    ) -> StoreFuture<'a, bool> {
-        self.inner.release_hook(hook_id, payload)
-    }
-    fn claim_runs<'a>(
-        &'a self,
-        now_ms: u64,
-        limit: usize,
-        lease: &'a Lease,
-        queues: &'a [QueueLimit],
-    ) -> StoreFuture<'a, ClaimedRuns> {
-        self.inner.claim_runs(now_ms, limit, lease, queues)
-    }
-    fn renew_lease<'a>(&'a self, run_id: &'a str, lease: &'a Lease) -> StoreFuture<'a, bool> {
-        self.inner.renew_lease(run_id, lease)
-    }
-    fn find_hook<'a>(&'a self, hook_id: &'a HookId) -> StoreFuture<'a, Option<HookRecord>> {
-        self.inner.find_hook(hook_id)
-    }
-    fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>> {
-        self.inner.pending_hooks()
-    }
-    fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>> {
-        self.inner.due_runs(now_ms, limit)
-    }
-    fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>> {
-        self.inner.list_runs()
-    }
-    fn delete_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, bool> {
-        self.inner.delete_run(run_id)
     }
 }

@@ -19,6 +19,10 @@ mod types;
 
 #[cfg(feature = "test-util")]
 pub mod conformance;
+#[cfg(feature = "test-util")]
+mod intercept;
+#[cfg(feature = "test-util")]
+pub use intercept::{Intercepted, SaveHook};
 
 use std::future::Future;
 use std::pin::Pin;

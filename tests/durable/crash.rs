@@ -2,7 +2,7 @@
 //! with a hook in the middle; a fresh engine then finishes the run. Every run ends with the same
 //! result, and the only step that ever runs twice is the one whose checkpoint failed (the
 //! documented at-least-once).
-#![cfg(feature = "durable")]
+#![cfg(all(feature = "durable", feature = "test-util"))]
 
 use crate::common;
 
@@ -10,11 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use awaitly::HookId;
 use awaitly::durable::{Delivery, Engine, EngineError};
 use awaitly::store::{
-    Changes, Claim, Created, HookRecord, NewRun, RunOutcome, RunRecord, Saved, Store, StoreError,
-    StoreFuture, StoredRun,
+    Changes, Intercepted, RunOutcome, SaveHook, Saved, Store, StoreError, StoreFuture,
 };
 use common::flows::{self, executions, twenty_steps_result};
 use serde_json::{Value, json};
@@ -23,22 +21,26 @@ const BONUS: u64 = 7;
 /// 10 checkpoints, the suspension, the take-over on delivery, 10 checkpoints, the completion.
 const SAVES: usize = 23;
 
-/// A store whose `save` number `fail_at` (counting from 0) fails, as if the process died there.
-struct FailingStore {
-    inner: Arc<dyn Store>,
+/// Saves through to the store, but save number `fail_at` (counting from 0) fails, as if the
+/// process died there.
+struct FailAt {
     fail_at: usize,
     saves: AtomicUsize,
 }
 
-impl Store for FailingStore {
-    fn create_run(&self, run: NewRun) -> StoreFuture<'_, Created> {
-        self.inner.create_run(run)
+impl FailAt {
+    fn new(fail_at: usize) -> Self {
+        Self {
+            fail_at,
+            saves: AtomicUsize::new(0),
+        }
     }
-    fn load_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, Option<StoredRun>> {
-        self.inner.load_run(run_id)
-    }
+}
+
+impl SaveHook for FailAt {
     fn save<'a>(
         &'a self,
+        inner: &'a dyn Store,
         run_id: &'a str,
         revision: u64,
         changes: Changes,
@@ -46,56 +48,7 @@ impl Store for FailingStore {
         if self.saves.fetch_add(1, Ordering::SeqCst) == self.fail_at {
             return Box::pin(async { Err(StoreError::backend("injected crash")) });
         }
-        self.inner.save(run_id, revision, changes)
-    }
-    fn claim_hook<'a>(
-        &'a self,
-        hook_id: &'a HookId,
-        payload: &'a Value,
-        now_ms: u64,
-        dedupe_key: Option<&'a str>,
-        lease: Option<&'a awaitly::store::Lease>,
-    ) -> StoreFuture<'a, Claim> {
-        self.inner
-            .claim_hook(hook_id, payload, now_ms, dedupe_key, lease)
-    }
-    fn release_hook<'a>(
-        &'a self,
-        hook_id: &'a HookId,
-        payload: &'a Value,
-    ) -> StoreFuture<'a, bool> {
-        self.inner.release_hook(hook_id, payload)
-    }
-    fn claim_runs<'a>(
-        &'a self,
-        now_ms: u64,
-        limit: usize,
-        lease: &'a awaitly::store::Lease,
-        queues: &'a [awaitly::store::QueueLimit],
-    ) -> StoreFuture<'a, awaitly::store::ClaimedRuns> {
-        self.inner.claim_runs(now_ms, limit, lease, queues)
-    }
-    fn renew_lease<'a>(
-        &'a self,
-        run_id: &'a str,
-        lease: &'a awaitly::store::Lease,
-    ) -> StoreFuture<'a, bool> {
-        self.inner.renew_lease(run_id, lease)
-    }
-    fn find_hook<'a>(&'a self, hook_id: &'a HookId) -> StoreFuture<'a, Option<HookRecord>> {
-        self.inner.find_hook(hook_id)
-    }
-    fn pending_hooks(&self) -> StoreFuture<'_, Vec<HookRecord>> {
-        self.inner.pending_hooks()
-    }
-    fn due_runs(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<RunRecord>> {
-        self.inner.due_runs(now_ms, limit)
-    }
-    fn list_runs(&self) -> StoreFuture<'_, Vec<RunRecord>> {
-        self.inner.list_runs()
-    }
-    fn delete_run<'a>(&'a self, run_id: &'a str) -> StoreFuture<'a, bool> {
-        self.inner.delete_run(run_id)
+        inner.save(run_id, revision, changes)
     }
 }
 
@@ -161,11 +114,7 @@ async fn every_checkpoint_can_fail_without_losing_or_repeating_steps() {
     for (backend, store, cleanup) in common::backends().await {
         for k in 0..=SAVES {
             let run = format!("crash-{backend}-{k}");
-            let failing = Arc::new(FailingStore {
-                inner: Arc::clone(&store),
-                fail_at: k,
-                saves: AtomicUsize::new(0),
-            });
+            let failing = Arc::new(Intercepted::new(Arc::clone(&store), FailAt::new(k)));
             let crashed = flows::engine(failing.clone()).stale_after(Duration::ZERO);
             let first = drive(&crashed, &run).await;
             if k < SAVES {
@@ -175,7 +124,7 @@ async fn every_checkpoint_can_fail_without_losing_or_repeating_steps() {
                 );
             } else {
                 assert_eq!(
-                    failing.saves.load(Ordering::SeqCst),
+                    failing.hook().saves.load(Ordering::SeqCst),
                     SAVES,
                     "{backend}: saves counted"
                 );
@@ -227,11 +176,7 @@ async fn a_redelivery_finishes_a_claim_whose_winner_died() {
         let run = format!("died-after-claim-{backend}");
         // Saves of `order`: the create-order checkpoint (0), the suspension (1), then the
         // delivery's take-over (2): that one fails, after the delivery claimed the hook.
-        let failing = Arc::new(FailingStore {
-            inner: Arc::clone(&store),
-            fail_at: 2,
-            saves: AtomicUsize::new(0),
-        });
+        let failing = Arc::new(Intercepted::new(Arc::clone(&store), FailAt::new(2)));
         let dying = flows::engine(failing);
         let input = flows::OrderInput {
             run: run.clone(),
