@@ -107,8 +107,15 @@ async fn slow_then_wait(millis: u64) -> Result<bool, String> {
     Ok(paid)
 }
 
+#[workflow]
+async fn orphan_order() -> Result<String, String> {
+    let receipt: Result<String, ChildError<String>> = child!("pay", "no-such-workflow", &1_u32);
+    receipt.map_err(|error| error.to_string())
+}
+
 fn engine(store: Arc<dyn Store>) -> Engine {
     Engine::with_store(store)
+        .register("orphan-order", 1, |(): ()| orphan_order())
         .register("slow-then-wait", 1, slow_then_wait)
         .register("two-approvals", 1, |(): ()| two_approvals())
         .register("answer-or-timeout", 1, |(): ()| answer_or_timeout())
@@ -402,6 +409,24 @@ async fn a_child_workflow_suspends_at_its_own_hook_and_its_completion_resumes_th
                 RunOutcome::Cancelled { .. }
             ),
             "{name}"
+        );
+        cleanup.run().await;
+    }
+}
+
+#[tokio::test]
+async fn a_child_that_cannot_start_is_reported_to_its_parent_as_stopped() {
+    for (name, store, cleanup) in backends().await {
+        let engine = engine(store);
+        let run_id = format!("{name}-orphan");
+        let started = engine.start(&run_id, "orphan-order", &()).await.unwrap();
+        let RunOutcome::Failed { error } = started.outcome else {
+            panic!("{name}: {:?}", started.outcome);
+        };
+        let message = error.as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("the child run stopped") && message.contains("no-such-workflow"),
+            "{name}: {message}"
         );
         cleanup.run().await;
     }

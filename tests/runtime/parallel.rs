@@ -211,6 +211,20 @@ async fn a_race_records_its_winner_and_a_replay_never_runs_the_loser() {
     );
 }
 
+#[tokio::test]
+async fn a_recorded_winner_this_race_does_not_have_stops_the_run() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let mut state = ResumeState::new();
+    state.insert("cheapest", StepEntry::ok(&"third").unwrap());
+    let run = cheapest(1, 1, &CALLS).run(state).await;
+    assert!(
+        matches!(run.outcome, Outcome::Stopped(RunError::KindMismatch { ref key, .. }) if key == "cheapest"),
+        "{:?}",
+        run.outcome
+    );
+    assert_eq!(CALLS.load(Ordering::SeqCst), 0, "no branch ran");
+}
+
 #[workflow]
 async fn hook_or_timeout() -> Result<String, String> {
     let answer = race!("answer-or-timeout",
